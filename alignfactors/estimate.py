@@ -1,0 +1,100 @@
+"""The :class:`Estimate`: one number with its bootstrap interval and provenance."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["Estimate"]
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A point estimate with a confidence interval.
+
+    Attributes
+    ----------
+    value : float
+        The statistic on the full data.
+    ci : tuple of float
+        ``(low, high)`` confidence interval; ``(nan, nan)`` when no interval was computed.
+    se : float
+        Bootstrap standard error (standard deviation of the defined replicates).
+    level : float
+        Confidence level of ``ci``, e.g. 0.95.
+    method : str
+        How the interval was made: ``"bca"``, ``"percentile"``, ``"analytic"`` or ``"none"``.
+    n_boot : int
+        Number of resamples drawn (0 when no bootstrap was run).
+    n_undefined : int
+        Resamples on which the statistic was undefined (NaN); they are excluded from the
+        interval and counted here, never hidden.
+    distribution : numpy.ndarray or None
+        The bootstrap replicates (length ``n_boot``, NaN where undefined). Not compared,
+        not serialised.
+
+    Examples
+    --------
+    >>> from alignfactors import Estimate
+    >>> e = Estimate(0.2, (0.15, 0.25), se=0.025, level=0.95, method="bca", n_boot=2000)
+    >>> e.ci
+    (0.15, 0.25)
+    >>> print(e)
+    0.200 [0.150, 0.250]
+    """
+
+    value: float
+    ci: tuple[float, float] = (math.nan, math.nan)
+    se: float = math.nan
+    level: float = 0.95
+    method: str = "none"
+    n_boot: int = 0
+    n_undefined: int = 0
+    distribution: np.ndarray | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "value", float(self.value))
+        low, high = self.ci
+        object.__setattr__(self, "ci", (float(low), float(high)))
+        object.__setattr__(self, "se", float(self.se))
+        object.__setattr__(self, "level", float(self.level))
+        object.__setattr__(self, "n_boot", int(self.n_boot))
+        object.__setattr__(self, "n_undefined", int(self.n_undefined))
+
+    @property
+    def ci_low(self) -> float:
+        return self.ci[0]
+
+    @property
+    def ci_high(self) -> float:
+        return self.ci[1]
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dict with the keys of DESIGN.md (NaN written as None)."""
+
+        def clean(x: float) -> float | None:
+            return None if not math.isfinite(x) else x
+
+        return {
+            "value": clean(self.value),
+            "ci_low": clean(self.ci[0]),
+            "ci_high": clean(self.ci[1]),
+            "se": clean(self.se),
+            "level": self.level,
+            "method": self.method,
+            "n_boot": self.n_boot,
+            "n_undefined": self.n_undefined,
+        }
+
+    def format(self, digits: int = 3) -> str:
+        """``value [low, high]`` rounded to ``digits`` (rendering only)."""
+        v = f"{self.value:.{digits}f}"
+        if math.isnan(self.ci[0]) and math.isnan(self.ci[1]):
+            return v
+        return f"{v} [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]"
+
+    def __str__(self) -> str:
+        return self.format()
