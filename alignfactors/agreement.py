@@ -1,0 +1,258 @@
+"""Agreement between alignment metrics: correlation matrix, its mean and domain blocks, with intervals."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+import numpy as np
+import pandas as pd
+
+from ._render import estimates_frame, markdown_table, text_table
+from .correlation import _tie_structure, check_method, correlation_matrix, resampled_correlation
+from .errors import DataError, ParameterError, ParameterTypeError
+from .estimate import Estimate
+from .resampling import bootstrap
+
+__all__ = ["agreement", "Agreement"]
+
+
+@dataclass(frozen=True)
+class Agreement:
+    """Result of :func:`agreement`.
+
+    Attributes
+    ----------
+    matrix : DataFrame
+        metric x metric correlation matrix on the full data.
+    n_pairs : DataFrame
+        Number of models behind each correlation (all equal for complete data).
+    mean : Estimate
+        Mean of the off-diagonal correlations (each unordered pair once).
+    blocks : dict of str -> Estimate
+        Mean correlation within and between groups, e.g. "neural-neural",
+        "behavioral-behavioral", "neural-behavioral".
+    differences : dict of str -> Estimate
+        Differences between blocks, e.g. "behavioral-behavioral minus neural-behavioral".
+    pairs : DataFrame
+        One row per pair: metric_a, metric_b, block, r, ci_low, ci_high, se, n.
+    """
+
+    matrix: pd.DataFrame
+    n_pairs: pd.DataFrame
+    mean: Estimate
+    blocks: dict
+    differences: dict
+    pairs: pd.DataFrame
+    method: str
+    groups: pd.Series | None
+    n_models: int
+    n_boot: int
+    level: float
+    seed: Any = None
+    missing: str = "complete"
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame of the summary estimates (mean, blocks, differences)."""
+        return estimates_frame({"mean": self.mean, **self.blocks, **self.differences})
+
+    def top_pairs(self, k: int = 5, largest: bool = True) -> pd.DataFrame:
+        """The ``k`` most (or least) correlated pairs with their intervals."""
+        return self.pairs.sort_values("r", ascending=not largest, kind="stable").head(k).reset_index(drop=True)
+
+    def summary(self) -> str:
+        head = (f"{self.method.capitalize()} agreement of {self.matrix.shape[0]} metrics over {self.n_models} models "
+                f"({self.n_boot} bootstrap resamples over models, {self.level:.0%} intervals, missing={self.missing!r})")
+        return head + "\n" + text_table(self.to_frame()[["quantity", "value", "ci_low", "ci_high", "method", "n_undefined"]])
+
+    def to_markdown(self) -> str:
+        return markdown_table(self.to_frame()[["quantity", "value", "ci_low", "ci_high", "se", "method"]])
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _block_labels(groups: pd.Series | None, cols) -> tuple[list[str], dict[str, np.ndarray]]:
+    """Names of domain blocks and boolean masks over the upper-triangle pairs."""
+    p = len(cols)
+    iu = np.triu_indices(p, k=1)
+    if groups is None:
+        return [], {}
+    g = groups.reindex(cols)
+    labels = list(dict.fromkeys(x for x in g if pd.notna(x)))
+    masks = {}
+    ga, gb = g.to_numpy()[iu[0]], g.to_numpy()[iu[1]]
+    for i, a in enumerate(labels):
+        for b in labels[i:]:
+            mask = ((ga == a) & (gb == b)) | ((ga == b) & (gb == a))
+            if mask.any():
+                masks[f"{a}-{b}"] = mask
+    return list(masks), masks
+
+
+def _validate(matrix, method, groups, n_boot, missing):
+    if not isinstance(matrix, pd.DataFrame):
+        raise ParameterTypeError(f"matrix must be a pandas DataFrame (models x metrics); got {type(matrix).__name__}.")
+    check_method(method)
+    if matrix.shape[1] < 2:
+        raise DataError(f"agreement needs at least 2 metrics; the matrix has {matrix.shape[1]}.")
+    if matrix.shape[0] < 3:
+        raise DataError(f"agreement needs at least 3 models; the matrix has {matrix.shape[0]}.")
+    nonnum = [c for c in matrix.columns if not pd.api.types.is_numeric_dtype(matrix[c])]
+    if nonnum:
+        raise DataError(f"matrix columns must be numeric; non-numeric: {nonnum[:5]}.")
+    if missing not in ("pairwise", "complete"):
+        raise ParameterError(f"missing must be 'pairwise' or 'complete'; got {missing!r}.")
+    if groups is not None:
+        if isinstance(groups, Mapping):
+            groups = pd.Series(dict(groups))
+        if not isinstance(groups, pd.Series):
+            raise ParameterTypeError(f"groups must be a Series or mapping metric -> group; got {type(groups).__name__}.")
+        absent = [c for c in matrix.columns if c not in groups.index]
+        if absent:
+            raise ParameterError(f"groups has no entry for metric(s) {absent[:5]}; give one group per matrix column.")
+    return groups
+
+
+def agreement(
+    matrix: pd.DataFrame,
+    *,
+    method: str = "spearman",
+    groups: pd.Series | Mapping | None = None,
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    ci_method: str = "bca",
+    missing: str = "pairwise",
+    seed: Any = None,
+    n_jobs: int = 1,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> Agreement:
+    """How much do alignment metrics agree? Correlations between all metric pairs, with intervals.
+
+    Computes the metric x metric correlation matrix over models, the mean of the
+    off-diagonal correlations (each pair once), the mean within and between groups of
+    metrics (domains) and the differences between those block means, each with a
+    bootstrap interval over models.
+
+    Parameters
+    ----------
+    matrix : DataFrame
+        Models x metrics (e.g. ``clean(table).matrix``).
+    method : {"spearman", "pearson", "kendall"}, default="spearman"
+        Spearman uses average ranks for ties.
+    groups : Series or mapping, optional
+        metric -> group (e.g. ``cleaned.domains``) for block means.
+    n_boot : int, default=2000
+        Bootstrap resamples over models (0: no intervals).
+    ci : float, default=0.95
+    ci_method : {"bca", "percentile"}, default="bca"
+    missing : {"pairwise", "complete"}, default="pairwise"
+        With NaNs: pairwise-complete correlations (n per pair in ``n_pairs``), or drop
+        every model with a NaN first. Complete matrices take the fast weighted path for
+        Spearman and Pearson.
+    seed, n_jobs, batch_size, progress
+        See :func:`alignfactors.resampling.bootstrap`.
+
+    Returns
+    -------
+    Agreement
+
+    Notes
+    -----
+    The mean correlation is :math:`\\bar r = \\binom{p}{2}^{-1}\\sum_{i<j} r_{ij}`. A resample
+    in which any correlation is undefined (a metric constant in that resample) leaves the
+    means undefined; such resamples are counted in ``Estimate.n_undefined``.
+
+    References
+    ----------
+    .. [1] Ahlert, J., Klein, T., Wichmann, F. & Geirhos, R. (2024). How aligned are
+       different alignment metrics? https://doi.org/10.48550/arXiv.2407.07530
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from alignfactors import agreement
+    >>> rng = np.random.default_rng(0)
+    >>> m = pd.DataFrame(rng.normal(size=(30, 3)), columns=["a", "b", "c"])
+    >>> res = agreement(m, n_boot=200, seed=0)
+    >>> res.matrix.shape
+    (3, 3)
+    >>> bool(res.mean.ci[0] <= res.mean.value <= res.mean.ci[1])
+    True
+    """
+    groups = _validate(matrix, method, groups, n_boot, missing)
+    data = matrix.astype(float)
+    if missing == "complete":
+        data = data.dropna(axis=0, how="any")
+        if len(data) < 3:
+            raise DataError(f"only {len(data)} models have no missing value; use missing='pairwise'.")
+    cols = list(data.columns)
+    corr, n_pairs = correlation_matrix(data, method)
+    p = len(cols)
+    iu = np.triu_indices(p, k=1)
+    block_names, masks = _block_labels(groups, cols)
+    diff_names = [f"{a} minus {b}" for a, b in itertools.combinations(block_names, 2)]
+    diff_idx = [(block_names.index(a), block_names.index(b)) for a, b in itertools.combinations(block_names, 2)]
+
+    def summarise(r_upper: np.ndarray) -> np.ndarray:
+        mean = r_upper.mean(axis=1, keepdims=True)
+        blocks = np.column_stack([r_upper[:, masks[b]].mean(axis=1) for b in block_names]) if block_names else np.empty((len(r_upper), 0))
+        diffs = np.column_stack([blocks[:, i] - blocks[:, j] for i, j in diff_idx]) if diff_idx else np.empty((len(r_upper), 0))
+        return np.hstack([mean, blocks, diffs, r_upper])
+
+    x = data.to_numpy()
+    complete = not np.isnan(x).any()
+    if complete and method in ("spearman", "pearson"):
+        ties = _tie_structure(x) if method == "spearman" else None
+
+        def statistic(w):
+            r = resampled_correlation(x, w, method, ties)
+            return summarise(r[:, iu[0], iu[1]])
+
+        statistic.batch_size = int(max(1, min(256, 2.5e8 // (8 * x.shape[0] * p * 8 + 8 * p * p))))
+    else:
+        def statistic(w):
+            out = []
+            for wi in w:
+                rows = np.repeat(np.arange(x.shape[0]), np.rint(wi).astype(int))
+                r = pd.DataFrame(x[rows]).corr(method=method).to_numpy()
+                out.append(r[iu])
+            return summarise(np.vstack(out))
+
+    # Full-data values come from pandas (pairwise-complete), not the kernel, so the
+    # point estimate is the textbook one even with NaNs.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = bootstrap(statistic, x.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed,
+                        n_jobs=n_jobs, batch_size=batch_size, progress=progress)
+    est = list(res.estimates)
+    nb, nd = len(block_names), len(diff_names)
+    mean = est[0]
+    blocks = dict(zip(block_names, est[1 : 1 + nb]))
+    diffs = dict(zip(diff_names, est[1 + nb : 1 + nb + nd]))
+    pair_est = est[1 + nb + nd :]
+    g = groups.reindex(cols) if groups is not None else None
+    block_of = []
+    for i, j in zip(*iu):
+        if g is None:
+            block_of.append(None)
+        else:
+            a, b = g.iloc[i], g.iloc[j]
+            name = f"{a}-{b}" if f"{a}-{b}" in masks else f"{b}-{a}"
+            block_of.append(name if name in masks else None)
+    pairs = pd.DataFrame({
+        "metric_a": [cols[i] for i in iu[0]],
+        "metric_b": [cols[j] for j in iu[1]],
+        "block": block_of,
+        "r": corr.to_numpy()[iu],
+        "ci_low": [e.ci[0] for e in pair_est],
+        "ci_high": [e.ci[1] for e in pair_est],
+        "se": [e.se for e in pair_est],
+        "n": n_pairs.to_numpy()[iu],
+    })
+    return Agreement(corr, n_pairs, mean, blocks, diffs, pairs, method,
+                     None if g is None else g.rename("group"), x.shape[0], n_boot, ci, seed,
+                     "pairwise" if not complete else "complete")
