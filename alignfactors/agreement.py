@@ -70,6 +70,30 @@ class Agreement:
     def to_markdown(self) -> str:
         return markdown_table(self.to_frame()[["quantity", "value", "ci_low", "ci_high", "se", "method"]])
 
+    def to_dict(self) -> dict:
+        """JSON-ready dict (estimates as in DESIGN.md; NaN as None)."""
+
+        def num(v):
+            v = float(v)
+            return v if np.isfinite(v) else None
+
+        return {
+            "method": self.method,
+            "missing": self.missing,
+            "n_models": int(self.n_models),
+            "n_metrics": int(self.matrix.shape[0]),
+            "n_boot": int(self.n_boot),
+            "level": float(self.level),
+            "mean": self.mean.to_dict(),
+            "blocks": {k: e.to_dict() for k, e in self.blocks.items()},
+            "differences": {k: e.to_dict() for k, e in self.differences.items()},
+            "pairs": [
+                {"metric_a": r.metric_a, "metric_b": r.metric_b, "block": r.block, "r": num(r.r),
+                 "ci_low": num(r.ci_low), "ci_high": num(r.ci_high), "se": num(r.se), "n": int(r.n)}
+                for r in self.pairs.itertuples(index=False)
+            ],
+        }
+
     def __str__(self) -> str:
         return self.summary()
 
