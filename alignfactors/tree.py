@@ -491,7 +491,7 @@ def infer_tree(
     The columns are read right to left, keeping the stack of complete subtrees that follow the
     current column (shift-reduce). Column ``j`` is either the parent of the next ``m`` subtrees
     (the top ``m`` of the stack), when their mean matches it, or a leaf. Exact parent
-    hypotheses are tried first, then parents with a few mismatching models (``max_mismatch``,
+    hypotheses are tried first (smallest largest error first), then parents with a few mismatching models (``max_mismatch``,
     which needs >= 20 present cells to allow one), then the leaf. A parent's consistency
     depends only on which subtrees are its children, and what lies left of ``j`` sees only the
     stack's roots, so states ``(j, stack)`` that failed once are remembered. Parent hypotheses
@@ -532,7 +532,8 @@ def infer_tree(
         err = np.abs(means - x[rows, j][:, None])
         ok = err <= tol
         n_bad = (~ok).sum(axis=0)
-        exact = [int(m) + 1 for m in np.flatnonzero(n_bad == 0)]
+        exact_m = np.flatnonzero(n_bad == 0)  # best fit first, then fewer children
+        exact = [int(m) + 1 for m in exact_m[np.argsort(err.max(axis=0)[exact_m], kind="stable")]]
         allowed = int(np.floor(max_mismatch * rows.sum() + 1e-9))
         near_m = np.flatnonzero((n_bad > 0) & (n_bad <= allowed))
         near = [int(m) + 1 for m in near_m[np.argsort(n_bad[near_m], kind="stable")]]
