@@ -1,0 +1,552 @@
+"""How much of an aggregate score does each of its parts explain? R², Shapley and covariance shares.
+
+Brain-Score's ``average_vision`` is the mean of ``neural_vision`` and ``behavior_vision``; if
+models differ much more on one part, that part decides the ranking. :func:`decompose`
+measures this over models with bootstrap intervals: the R² of the aggregate on each part
+alone (Ahlert et al.'s "explained variance"), the joint OLS fit, Shapley (LMG) shares of the
+joint R², covariance shares of a linear aggregate and each part's variance.
+
+All bootstrap statistics are written with count weights: weighted least squares with the
+resampling counts as weights is ordinary least squares on the materialised resample.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import math
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ._render import estimates_frame, markdown_table, text_table
+from .errors import DataError, ParameterError, ParameterTypeError
+from .estimate import Estimate
+from .resampling import bootstrap
+
+__all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS"]
+
+logger = logging.getLogger(__name__)
+
+#: Largest number of parts for the exact (all-subsets) Shapley decomposition.
+MAX_EXACT_PARTS = 14
+#: Parent and children are each rounded to 3 decimals in a Brain-Score export (per tree level).
+_LINEAR_TOL = 0.001 + 1e-9
+
+
+@dataclass(frozen=True)
+class Decomposition:
+    """Result of :func:`decompose`.
+
+    Attributes
+    ----------
+    aggregate : str
+        The decomposed score.
+    parts : list of str
+    r2 : dict of str -> Estimate
+        R² of the aggregate on each part alone (squared Pearson correlation).
+    r2_joint : Estimate
+        R² of the aggregate on all parts jointly (OLS with intercept).
+    shapley : dict of str -> Estimate
+        Shapley (LMG) share of ``r2_joint`` of each part; they sum to ``r2_joint``.
+    covariance_shares : dict of str -> Estimate
+        :math:`w_i \\operatorname{Cov}(X_i, A) / \\operatorname{Var}(A)`; they sum to 1 for an
+        exactly linear aggregate.
+    weights : Series
+        The weights :math:`w_i` behind ``covariance_shares`` (on the full data).
+    weights_source : str
+        ``"tree"`` (Brain-Score: means of children along the tree), ``"equal"`` (1/k, the
+        aggregate is the plain mean of the parts) or ``"ols"`` (the aggregate is not an exact
+        linear combination; weights are OLS slopes and shares are those of the fitted part).
+    variance : dict of str -> dict of str -> Estimate
+        ``variance[name]["var"]`` and ``["sd"]`` for the aggregate and each part (ddof=1).
+    coefficients : DataFrame
+        Joint OLS fit: term, estimate, se_hc3, statistic, p_value (HC3, statsmodels),
+        ci_low, ci_high, se_boot (bootstrap), ci_method.
+    n_models, n_excluded : int
+        Models used; models dropped for a missing aggregate or part.
+    excluded : DataFrame
+        model_id and reason for each dropped model.
+    sublevels : dict of str -> Decomposition
+        One level down (``levels=True``): each part with children decomposed into its own
+        children, keyed by that part.
+    finer : Decomposition or None
+        The same aggregate decomposed into its parts' children (a leaf part stays itself),
+        e.g. ``average_vision`` on V1, V2, V4, IT and the behavioral benchmarks.
+    """
+
+    aggregate: str
+    parts: list
+    r2: dict
+    r2_joint: Estimate
+    shapley: dict
+    covariance_shares: dict
+    weights: pd.Series
+    weights_source: str
+    variance: dict
+    coefficients: pd.DataFrame
+    n_models: int
+    n_excluded: int
+    n_boot: int
+    level: float
+    seed: Any = None
+    excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["model_id", "reason"]))
+    sublevels: dict = field(default_factory=dict)
+    finer: "Decomposition | None" = None
+
+    # -- tidy views -----------------------------------------------------------------------------
+    def _own_frame(self) -> pd.DataFrame:
+        frames = []
+        for quantity, ests in (("r2", self.r2), ("shapley", self.shapley),
+                               ("covariance_share", self.covariance_shares)):
+            f = estimates_frame(ests, name="part")
+            f.insert(0, "quantity", quantity)
+            frames.append(f)
+        f = estimates_frame({"(all)": self.r2_joint}, name="part")
+        f.insert(0, "quantity", "r2_joint")
+        frames.append(f)
+        for stat in ("var", "sd"):
+            f = estimates_frame({k: v[stat] for k, v in self.variance.items()}, name="part")
+            f.insert(0, "quantity", stat)
+            frames.append(f)
+        out = pd.concat(frames, ignore_index=True)
+        out.insert(0, "aggregate", self.aggregate)
+        out.insert(1, "decomposition", "parts")
+        return out
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: aggregate, decomposition ("parts" | "finer" | "sublevel"), quantity, part,
+        value, ci_low, ci_high, se, level, method, n_boot, n_undefined; sublevels included."""
+        frames = [self._own_frame()]
+        if self.finer is not None:
+            f = self.finer._own_frame()
+            f["decomposition"] = "finer"
+            frames.append(f)
+        for sub in self.sublevels.values():
+            f = sub._own_frame()
+            f["decomposition"] = "sublevel"
+            frames.append(f)
+        return pd.concat(frames, ignore_index=True)
+
+    def _parts_table(self) -> pd.DataFrame:
+        rows = []
+        for p in self.parts:
+            rows.append({"part": p, "r2": self.r2[p], "shapley": self.shapley[p],
+                         "cov_share": self.covariance_shares[p], "weight": float(self.weights[p]),
+                         "sd": self.variance[p]["sd"]})
+        return pd.DataFrame(rows)
+
+    def _head(self) -> str:
+        return (f"Decomposition of {self.aggregate!r} over {self.n_models} models "
+                f"({self.n_excluded} excluded for a missing value; {self.n_boot} bootstrap resamples, "
+                f"{self.level:.0%} intervals). Joint R² = {self.r2_joint.format()}; "
+                f"covariance-share weights from {self.weights_source!r}.")
+
+    def summary(self) -> str:
+        blocks = [self._head(), text_table(self._parts_table())]
+        for title, sub in self._children_items():
+            blocks += ["", f"{title}:", sub._head(), text_table(sub._parts_table())]
+        return "\n".join(blocks)
+
+    def _children_items(self):
+        items = []
+        if self.finer is not None:
+            items.append((f"{self.aggregate} one level down", self.finer))
+        items += [(f"{k} on its children", v) for k, v in self.sublevels.items()]
+        return items
+
+    def to_markdown(self) -> str:
+        blocks = [self._head(), "", markdown_table(self._parts_table())]
+        for title, sub in self._children_items():
+            blocks += ["", f"**{title}** — " + sub._head(), "", markdown_table(sub._parts_table())]
+        return "\n".join(blocks)
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (estimates via ``Estimate.to_dict()``, NaN as None)."""
+        def num(x):
+            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+        coef = [{k: (num(float(v)) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
+                for row in self.coefficients.to_dict(orient="records")]
+        return {
+            "aggregate": self.aggregate,
+            "parts": list(self.parts),
+            "n_models": int(self.n_models),
+            "n_excluded": int(self.n_excluded),
+            "n_boot": int(self.n_boot),
+            "level": float(self.level),
+            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "r2": {k: v.to_dict() for k, v in self.r2.items()},
+            "r2_joint": self.r2_joint.to_dict(),
+            "shapley": {k: v.to_dict() for k, v in self.shapley.items()},
+            "covariance_shares": {k: v.to_dict() for k, v in self.covariance_shares.items()},
+            "weights": {k: float(v) for k, v in self.weights.items()},
+            "weights_source": self.weights_source,
+            "variance": {k: {s: e.to_dict() for s, e in v.items()} for k, v in self.variance.items()},
+            "coefficients": coef,
+            "finer": None if self.finer is None else self.finer.to_dict(),
+            "sublevels": {k: v.to_dict() for k, v in self.sublevels.items()},
+        }
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# -- kernels --------------------------------------------------------------------------------------
+def _subset_index(k: int):
+    """Per subset size s: array (m_s, s) of column indices and the bitmask of each subset."""
+    by_size = []
+    for s in range(1, k + 1):
+        combos = np.array(list(itertools.combinations(range(k), s)), dtype=np.int64)
+        masks = (1 << combos).sum(axis=1)
+        by_size.append((combos, masks))
+    return by_size
+
+
+def _shapley_matrix(k: int) -> np.ndarray:
+    """M (2^k, k) with shapley = R2_subsets @ M (Shapley values are linear in the subset R²)."""
+    n_sub = 1 << k
+    size = np.array([bin(m).count("1") for m in range(n_sub)])
+    fact = [math.factorial(i) for i in range(k + 1)]
+    M = np.zeros((n_sub, k))
+    for i in range(k):
+        has = (np.arange(n_sub) >> i) & 1 == 1
+        s = size
+        plus = np.array([fact[x - 1] * fact[k - x] for x in s[has]], dtype=float) / fact[k]
+        minus = np.array([fact[x] * fact[k - x - 1] for x in s[~has]], dtype=float) / fact[k]
+        M[has, i] = plus
+        M[~has, i] = -minus
+    return M
+
+
+def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Batched solve; singular systems (a constant part in a resample) give NaN, not an error."""
+    try:
+        return np.linalg.solve(A, b)
+    except np.linalg.LinAlgError:
+        flatA = A.reshape(-1, *A.shape[-2:])
+        flatb = b.reshape(-1, *b.shape[-2:])
+        out = np.full(flatb.shape, np.nan)
+        for i in range(flatA.shape[0]):
+            try:
+                out[i] = np.linalg.solve(flatA[i], flatb[i])
+            except np.linalg.LinAlgError:
+                pass
+        return out.reshape(b.shape)
+
+
+def _weighted_cov(z: np.ndarray, w: np.ndarray):
+    """Weighted means (B, p) and population covariances (B, p, p), one resample at a time."""
+    sw = w.sum(axis=1)
+    mean = np.einsum("bn,nj->bj", w, z) / sw[:, None]
+    zc = z[None, :, :] - mean[:, None, :]
+    cov = np.einsum("bn,bnj,bnk->bjk", w, zc, zc) / sw[:, None, None]
+    return mean, cov, sw
+
+
+def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None):
+    """Statistic over count weights for data z = [aggregate, part_1..part_k] (n, k+1).
+
+    Output columns: r2 (k), r2_joint, shapley (k), covariance shares (k), var (k+1),
+    sd (k+1), coefficients (intercept + k).
+    """
+    by_size = _subset_index(k)
+    M = _shapley_matrix(k)
+
+    def statistic(w: np.ndarray) -> np.ndarray:
+        B = w.shape[0]
+        mean, cov, sw = _weighted_cov(z, w)
+        sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
+        with np.errstate(all="ignore"):
+            corr = cov / (sd[:, :, None] * sd[:, None, :])
+            bad = ~(sd > 1e-12 * np.maximum(1.0, np.abs(mean))).all(axis=1)
+            corr[bad] = np.nan
+            r_y = corr[:, 0, 1:]
+            rxx = corr[:, 1:, 1:]
+            r2_single = r_y**2
+            r2_sub = np.zeros((B, 1 << k))
+            for combos, masks in by_size:
+                A = rxx[:, combos[:, :, None], combos[:, None, :]]  # (B, m, s, s)
+                b = r_y[:, combos][..., None]  # (B, m, s, 1)
+                sol = _solve(A, b)
+                r2_sub[:, masks] = np.einsum("bmsi,bmsi->bm", b, sol)
+            r2_joint = r2_sub[:, -1]
+            shap = np.einsum("bs,si->bi", r2_sub, M)
+            cxx = cov[:, 1:, 1:]
+            cxy = cov[:, 1:, 0]
+            beta = _solve(cxx, cxy[..., None])[..., 0]
+            intercept = mean[:, 0] - np.einsum("bi,bi->b", beta, mean[:, 1:])
+            var_a = cov[:, 0, 0]
+            if weights is None:
+                # OLS weights: shares of the fitted linear part, beta_i Cov(X_i, A) / Var(A_hat)
+                shares = beta * cxy / np.einsum("bi,bi->b", beta, cxy)[:, None]
+            else:
+                shares = weights[None, :] * cxy / var_a[:, None]
+            unbiased = cov * (sw / (sw - 1))[:, None, None]
+            var = np.diagonal(unbiased, axis1=1, axis2=2).copy()
+            sds = np.sqrt(var)
+            out = np.hstack([r2_single, r2_joint[:, None], shap, shares, var, sds,
+                             intercept[:, None], beta])
+        out[bad] = np.nan
+        # variances stay defined for a constant part
+        out[bad, 3 * k + 1: 5 * k + 3] = np.hstack([var, sds])[bad]
+        return out
+
+    n_sub = 1 << k
+    statistic.batch_size = int(max(1, min(256, 2e8 // (8 * (z.shape[0] * (k + 1) + n_sub * (k + 1) ** 2)))))
+    return statistic
+
+
+# -- tree helpers ---------------------------------------------------------------------------------
+def _tree_weights(tree, aggregate: str, parts: Sequence[str]):
+    """Weights of ``parts`` in ``aggregate`` by the tree's mean-of-children rule, and the depth.
+
+    ``None`` when the parts are not a cut of the aggregate's subtree (each leaf below it
+    under exactly one part).
+    """
+    if tree is None or aggregate not in tree or any(p not in tree for p in parts):
+        return None
+    weights, depth = {}, 0
+    for p in parts:
+        w, node, d = 1.0, p, 0
+        while node != aggregate:
+            parent = tree.parent(node)
+            if parent is None:
+                return None
+            w /= len(tree.children(parent))
+            node, d = parent, d + 1
+        if d == 0:
+            return None
+        weights[p], depth = w, max(depth, d)
+    covered = [leaf for p in parts for leaf in tree.leaves(under=p)]
+    if len(covered) != len(set(covered)) or set(covered) != set(tree.leaves(under=aggregate)):
+        return None
+    return np.array([weights[p] for p in parts]), depth
+
+
+def _choose_weights(tree, aggregate, parts, data: pd.DataFrame):
+    y = data[aggregate].to_numpy()
+    x = data[list(parts)].to_numpy()
+    tw = _tree_weights(tree, aggregate, parts)
+    candidates = []
+    if tw is not None:
+        candidates.append(("tree", tw[0], tw[1]))
+    candidates.append(("equal", np.full(len(parts), 1.0 / len(parts)), 1))
+    for source, w, depth in candidates:
+        if np.max(np.abs(y - x @ w)) <= _LINEAR_TOL * depth:
+            return source, w
+    return "ols", None
+
+
+def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
+    if isinstance(table, pd.DataFrame):
+        scores, tree = table, None
+    elif hasattr(table, "scores") and hasattr(table, "tree"):
+        scores, tree = table.scores, table.tree
+    else:
+        raise ParameterTypeError(
+            f"table must be a ScoreTable (load_brainscore, ScoreTable.from_wide) or a DataFrame of "
+            f"columns holding the aggregate and its parts; got {type(table).__name__}."
+        )
+    if not isinstance(aggregate, str):
+        raise ParameterTypeError(f"aggregate must be a column name (str); got {aggregate!r}.")
+    if aggregate not in scores.columns:
+        raise ParameterError(
+            f"aggregate={aggregate!r} is not a column of the table; columns start {list(scores.columns)[:6]}."
+        )
+    if parts is None:
+        if tree is not None:
+            parts = tree.children(aggregate)
+            if not parts:
+                raise ParameterError(
+                    f"aggregate={aggregate!r} is a leaf of the benchmark tree (it has no parts); "
+                    "pass parts=[...] explicitly."
+                )
+        else:
+            parts = [c for c in scores.columns if c != aggregate]
+    elif isinstance(parts, str):
+        raise ParameterTypeError(f"parts must be a list of column names, not a string; got {parts!r}.")
+    parts = [str(p) for p in parts]
+    unknown = [p for p in parts if p not in scores.columns]
+    if unknown:
+        raise ParameterError(f"parts {unknown} are not columns of the table; columns start {list(scores.columns)[:6]}.")
+    if aggregate in parts:
+        raise ParameterError(f"parts must not contain the aggregate {aggregate!r} itself.")
+    if len(set(parts)) != len(parts) or not parts:
+        raise ParameterError(f"parts must be a non-empty list of distinct columns; got {parts}.")
+    if len(parts) > MAX_EXACT_PARTS:
+        raise ParameterError(
+            f"the exact Shapley decomposition is limited to {MAX_EXACT_PARTS} parts (2^k subset "
+            f"regressions per resample); got {len(parts)} parts. Group parts into sub-aggregates."
+        )
+    nonnum = [c for c in [aggregate, *parts] if not pd.api.types.is_numeric_dtype(scores[c])]
+    if nonnum:
+        raise DataError(f"columns {nonnum} are not numeric.")
+    if models is not None:
+        if isinstance(models, str):
+            raise ParameterTypeError(f"models must be a list of model ids, not a string; got {models!r}.")
+        models = [str(m) for m in models]
+        absent = [m for m in models if m not in scores.index]
+        if absent:
+            raise ParameterError(f"models {absent[:5]} are not in the table ({len(absent)} unknown ids).")
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
+        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
+    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
+        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    if not isinstance(levels, bool):
+        raise ParameterTypeError(f"levels must be True or False; got {levels!r}.")
+    return scores, tree, parts, models
+
+
+def decompose(
+    table,
+    *,
+    aggregate: str = "average_vision",
+    parts: Sequence[str] | None = None,
+    models: Sequence[str] | None = None,
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: Any = None,
+    n_jobs: int = 1,
+    progress: bool | None = None,
+    levels: bool = True,
+) -> Decomposition:
+    """Decompose the variance of an aggregate score over models into its parts.
+
+    Parameters
+    ----------
+    table : ScoreTable or DataFrame
+        A ScoreTable, or a DataFrame (models x columns) holding the aggregate and its parts.
+    aggregate : str, default="average_vision"
+    parts : list of str, optional
+        Default: the aggregate's children in the benchmark tree (``neural_vision``,
+        ``behavior_vision``); for a DataFrame, all other columns.
+    models : list of str, optional
+        Model ids to use; default all. Models missing the aggregate or any part are
+        excluded (counted in ``n_excluded``, listed in ``excluded`` and logged).
+    n_boot : int, default=2000
+        Bootstrap resamples over models (0: no intervals).
+    ci : float, default=0.95
+    seed, n_jobs, progress
+        See :func:`alignfactors.resampling.bootstrap`.
+    levels : bool, default=True
+        Also decompose one level down (``sublevels`` and ``finer``); needs a tree.
+
+    Returns
+    -------
+    Decomposition
+
+    Raises
+    ------
+    ParameterError
+        Unknown aggregate, part or model; too many parts; bad ``n_boot``/``ci``.
+    DataError
+        Fewer than ``k + 2`` complete models, or collinear parts.
+
+    Notes
+    -----
+    With :math:`A` the aggregate and parts :math:`X_1..X_k`: ``r2[i]`` is
+    :math:`\\operatorname{corr}(A, X_i)^2`; ``r2_joint`` the R² of the OLS regression of A on
+    all parts; the Shapley (LMG) share of part i is
+    :math:`\\sum_{S \\not\\ni i} \\frac{|S|!(k-|S|-1)!}{k!}[R^2(S \\cup i) - R^2(S)]`, computed
+    exactly over all :math:`2^k` subsets, and the shares sum to ``r2_joint``. Covariance
+    shares :math:`w_i \\operatorname{Cov}(X_i, A)/\\operatorname{Var}(A)` sum to 1 for
+    :math:`A = \\sum_i w_i X_i`. Every bootstrap replicate is a count-weighted least squares
+    fit, identical to OLS on the materialised resample.
+
+    References
+    ----------
+    .. [1] Ahlert, J., Klein, T., Wichmann, F. & Geirhos, R. (2024). How aligned are
+       different alignment metrics? https://doi.org/10.48550/arXiv.2407.07530
+    .. [2] Lindeman, R. H., Merenda, P. F. & Gold, R. Z. (1980). Introduction to Bivariate and
+       Multivariate Analysis. Scott, Foresman.
+    .. [3] Grömping, U. (2006). Relative importance for linear regression in R: the package
+       relaimpo. J. Stat. Softw. 17(1). https://doi.org/10.18637/jss.v017.i01
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from alignfactors.decomposition import decompose
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame({"n": rng.normal(0, 0.1, 40), "b": rng.normal(0, 0.3, 40)})
+    >>> df["avg"] = (df["n"] + df["b"]) / 2
+    >>> dec = decompose(df, aggregate="avg", n_boot=200, seed=0)
+    >>> dec.weights_source, round(sum(e.value for e in dec.covariance_shares.values()), 6)
+    ('equal', 1.0)
+    >>> bool(dec.r2["b"].value > dec.r2["n"].value)
+    True
+    """
+    scores, tree, parts, models = _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels)
+    return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels)
+
+
+def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels):
+    import statsmodels.api as sm
+
+    pool = scores if models is None else scores.loc[models]
+    cols = [aggregate, *parts]
+    sub = pool[cols].astype(float)
+    missing = sub.isna()
+    reasons = [f"missing {', '.join(c for c in cols if missing.at[m, c])}"
+               for m in sub.index[missing.any(axis=1)]]
+    excluded = pd.DataFrame({"model_id": list(sub.index[missing.any(axis=1)]), "reason": reasons},
+                            columns=["model_id", "reason"])
+    data = sub.dropna()
+    k = len(parts)
+    if len(excluded):
+        logger.info("decompose(%s): %d of %d models excluded (missing the aggregate or a part: %s)",
+                    aggregate, len(excluded), len(sub), ", ".join(f"{c}: {int(missing[c].sum())}" for c in cols))
+    if len(data) < k + 2:
+        raise DataError(
+            f"decomposing {aggregate!r} into {k} parts needs at least {k + 2} models with all of "
+            f"{cols} present; only {len(data)} have them."
+        )
+    x = data[parts].to_numpy()
+    if np.linalg.matrix_rank(np.column_stack([np.ones(len(x)), x])) < k + 1:
+        raise DataError(f"the parts {parts} are collinear (or one is constant) over the {len(data)} models.")
+    source, w = _choose_weights(tree, aggregate, parts, data)
+    z = data[cols].to_numpy()
+    stat = _make_statistic(z, k, w)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        res = bootstrap(stat, len(data), n_boot=n_boot, ci=ci, seed=seed, n_jobs=n_jobs, progress=progress)
+    est = list(res.estimates)
+    r2 = dict(zip(parts, est[:k]))
+    r2_joint = est[k]
+    shapley = dict(zip(parts, est[k + 1: 2 * k + 1]))
+    shares = dict(zip(parts, est[2 * k + 1: 3 * k + 1]))
+    names = [aggregate, *parts]
+    var_e = est[3 * k + 1: 4 * k + 2]
+    sd_e = est[4 * k + 2: 5 * k + 3]
+    variance = {nm: {"var": v, "sd": s} for nm, v, s in zip(names, var_e, sd_e)}
+    coef_e = est[5 * k + 3:]
+    fit = sm.OLS(data[aggregate], sm.add_constant(data[parts], has_constant="add")).fit(cov_type="HC3")
+    terms = ["const", *parts]
+    coefficients = pd.DataFrame({
+        "term": terms,
+        "estimate": [float(fit.params[t]) for t in terms],
+        "se_hc3": [float(fit.bse[t]) for t in terms],
+        "statistic": [float(fit.tvalues[t]) for t in terms],
+        "p_value": [float(fit.pvalues[t]) for t in terms],
+        "ci_low": [e.ci[0] for e in coef_e],
+        "ci_high": [e.ci[1] for e in coef_e],
+        "se_boot": [e.se for e in coef_e],
+        "ci_method": [e.method for e in coef_e],
+    })
+    weights = pd.Series(w if w is not None else np.array([float(fit.params[p]) for p in parts]),
+                        index=parts, name="weight")
+    sublevels, finer = {}, None
+    if levels and tree is not None:
+        kids = {p: tree.children(p) for p in parts}
+        for p in parts:
+            if kids[p] and len(kids[p]) <= MAX_EXACT_PARTS:
+                sublevels[p] = _decompose(scores, tree, p, kids[p], models, n_boot, ci, seed, n_jobs,
+                                          progress, False)
+        down = [c for p in parts for c in (kids[p] or [p])]
+        if any(kids.values()) and len(down) <= MAX_EXACT_PARTS:
+            finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False)
+    return Decomposition(aggregate, list(parts), r2, r2_joint, shapley, shares, weights, source, variance,
+                         coefficients, len(data), len(excluded), n_boot, ci, seed, excluded, sublevels, finer)
