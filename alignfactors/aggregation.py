@@ -142,7 +142,10 @@ def aggregate(
     Series
         Index ``model_id`` (the table's order), name = ``method``, float. ``attrs`` holds
         ``method``, ``hierarchical``, ``missing``, ``metrics`` (the leaves used), ``root``,
-        ``n_missing``, ``n_missing_skipped`` and ``n_missing_zeroed``.
+        ``n_models``, ``n_missing``, ``n_missing_skipped``, ``n_missing_zeroed`` and
+        ``leaf_weights`` (metric -> effective weight in the aggregate, summing to 1, for
+        complete data; with ``missing="skip"`` a model's weights are renormalised over its
+        present values within each parent).
 
     Raises
     ------
@@ -213,6 +216,7 @@ def aggregate(
         "n_models": int(x.shape[0]), "n_missing": n_missing,
         "n_missing_skipped": n_missing if plan.missing == "skip" else 0,
         "n_missing_zeroed": n_missing if plan.missing == "zero" else 0,
+        "leaf_weights": dict(zip(plan.units, _effective_weights(plan).tolist())),
     }
     if plan.method == "geometric":
         x, attrs["n_floored"] = _check_positive(x, plan, table.scores.index)

@@ -102,6 +102,22 @@ def test_brainscore_hierarchical_by_hand():
     np.testing.assert_allclose(aggregate(t, domains=["neural"]), [0.3, 0.25])
 
 
+def test_hierarchical_rank_by_hand():
+    t = _tree_table()
+    # ranks (1 = best) among present values: V1 m1 2, m2 1; IT m1 1 (m2 missing); b1 m1 1, m2 2
+    # neural: m1 -(2 + 1)/2 = -1.5, m2 -1; behavior: m1 -1, m2 -2; average: m1 -1.25, m2 -1.5
+    np.testing.assert_allclose(aggregate(t, method="rank", hierarchical=True), [-1.25, -1.5])
+    # flat: m1 -(2 + 1 + 1)/3, m2 -(1 + 2)/2
+    np.testing.assert_allclose(aggregate(t, method="rank"), [-4 / 3, -1.5])
+
+
+def test_leaf_weights_follow_the_tree():
+    t = _tree_table()
+    assert aggregate(t).attrs["leaf_weights"] == {"V1": 0.25, "IT": 0.25, "b1": 0.5}
+    flat = aggregate(t, hierarchical=False, weights={"b1": 2})
+    assert flat.attrs["leaf_weights"] == {"V1": 0.25, "IT": 0.25, "b1": 0.5}
+
+
 def test_weights_by_hand():
     t = _tree_table()
     # hierarchical: average = (1 * neural + 3 * behavior) / 4; m1 (.3 + 1.8)/4 = .525
