@@ -29,6 +29,8 @@ _FAILED = {"X", "x"}
 _MISSING = {"", "nan", "NaN", "NAN", "NA", "N/A", "n/a", "null", "None"}
 _NUMBER = re.compile(r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$")
 _INF = re.compile(r"^[+-]?(inf|infinity)$", re.I)
+_DECIMAL_COMMA = re.compile(r"^[+-]?\d*,\d+$")
+_AGGREGATE = re.compile(r"^(average|neural|behaviou?r(al)?|engineering)[_\-]", re.I)
 
 
 def _source_name(src) -> str:
@@ -37,15 +39,34 @@ def _source_name(src) -> str:
     return str(getattr(src, "name", "buffer"))
 
 
+def _short(name: object, width: int = 60) -> str:
+    """``repr`` of a name for messages, cut to ``width`` characters (names can be very long)."""
+    text = repr(str(name))
+    return text if len(text) <= width else text[: width - 5] + "...'"
+
+
+def _looks_utf16(head: bytes) -> bool:
+    """UTF-16 without a byte-order mark: ASCII text with a NUL in every other byte."""
+    if len(head) < 4:
+        return False
+    even, odd = head[0::2], head[1::2]
+    return even.count(0) > 0.4 * len(even) or odd.count(0) > 0.4 * len(odd)
+
+
 def _read_text(src) -> str:
     """Bytes of a path or open file -> text (gunzipped, BOM removed), with clear errors."""
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if not path.exists():
-            raise InputFileError(f"file not found: {str(path)!r}")
+            raise InputFileError(f"file not found: {str(path)!r}; check the path (relative paths "
+                                 f"start at {os.getcwd()!r})")
         if path.is_dir():
-            raise InputFileError(f"{str(path)!r} is a directory, not a CSV file")
-        data: bytes | str = path.read_bytes()
+            raise InputFileError(f"{str(path)!r} is a directory, not a CSV file; pass the path "
+                                 "of the leaderboard CSV inside it")
+        try:
+            data: bytes | str = path.read_bytes()
+        except OSError as exc:
+            raise InputFileError(f"{str(path)!r} cannot be read ({exc.strerror})") from None
     elif hasattr(src, "read"):
         data = src.read()
     else:
@@ -63,52 +84,121 @@ def _read_text(src) -> str:
                 raise InputFileError(f"{name}: looks gzip-compressed but cannot be "
                                      f"decompressed ({exc})") from None
         head = data[:8192]
-        if b"\x00" in head or head.startswith(b"\x89PNG") or head.startswith(b"%PDF"):
+        if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            # Excel's "Unicode text" and PowerShell write UTF-16 with a BOM: it is text, read it.
+            try:
+                text = data.decode("utf-16")
+            except UnicodeDecodeError as exc:
+                raise InputFileError(f"{name}: starts with a UTF-16 byte-order mark but is not "
+                                     f"valid UTF-16 (byte {exc.start}); re-save it as UTF-8 "
+                                     "CSV") from None
+            text = text.lstrip("\ufeff")
+        elif head.startswith(b"\x89PNG") or head.startswith(b"%PDF") or head[:4] == b"PK\x03\x04":
+            kind = {b"\x89P": "a PNG image", b"%P": "a PDF", b"PK": "a zip/xlsx archive"}[head[:2]]
+            raise InputFileError(f"{name}: not a text file ({kind}); expected a CSV file (from "
+                                 "Excel, use File > Save As > CSV UTF-8)")
+        elif _looks_utf16(head):
+            raise InputFileError(f"{name}: looks like UTF-16 text without a byte-order mark; "
+                                 "re-save it as UTF-8 CSV")
+        elif b"\x00" in head:
             raise InputFileError(f"{name}: not a text file (binary content); expected a CSV file")
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise InputFileError(
-                f"{name}: not UTF-8 text (byte {exc.start}); re-save the file as UTF-8 CSV"
-            ) from None
+        else:
+            try:
+                text = data.decode("utf-8-sig")
+            except UnicodeDecodeError as exc:
+                raise InputFileError(
+                    f"{name}: not UTF-8 text (byte {exc.start}); re-save the file as UTF-8 CSV"
+                ) from None
     if not text.strip():
-        raise InputFileError(f"{name}: the file is empty")
+        raise InputFileError(f"{name}: the file is empty; expected a header row and one row "
+                             "per model")
     return text
 
 
+def _csv_rows(text: str, name: str) -> list[tuple[int, list[str]]]:
+    """(line number, stripped cells) of every row that has a non-empty cell."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    rows = []
+    try:
+        for row in reader:
+            cells = [c.strip() for c in row]
+            if any(cells):  # blank lines and Excel's ",,,," rows carry nothing
+                rows.append((reader.line_num, cells))
+    except csv.Error as exc:
+        raise InputFileError(f"{name}: malformed CSV at line {reader.line_num} ({exc}); check "
+                             "its quotes") from None
+    return rows
+
+
 def _read_strings(src) -> tuple[pd.DataFrame, str]:
-    """A CSV as a DataFrame of stripped strings ('' for empty cells), and its name."""
+    """A CSV as a DataFrame of stripped strings ('' for empty cells), and its name.
+
+    Rows whose cells are all empty are skipped; trailing header cells that are empty with
+    only empty values below (Excel pads rows so) are dropped. Any other row whose length
+    differs from the header's is an error naming the line.
+    """
     text = _read_text(src)
     name = _source_name(src)
-    header = text.splitlines()[0]
-    if "," not in header:
+    rows = _csv_rows(text, name)
+    if not rows:
+        raise InputFileError(f"{name}: the file is empty; expected a header row and one row "
+                             "per model")
+    _, header = rows[0]
+    if len(header) == 1:
         for sep, label in ((";", "';'"), ("\t", "tab")):
-            if sep in header:
+            if sep in header[0]:
                 raise InputFileError(
-                    f"{name}: looks {label}-separated (header {header[:60]!r}); re-save it "
+                    f"{name}: looks {label}-separated (header {header[0][:60]!r}); re-save it "
                     "as comma-separated"
                 )
-    try:
-        df = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False,
-                         skipinitialspace=True)
-    except (pd.errors.ParserError, csv.Error) as exc:
-        raise InputFileError(f"{name}: malformed CSV ({exc})") from None
-    except pd.errors.EmptyDataError:
-        raise InputFileError(f"{name}: the file is empty") from None
-    if len(df) == 0:
-        raise InputFileError(f"{name}: header only, no data rows (columns {list(df.columns)[:5]})")
-    names = [c.strip() for c in next(csv.reader(io.StringIO(header)))]
-    dup = sorted({c for c in names if names.count(c) > 1})
+    n = len(header)
+    while n > 0 and header[n - 1] == "":
+        n -= 1
+    body = []
+    for line, cells in rows[1:]:
+        if len(cells) > n and any(cells[n:]):
+            raise InputFileError(
+                f"{name}: line {line} has {len(cells)} fields but the header names {n} "
+                "columns; a value has no column (an unquoted comma inside a value? quote it)"
+            )
+        if len(cells) < n:
+            raise InputFileError(
+                f"{name}: line {line} has {len(cells)} fields but the header names {n} columns; "
+                "write every cell, empty ones as nothing between two commas"
+            )
+        body.append(cells[:n])
+    header = header[:n]
+    unnamed = [i + 1 for i, c in enumerate(header) if c == ""]
+    if unnamed:
+        raise DataError(f"{name}: column {unnamed[0]} of the header has no name; name it or "
+                        "delete the column")
+    positions: dict[str, list[int]] = {}
+    for i, c in enumerate(header):
+        positions.setdefault(c, []).append(i + 1)
+    dup = [(c, p) for c, p in positions.items() if len(p) > 1]
     if dup:
-        raise DataError(f"{name}: duplicate columns {dup[:5]}")
-    df.columns = [str(c).strip() for c in df.columns]
-    df = df.apply(lambda s: s.str.strip())
-    return df, name
+        shown = "; ".join(f"{_short(c)} at columns {p}" for c, p in dup[:5])
+        raise DataError(f"{name}: duplicate columns: {shown}; rename or delete the repeats")
+    if not body:
+        raise InputFileError(f"{name}: header only, no data rows (columns {header[:5]})")
+    df = pd.DataFrame(body, columns=header, dtype=object)
+    return df.astype(str), name
 
 
 def _numeric_looking(values: pd.Series) -> bool:
+    """Numbers, X and empty cells only (a column of only X/empty is a benchmark no model has)."""
     v = values[~values.isin(_FAILED | _MISSING)]
-    return len(v) > 0 and bool(v.str.match(_NUMBER).all())
+    return bool(v.str.match(_NUMBER).all())
+
+
+def _token_hint(token: str) -> str:
+    if _DECIMAL_COMMA.match(token):
+        return f"; a decimal comma? write {token.replace(',', '.')!r}"
+    if token.endswith("%"):
+        return "; a percentage? write the number without '%' (as a fraction if the scores are)"
+    if token in {"-", "\u2013", "\u2014", "?", "--"}:
+        return "; leave the cell empty if the model was not evaluated, or write X if it failed"
+    return ""
 
 
 def _parse_scores(raw: pd.DataFrame, ids: pd.Index, name: str):
@@ -122,14 +212,17 @@ def _parse_scores(raw: pd.DataFrame, ids: pd.Index, name: str):
         inf = rest & s.str.match(_INF).to_numpy()
         if inf.any():
             r = int(inf.nonzero()[0][0])
-            raise DataError(f"{name}: infinite score {s.iloc[r]!r} for model_id {ids[r]!r} in "
-                            f"column {col!r}")
+            raise DataError(f"{name}: infinite score {s.iloc[r]!r} for model_id "
+                            f"{_short(ids[r])} in column {_short(col)}; write a finite number, "
+                            "or leave the cell empty if there is no score")
         bad = rest & ~s.str.match(_NUMBER).to_numpy()
         if bad.any():
             r = int(bad.nonzero()[0][0])
-            raise DataError(f"{name}: column {col!r} has the non-numeric value {s.iloc[r]!r} for "
-                            f"model_id {ids[r]!r} (allowed: numbers, 'X' = failed, empty = "
-                            "missing)")
+            tok = s.iloc[r]
+            raise DataError(f"{name}: column {_short(col)} has the non-numeric value "
+                            f"{_short(tok, 40)} for model_id {_short(ids[r])} (allowed: numbers "
+                            f"with '.' as decimal point, 'X' = failed, empty = missing)"
+                            f"{_token_hint(tok)}")
         vals = np.full(len(s), np.nan)
         vals[rest] = s[rest].astype(float).to_numpy()
         scores[col] = vals
@@ -142,16 +235,23 @@ def _parse_scores(raw: pd.DataFrame, ids: pd.Index, name: str):
 def _split_brainscore(df: pd.DataFrame, name: str):
     if "model_id" not in df.columns:
         raise DataError(f"{name}: no 'model_id' column; found columns {list(df.columns)[:8]}")
+    cols = list(df.columns)
+    aggregates = [i for i, c in enumerate(cols) if _AGGREGATE.match(c)]
     start = None
-    for i, col in enumerate(df.columns):
-        if col.lower() in _METADATA_NAMES:
-            continue
-        if _numeric_looking(df[col]):
-            start = i
-            break
+    if aggregates:
+        # The website export starts its benchmarks with average_vision; whatever comes before
+        # it (known or unknown, numeric or not) is metadata about the model.
+        start = aggregates[0]
+    else:
+        for i, col in enumerate(cols):
+            if col.lower() in _METADATA_NAMES:
+                continue
+            if _numeric_looking(df[col]):
+                start = i
+                break
     if start is None:
         raise DataError(f"{name}: no benchmark columns (no numeric column after the metadata); "
-                        f"found columns {list(df.columns)[:8]}")
+                        f"found columns {cols[:8]}")
     meta = df.iloc[:, :start].copy()
     bench = df.iloc[:, start:]
     misplaced = [c for c in bench.columns if c in ("model_id", "model_name")]
@@ -161,10 +261,15 @@ def _split_brainscore(df: pd.DataFrame, name: str):
     ids = meta["model_id"]
     if (ids == "").any():
         r = int((ids == "").to_numpy().nonzero()[0][0])
-        raise DataError(f"{name}: empty model_id in data row {r + 1}")
+        raise DataError(f"{name}: empty model_id in data row {r + 1} (model_name "
+                        f"{_short(meta['model_name'].iloc[r]) if 'model_name' in meta else '?'})"
+                        "; every model needs a unique id")
     dup = list(ids[ids.duplicated()].unique())
     if dup:
-        raise DataError(f"{name}: duplicate model ids {dup[:5]} (each model_id must be unique)")
+        rows = [int(i) + 1 for i in np.flatnonzero(ids.isin(dup[:1]).to_numpy())]
+        raise DataError(f"{name}: duplicate model ids {dup[:5]} (data rows {rows[:5]} share "
+                        f"{_short(dup[0])}); each model_id must be unique: remove the repeated "
+                        "rows or give them distinct ids")
     ids = pd.Index(ids.to_list(), name="model_id")
     meta.index = ids
     meta = meta.drop(columns="model_id")

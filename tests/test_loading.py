@@ -114,7 +114,7 @@ def test_data_errors(tmp_path):
         load_brainscore(_write(tmp_path, "model_name,id,a\nm,1,.5\n"))
     with pytest.raises(DataError, match=r"duplicate model ids \['1'\]"):
         load_brainscore(_write(tmp_path, HEADER + "m,1,1,.5,.4,.6\nn,1,2,.5,.4,.6\n"))
-    with pytest.raises(DataError, match=r"duplicate columns \['a'\]"):
+    with pytest.raises(DataError, match=r"duplicate columns: .a. at columns \[2, 3\]; rename"):
         load_brainscore(_write(tmp_path, "model_id,a,a\n1,.5,.4\n"))
 
 
