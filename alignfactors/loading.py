@@ -232,23 +232,18 @@ def _parse_scores(raw: pd.DataFrame, ids: pd.Index, name: str):
     return scores, status
 
 
-def _split_brainscore(df: pd.DataFrame, name: str):
+def _split_brainscore(df: pd.DataFrame, name: str, metadata=()):
     if "model_id" not in df.columns:
         raise DataError(f"{name}: no 'model_id' column; found columns {list(df.columns)[:8]}")
     cols = list(df.columns)
-    aggregates = [i for i, c in enumerate(cols) if _AGGREGATE.match(c)]
+    extra = {c.lower() for c in metadata}
     start = None
-    if aggregates:
-        # The website export starts its benchmarks with average_vision; whatever comes before
-        # it (known or unknown, numeric or not) is metadata about the model.
-        start = aggregates[0]
-    else:
-        for i, col in enumerate(cols):
-            if col.lower() in _METADATA_NAMES:
-                continue
-            if _numeric_looking(df[col]):
-                start = i
-                break
+    for i, col in enumerate(cols):
+        if col.lower() in _METADATA_NAMES or col.lower() in extra:
+            continue
+        if _AGGREGATE.match(col) or _numeric_looking(df[col]):
+            start = i
+            break
     if start is None:
         raise DataError(f"{name}: no benchmark columns (no numeric column after the metadata); "
                         f"found columns {cols[:8]}")
@@ -280,7 +275,7 @@ def _split_brainscore(df: pd.DataFrame, name: str):
     return meta, bench, ids
 
 
-def load_brainscore(path_or_buffer, *, tree=None) -> ScoreTable:
+def load_brainscore(path_or_buffer, *, tree=None, metadata=()) -> ScoreTable:
     """Read a Brain-Score leaderboard CSV export.
 
     Parameters
@@ -292,6 +287,13 @@ def load_brainscore(path_or_buffer, *, tree=None) -> ScoreTable:
         ``None`` infers the tree from the scores (:func:`~alignfactors.tree.infer_tree`);
         ``False`` makes every benchmark column a leaf; a mapping ``parent -> children`` gives
         the tree (names must be columns).
+    metadata : sequence of str, default ()
+        More names of leading columns that describe the models rather than score them.
+        ``model_name``, ``model_id``, ``rank``, ``layers`` and a few other known names always
+        are; so is any leading column with a non-numeric value. An unknown *numeric* column
+        before the first benchmark (say ``num_params``) is read as a benchmark (a root leaf
+        with no domain, which :func:`~alignfactors.cleaning.clean` leaves out) unless it is
+        named here.
 
     Returns
     -------
@@ -318,12 +320,14 @@ def load_brainscore(path_or_buffer, *, tree=None) -> ScoreTable:
     >>> t.tree.children("average_vision"), t.status.loc["2", "b"]
     (['a', 'b'], 'failed')
     """
+    if isinstance(metadata, str) or not all(isinstance(m, str) for m in metadata):
+        raise ParameterTypeError(f"metadata must be a list of column names, got {metadata!r}")
     df, name = _read_strings(path_or_buffer)
-    return _brainscore_from_strings(df, name, tree)
+    return _brainscore_from_strings(df, name, tree, metadata=metadata)
 
 
-def _brainscore_from_strings(df, name, tree, domains=None) -> ScoreTable:
-    meta, bench, ids = _split_brainscore(df, name)
+def _brainscore_from_strings(df, name, tree, domains=None, metadata=()) -> ScoreTable:
+    meta, bench, ids = _split_brainscore(df, name, metadata)
     scores, status = _parse_scores(bench, ids, name)
     check = None
     if tree is None:
