@@ -1,0 +1,634 @@
+"""How many dimensions do the alignment metrics span? Eigenvalues, rules for k, and P(k).
+
+:func:`dimensionality` analyses the metric x metric correlation matrix: its eigenvalues and
+explained-variance ratios, the participation ratio (effective dimensionality) and the number
+of dimensions that common rules retain (Kaiser, Horn's parallel analysis on components and on
+factors as ``psych::fa.parallel`` does it, Velicer's MAP as ``psych::VSS``, the optimal
+coordinates and acceleration factor of ``nFactors``, and a cross-validated factor-analysis
+likelihood). Every quantity except the cross-validated likelihood is a statistic of the
+resampling engine, so it gets a bootstrap interval over models and a distribution of k.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from dataclasses import dataclass, replace
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import optimize, special, stats
+from threadpoolctl import threadpool_limits
+
+from ._render import estimates_frame, markdown_table, text_table
+from .correlation import CORR_METHODS, _tie_structure, correlation_matrix, resampled_correlation
+from .errors import DataError, ParameterError, ParameterTypeError
+from .estimate import Estimate
+from .resampling import bootstrap, check_seed
+
+__all__ = ["dimensionality", "Dimensionality", "RULES"]
+
+RULES = ("kaiser", "parallel_pc", "parallel_fa", "map", "optimal_coordinates", "acceleration_factor",
+         "cv_likelihood")
+_RAW_ONLY = ("cv_likelihood",)
+_NULLS = ("normal", "permutation")
+_EPS = np.finfo(float).eps
+
+
+# --------------------------------------------------------------------------- kernels
+def _eigh_desc(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    w, v = np.linalg.eigh(r)
+    return w[::-1], v[:, ::-1]
+
+
+def _minres1_objective(load, r0):
+    e = r0 - np.outer(load, load)
+    np.fill_diagonal(e, 0.0)
+    return float(np.sum(e * e)), -4.0 * (e @ load)
+
+
+def _fa1_values(r: np.ndarray) -> np.ndarray:
+    """``psych::fa(r, 1, fm="minres")$values``: eigenvalues of r with communalities on the diagonal.
+
+    minres minimises the off-diagonal squared residuals. Written by hand over the loadings with
+    the exact gradient (O(p^2) per step, no eigendecomposition), because factor_analyzer 0.5.1
+    fails under scikit-learn >= 1.6 and its gradient-free search over uniquenesses takes seconds
+    at p = 80. Loadings are bounded by psych's uniqueness bound (h^2 <= 0.995); the fixtures agree
+    to 1e-7. Start: first principal axis of r with squared multiple correlations on the diagonal.
+    """
+    p = r.shape[0]
+    try:
+        h = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
+    except np.linalg.LinAlgError:
+        h = np.full(p, 0.5)
+    h = np.clip(np.where(np.isfinite(h), h, 0.5), 0.005, 0.995)
+    start = r.copy()
+    np.fill_diagonal(start, h)
+    w, v = np.linalg.eigh(start)
+    load0 = v[:, -1] * math.sqrt(max(w[-1], 1e-6))
+    bound = math.sqrt(0.995)
+    fit = optimize.minimize(_minres1_objective, load0, args=(r,), jac=True, method="L-BFGS-B",
+                            bounds=[(-bound, bound)] * p, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10})
+    reduced = r.copy()
+    np.fill_diagonal(reduced, fit.x * fit.x)
+    return np.linalg.eigvalsh(reduced)[::-1]
+
+
+def _map_values(r, w, v, max_k: int, power: int) -> np.ndarray:
+    """Velicer's MAP as ``psych:::vss``'s ``map()``, m = 1..max_k (NaN for m >= p)."""
+    p = r.shape[0]
+    out = np.full(max_k, np.nan)
+    c = r.copy()
+    for m in range(1, min(max_k, p - 1) + 1):
+        a = v[:, m - 1] * math.sqrt(max(w[m - 1], 0.0))
+        c = c - np.outer(a, a)
+        d = np.sqrt(np.diag(c))
+        rstar = c / d[:, None] / d[None, :]
+        np.fill_diagonal(rstar, 0.0)
+        out[m - 1] = np.sum(rstar**power) / (p * (p - 1))
+    return out
+
+
+def _n_exceeding(observed, reference) -> int:
+    """psych's ``which(!(observed > reference))[1] - 1``: leading eigenvalues above the reference."""
+    fail = np.flatnonzero(~(observed > reference))
+    return int(fail[0]) if fail.size else len(observed)
+
+
+def _optimal_coordinates(eig, ref) -> int:
+    """nFactors ``nScree``: leading eigenvalues above both the line through (i+1, last) and ``ref``."""
+    nk = len(eig)
+    k = 0
+    for i in range(1, nk - 1):  # 1-based i; the line needs two distinct points i+1 < nk
+        slope = (eig[nk - 1] - eig[i]) / (nk - (i + 1))
+        predicted = eig[i] + slope * (i - (i + 1))
+        if not (eig[i - 1] >= predicted and eig[i - 1] >= ref[i - 1]):
+            break
+        k = i
+    return k
+
+
+def _acceleration_factor(eig, ref) -> int:
+    """nFactors ``nScree``: the elbow (max second difference) among eigenvalues after one above ``ref``."""
+    af = np.full(len(eig), -np.inf)
+    for j in range(1, len(eig) - 1):
+        if eig[j - 1] >= ref[j - 1]:
+            af[j] = eig[j + 1] - 2 * eig[j] + eig[j - 1]
+    return int(np.argmax(af)) if np.isfinite(af).any() else 0
+
+
+def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
+    """Eigenvalues, MAP curve, FA eigenvalues and the k of each (correlation-matrix) rule."""
+    w, v = _eigh_desc(r)
+    fa_vals = _fa1_values(r) if "parallel_fa" in rules else np.full(len(w), np.nan)
+    mp = _map_values(r, w, v, max_k, map_power) if "map" in rules else np.full(max_k, np.nan)
+    ks = {}
+    for rule in rules:
+        if rule == "kaiser":
+            ks[rule] = int(np.sum(w > 1.0))
+        elif rule == "parallel_pc":
+            ks[rule] = _n_exceeding(w, ref_pc)
+        elif rule == "parallel_fa":
+            ks[rule] = _n_exceeding(fa_vals, ref_fa)
+        elif rule == "map":
+            ks[rule] = int(np.nanargmin(mp)) + 1
+        elif rule == "optimal_coordinates":
+            ks[rule] = _optimal_coordinates(w, ref_pc)
+        elif rule == "acceleration_factor":
+            ks[rule] = _acceleration_factor(w, ref_pc)
+    return w, fa_vals, mp, ks
+
+
+def _corr(x: np.ndarray, method: str) -> np.ndarray:
+    if method == "spearman":
+        x = stats.rankdata(x, axis=0)
+    elif method == "kendall":
+        return pd.DataFrame(x).corr(method="kendall").to_numpy()
+    return np.corrcoef(x, rowvar=False)
+
+
+def _parallel_reference(x, n, p, method, n_iter, null, rng, need_fa):
+    """Eigenvalues of n_iter null data sets, (n_iter, p) for components and for 1-factor minres."""
+    pcs, fas = np.empty((n_iter, p)), np.full((n_iter, p), np.nan)
+    for i in range(n_iter):
+        if null == "normal":
+            sim = rng.standard_normal((n, p))
+        else:
+            sim = np.column_stack([rng.permutation(x[:, j]) for j in range(p)])
+        r = _corr(sim, method)
+        pcs[i] = np.linalg.eigvalsh(r)[::-1]
+        if need_fa:
+            fas[i] = _fa1_values(r)
+    return pcs, fas
+
+
+def _threshold(sims, quantile):
+    return sims.mean(axis=0) if quantile is None else np.quantile(sims, quantile, axis=0)
+
+
+def _normal_scores(x: np.ndarray) -> np.ndarray:
+    return special.ndtri(stats.rankdata(x, axis=0) / (x.shape[0] + 1))
+
+
+def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2):
+    """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors."""
+    from sklearn.decomposition import FactorAnalysis
+    from sklearn.model_selection import KFold
+
+    z = x if method == "pearson" else _normal_scores(x)
+    z = (z - z.mean(axis=0)) / z.std(axis=0)
+    folds = list(KFold(n_splits=min(n_splits, x.shape[0]), shuffle=True,
+                       random_state=int(rng.integers(2**31 - 1))).split(z))
+    scores = np.full(max_k, np.nan)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for k in range(1, max_k + 1):
+            scores[k - 1] = np.mean([FactorAnalysis(n_components=k, random_state=0).fit(z[tr]).score(z[te])
+                                     for tr, te in folds])
+            # held-out likelihood is unimodal in k in practice; stop `patience` steps past the best
+            if k - (int(np.nanargmax(scores)) + 1) >= patience:
+                break
+    return scores
+
+
+# --------------------------------------------------------------------------- result
+@dataclass(frozen=True)
+class Dimensionality:
+    """Result of :func:`dimensionality`.
+
+    Attributes
+    ----------
+    eigenvalues, explained : Series
+        Eigenvalues of the correlation matrix (descending, indexed 1..p) and their share of the total (p).
+    eigenvalue_estimates, explained_estimates : dict of int -> Estimate
+        The same with bootstrap intervals over models.
+    participation_ratio : Estimate
+        :math:`(\\sum\\lambda)^2 / \\sum\\lambda^2`, the effective number of dimensions.
+    n_dimensions : dict of str -> int
+        k retained by each rule on the full data.
+    k_distribution : dict of str -> dict of int -> float
+        P(k) over bootstrap resamples, per rule (empty without bootstrap).
+    k_ci : dict of str -> (int, int)
+        Percentile interval of k at level ``level``.
+    map_values : Series
+        Velicer's MAP, indexed 1..max_k.
+    parallel : DataFrame
+        k, observed and simulated (mean and quantile) eigenvalues of components and factors.
+    cv_loglik : Series or None
+        Cross-validated log-likelihood per model, indexed 1..max_k.
+    notes : tuple of str
+        What was skipped or done differently, and why.
+    """
+
+    eigenvalues: pd.Series
+    explained: pd.Series
+    eigenvalue_estimates: dict
+    explained_estimates: dict
+    participation_ratio: Estimate
+    n_dimensions: dict
+    k_distribution: dict
+    k_ci: dict
+    map_values: pd.Series
+    parallel: pd.DataFrame
+    cv_loglik: pd.Series | None
+    rules: tuple
+    method: str
+    n_models: int
+    n_metrics: int
+    n_boot: int
+    level: float
+    seed: Any
+    options: dict
+    notes: tuple
+
+    def k_frame(self) -> pd.DataFrame:
+        """One row per rule: k, the interval of k and the probability of the full-data k."""
+        rows = []
+        for rule, k in self.n_dimensions.items():
+            dist = self.k_distribution.get(rule, {})
+            low, high = self.k_ci.get(rule, (math.nan, math.nan))
+            mode = max(dist, key=dist.get) if dist else math.nan
+            rows.append({"rule": rule, "k": k, "k_ci_low": low, "k_ci_high": high,
+                         "p_k": dist.get(k, 0.0) if dist else math.nan, "k_mode": mode})
+        cols = ["rule", "k", "k_ci_low", "k_ci_high", "p_k", "k_mode"]
+        return pd.DataFrame(rows, columns=cols).astype({c: object for c in cols if c != "p_k"})
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame: eigenvalues, explained ratios and the participation ratio with intervals."""
+        parts = [estimates_frame({"participation_ratio": self.participation_ratio})]
+        for name, ests in (("eigenvalue", self.eigenvalue_estimates), ("explained", self.explained_estimates)):
+            f = estimates_frame({f"{name}_{k}": e for k, e in ests.items()})
+            parts.append(f)
+        out = pd.concat(parts, ignore_index=True)
+        comp = out["quantity"].str.rsplit("_", n=1)
+        is_comp = out["quantity"] != "participation_ratio"
+        out.insert(1, "component", [int(c[1]) if ok else 0 for c, ok in zip(comp, is_comp)])
+        out["quantity"] = [c[0] if ok else q for c, ok, q in zip(comp, is_comp, out["quantity"])]
+        return out
+
+    def summary(self) -> str:
+        n_show = min(10, len(self.eigenvalues))
+        eig = self.to_frame()
+        eig = eig[(eig["quantity"] == "eigenvalue") & (eig["component"] <= n_show)]
+        head = (f"Dimensionality of {self.n_metrics} metrics over {self.n_models} models ({self.method}; "
+                f"{self.n_boot} bootstrap resamples over models, {self.level:.0%} intervals)")
+        lines = [head, f"Participation ratio: {self.participation_ratio.format()}", "",
+                 text_table(self.k_frame()), "",
+                 f"Leading eigenvalues (of {len(self.eigenvalues)}):",
+                 text_table(eig[["component", "value", "ci_low", "ci_high", "method"]])]
+        if self.notes:
+            lines += ["", "Notes:"] + [f"- {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def to_markdown(self) -> str:
+        eig = self.to_frame()
+        eig = eig[eig["quantity"] != "participation_ratio"]
+        wide = eig.pivot(index="component", columns="quantity", values="value").reset_index()
+        parts = [f"Participation ratio: {self.participation_ratio.format()}", "",
+                 markdown_table(self.k_frame()), "", markdown_table(wide.head(10), digits=3)]
+        if self.notes:
+            parts += [""] + [f"- {n}" for n in self.notes]
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict:
+        def num(x):
+            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+
+        return {
+            "method": self.method,
+            "n_models": self.n_models,
+            "n_metrics": self.n_metrics,
+            "n_boot": self.n_boot,
+            "level": self.level,
+            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "rules": list(self.rules),
+            "options": {k: self.options[k] for k in sorted(self.options)},
+            "eigenvalues": [e.to_dict() for e in self.eigenvalue_estimates.values()],
+            "explained": [e.to_dict() for e in self.explained_estimates.values()],
+            "participation_ratio": self.participation_ratio.to_dict(),
+            "n_dimensions": dict(self.n_dimensions),
+            "k_distribution": {r: {str(k): p for k, p in d.items()} for r, d in self.k_distribution.items()},
+            "k_ci": {r: [num(a) for a in ci] for r, ci in self.k_ci.items()},
+            "map_values": [num(float(x)) for x in self.map_values],
+            "parallel": {c: [num(float(x)) for x in self.parallel[c]] for c in self.parallel.columns},
+            "cv_loglik": None if self.cv_loglik is None else [num(float(x)) for x in self.cv_loglik],
+            "notes": list(self.notes),
+        }
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+# --------------------------------------------------------------------------- validation
+def _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile, parallel_null,
+                             map_power, max_k, n_boot, ci):
+    if (matrix is None) == (corr is None):
+        raise ParameterError("give either matrix (models x metrics) or corr= with n_obs=, not "
+                             f"{'both' if matrix is not None else 'neither'}.")
+    if method not in CORR_METHODS:
+        raise ParameterError(f"method must be one of {CORR_METHODS}; got {method!r}.")
+    if matrix is not None:
+        if not isinstance(matrix, pd.DataFrame):
+            raise ParameterTypeError(f"matrix must be a pandas DataFrame (models x metrics); got {type(matrix).__name__}.")
+        nonnum = [c for c in matrix.columns if not pd.api.types.is_numeric_dtype(matrix[c])]
+        if nonnum:
+            raise DataError(f"matrix columns must be numeric; non-numeric: {nonnum[:5]}.")
+        if matrix.isna().to_numpy().any():
+            bad = list(matrix.columns[matrix.isna().any()])[:5]
+            raise DataError(f"matrix has missing values (columns {bad}); use clean(table, complete=True) "
+                            "or pass a pairwise correlation matrix as corr= with n_obs=.")
+        constant = [c for c in matrix.columns if matrix[c].nunique() < 2]
+        if constant:
+            raise DataError(f"matrix has constant column(s) {constant[:5]}; their correlations are undefined.")
+        n, p = matrix.shape
+        if n_obs is not None:
+            raise ParameterError("n_obs is only used with corr=; with matrix, n_obs is the number of rows.")
+    else:
+        if not isinstance(corr, pd.DataFrame):
+            raise ParameterTypeError(f"corr must be a pandas DataFrame (metric x metric); got {type(corr).__name__}.")
+        r = corr.to_numpy(dtype=float)
+        if r.shape[0] != r.shape[1] or list(corr.index) != list(corr.columns):
+            raise DataError(f"corr must be square with the same labels on rows and columns; got shape {r.shape}.")
+        if not np.all(np.isfinite(r)) or not np.allclose(r, r.T, atol=1e-8) or not np.allclose(np.diag(r), 1.0):
+            raise DataError("corr must be a finite symmetric correlation matrix with unit diagonal.")
+        if not isinstance(n_obs, (int, np.integer)) or isinstance(n_obs, bool) or n_obs < 3:
+            raise ParameterError(f"n_obs (number of models behind corr) must be an integer >= 3; got {n_obs!r}.")
+        n, p = int(n_obs), r.shape[0]
+    if n < 3:
+        raise DataError(f"dimensionality needs at least 3 models; got {n}.")
+    if p < 3:
+        raise DataError(f"dimensionality needs at least 3 metrics; got {p}.")
+    if rules is None:
+        rules = RULES
+    elif isinstance(rules, str):
+        rules = (rules,)
+    rules = tuple(rules)
+    unknown = [r for r in rules if r not in RULES]
+    if unknown or not rules:
+        raise ParameterError(f"rules must be a non-empty subset of {RULES}; got {list(rules)!r}.")
+    if not isinstance(n_iter, (int, np.integer)) or isinstance(n_iter, bool) or n_iter < 20:
+        raise ParameterError(f"n_iter must be an integer >= 20 (psych's default is 20); got {n_iter!r}.")
+    if parallel_quantile is not None and not (isinstance(parallel_quantile, float) and 0 < parallel_quantile < 1):
+        raise ParameterError(f"parallel_quantile must be None (mean) or a float in (0, 1), e.g. 0.95; "
+                             f"got {parallel_quantile!r}.")
+    if parallel_null not in _NULLS:
+        raise ParameterError(f"parallel_null must be one of {_NULLS}; got {parallel_null!r}.")
+    if map_power not in (2, 4):
+        raise ParameterError(f"map_power must be 2 (Velicer 1976) or 4 (Velicer et al. 2000); got {map_power!r}.")
+    if max_k is None:
+        max_k = min(p - 1, 20)
+    elif not isinstance(max_k, (int, np.integer)) or isinstance(max_k, bool) or not 1 <= max_k <= p - 1:
+        raise ParameterError(f"max_k must be an integer in [1, p - 1] = [1, {p - 1}]; got {max_k!r}.")
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
+        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
+    if not (isinstance(ci, (float, int)) and 0 < ci < 1):
+        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    return rules, int(n), int(p), int(max_k)
+
+
+# --------------------------------------------------------------------------- public
+def dimensionality(
+    matrix: pd.DataFrame | None = None,
+    *,
+    corr: pd.DataFrame | None = None,
+    n_obs: int | None = None,
+    method: str = "spearman",
+    rules: Sequence[str] | None = None,
+    n_iter: int = 20,
+    parallel_quantile: float | None = 0.95,
+    parallel_null: str = "normal",
+    map_power: int = 2,
+    max_k: int | None = None,
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: Any = None,
+    n_jobs: int = 1,
+    batch_size: int | None = None,
+    progress: bool | None = None,
+) -> Dimensionality:
+    """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
+
+    Parameters
+    ----------
+    matrix : DataFrame, optional
+        Models x metrics, complete (e.g. ``clean(table).matrix``). Give this or ``corr``.
+    corr : DataFrame, optional
+        A metric x metric correlation matrix instead of data (with ``n_obs``), as psych allows.
+        No bootstrap then; ``cv_likelihood`` and the permutation null are skipped (noted).
+    n_obs : int, optional
+        Number of models behind ``corr`` (sizes the simulated data of parallel analysis).
+    method : {"spearman", "pearson", "kendall"}, default="spearman"
+        Correlation of the data and of the simulated null data sets.
+    rules : sequence of str, optional
+        Subset of ``RULES``; default all (``cv_likelihood`` only with ``matrix``).
+    n_iter : int, default=20
+        Simulated data sets for parallel analysis (psych's default; at least 20).
+    parallel_quantile : float or None, default=0.95
+        Compare with this quantile of the simulated eigenvalues (psych's rule since 1.8.9);
+        None compares with their mean (Horn, 1965).
+    parallel_null : {"normal", "permutation"}, default="normal"
+        Standard normal n x p data (psych), or each column permuted independently.
+    map_power : {2, 4}, default=2
+        2: Velicer (1976) as ``psych::VSS``; 4: the revision of Velicer, Eaton & Fava (2000).
+    max_k : int, optional
+        Largest k for MAP and cv_likelihood; default ``min(p - 1, 20)``.
+    n_boot : int, default=2000
+        Bootstrap resamples of models (0: no intervals, no P(k)).
+    ci : float, default=0.95
+        Level of the eigenvalue intervals and of ``k_ci``.
+    seed : None, int or numpy.random.Generator
+        Decides the null data sets, the CV folds and the resamples.
+    n_jobs, batch_size, progress
+        See :func:`alignfactors.resampling.bootstrap`; results do not depend on them.
+
+    Returns
+    -------
+    Dimensionality
+
+    Raises
+    ------
+    ParameterError, ParameterTypeError
+        Bad option values or types.
+    DataError
+        Missing values, constant columns, fewer than 3 models or metrics, a malformed ``corr``.
+
+    Notes
+    -----
+    Participation ratio :math:`PR = (\\sum_i\\lambda_i)^2/\\sum_i\\lambda_i^2` (p for identity, 1 for
+    rank one). Parallel analysis: k = number of leading observed eigenvalues above the simulated
+    reference, stopping at the first failure (psych ``which(!(obs > sim))[1] - 1``). FA eigenvalues
+    are those of R with its diagonal replaced by the communalities of a 1-factor minres fit
+    (``fa(r, 1, fm="minres")$values``), for the data and each simulated set. MAP: after removing
+    m principal components, :math:`MAP_m = \\sum_{i\\ne j} r^{*q}_{ij,m}/(p(p-1))`, q = map_power,
+    k = argmin over m = 1..max_k. Optimal coordinates and acceleration factor follow
+    ``nFactors::nScree`` with the parallel-analysis component reference as ``aparallel``.
+    The simulated reference is drawn once from ``seed`` and reused by every resample, so the
+    statistic has no randomness of its own. ``cv_likelihood`` (5-fold held-out log-likelihood
+    of ``sklearn.decomposition.FactorAnalysis`` on standardised data; normal scores of the ranks
+    for Spearman/Kendall; k = 1, 2, ... up to max_k, stopping two steps after the last
+    improvement) is not bootstrapped: one K-fold sweep per resample is too slow.
+    Bootstrap intervals of the small (noise) eigenvalues are biased upwards (resamples repeat
+    models, which spreads the sample eigenvalues); read them as a description of resampling
+    variability, not as coverage-calibrated intervals.
+
+    References
+    ----------
+    .. [1] Horn, J. L. (1965). A rationale and test for the number of factors in factor analysis.
+       Psychometrika 30, 179-185. https://doi.org/10.1007/BF02289447
+    .. [2] Velicer, W. F. (1976). Determining the number of components from the matrix of partial
+       correlations. Psychometrika 41, 321-327. https://doi.org/10.1007/BF02293557
+    .. [3] Velicer, W. F., Eaton, C. A. & Fava, J. L. (2000). Construct explication through factor or
+       component analysis. In Problems and Solutions in Human Assessment, 41-71.
+       https://doi.org/10.1007/978-1-4615-4397-8_3
+    .. [4] Raiche, G., Walls, T. A., Magis, D., Riopel, M. & Blais, J.-G. (2013). Non-graphical
+       solutions for Cattell's scree test. Methodology 9, 23-29. https://doi.org/10.1027/1614-2241/a000051
+    .. [5] Gao, P., Trautmann, E., Yu, B. et al. (2017). A theory of multineuronal dimensionality,
+       dynamics and measurement. bioRxiv. https://doi.org/10.1101/214262
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from alignfactors.dimensions import dimensionality
+    >>> rng = np.random.default_rng(0)
+    >>> f = rng.normal(size=(60, 1))
+    >>> m = pd.DataFrame(f @ np.full((1, 6), 0.8) + 0.6 * rng.normal(size=(60, 6)),
+    ...                  columns=[f"m{i}" for i in range(6)])
+    >>> res = dimensionality(m, n_boot=50, seed=0, rules=["kaiser", "parallel_pc", "map"])
+    >>> res.n_dimensions
+    {'kaiser': 1, 'parallel_pc': 1, 'map': 1}
+    >>> round(float(res.explained[1]), 2)
+    0.65
+    """
+    rules, n, p, max_k = _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile,
+                                                  parallel_null, map_power, max_k, n_boot, ci)
+    # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress)
+
+
+def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
+                    n_boot, ci, seed, n_jobs, batch_size, progress):
+    rng = check_seed(seed)
+    notes: list[str] = []
+    raw = matrix is not None
+    if raw:
+        data = matrix.astype(float)
+        cols = list(data.columns)
+        x = data.to_numpy()
+        r_full = correlation_matrix(data, method)[0].to_numpy()
+    else:
+        cols = list(corr.columns)
+        x = None
+        r_full = corr.to_numpy(dtype=float)
+        skipped = [r for r in rules if r in _RAW_ONLY]
+        if skipped:
+            notes.append(f"{', '.join(skipped)} skipped: it needs the models x metrics data, not a correlation matrix.")
+        rules = tuple(r for r in rules if r not in _RAW_ONLY)
+        if parallel_null == "permutation":
+            notes.append("parallel_null='permutation' needs raw data; the normal null was used for corr= input.")
+            parallel_null = "normal"
+        if n_boot:
+            notes.append("no bootstrap with corr= input (resampling needs the models).")
+            n_boot = 0
+    if not rules:
+        raise ParameterError("no rule left to run: cv_likelihood needs matrix, not corr=.")
+    corr_rules = tuple(r for r in rules if r not in _RAW_ONLY)
+
+    need_fa = "parallel_fa" in corr_rules
+    sim_pc, sim_fa = _parallel_reference(x, n, p, method, int(n_iter), parallel_null, rng, need_fa)
+    ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
+    q_level = 0.95 if parallel_quantile is None else parallel_quantile
+    if method != "pearson" and parallel_null == "normal":
+        notes.append(f"null data sets are correlated with {method}, as the data (psych always uses Pearson).")
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        w, fa_vals, mp, ks = _rule_ks(r_full, corr_rules, ref_pc, ref_fa, max_k, map_power)
+    if not need_fa:
+        fa_vals = _fa1_values(r_full)
+    if "map" not in corr_rules:
+        mp = _map_values(r_full, *_eigh_desc(r_full), max_k, map_power)
+    comps = list(range(1, p + 1))
+    eig = pd.Series(w, index=pd.Index(comps, name="component"), name="eigenvalue")
+    explained = (eig / eig.sum()).rename("explained")
+    pr = float(w.sum() ** 2 / np.sum(w * w))
+    parallel = pd.DataFrame({
+        "k": comps, "pc_observed": w, "pc_simulated_mean": sim_pc.mean(axis=0),
+        "pc_simulated_quantile": np.quantile(sim_pc, q_level, axis=0), "fa_observed": fa_vals,
+        "fa_simulated_mean": sim_fa.mean(axis=0), "fa_simulated_quantile": np.quantile(sim_fa, q_level, axis=0),
+    })
+
+    cv = None
+    n_dims = {}
+    for rule in rules:
+        if rule == "cv_likelihood":
+            kmax_cv = min(max_k, p - 1)
+            scores = _cv_likelihood(x, method, kmax_cv, rng)
+            cv = pd.Series(scores, index=pd.Index(range(1, kmax_cv + 1), name="k"), name="cv_loglik")
+            n_dims[rule] = int(np.nanargmax(scores)) + 1
+        else:
+            n_dims[rule] = ks[rule]
+
+    k_dist, k_ci = {}, {}
+    eig_est = {c: Estimate(v, level=ci) for c, v in zip(comps, w)}
+    exp_est = {c: Estimate(v, level=ci) for c, v in zip(comps, explained)}
+    pr_est = Estimate(pr, level=ci)
+    if n_boot and raw:
+        if "cv_likelihood" in rules:
+            notes.append("cv_likelihood is not bootstrapped (a K-fold sweep per resample is too slow); "
+                         "it has no P(k).")
+        ties = _tie_structure(x) if method == "spearman" else None
+
+        def statistic(weights):
+            out = np.full((weights.shape[0], 2 * p + 1 + len(corr_rules)), np.nan)
+            rs = resampled_correlation(x, weights, method, ties)
+            for b in range(weights.shape[0]):
+                rb = rs[b]
+                if not np.all(np.isfinite(rb)):
+                    continue
+                try:
+                    wb, _, _, kb = _rule_ks(rb, corr_rules, ref_pc, ref_fa, max_k, map_power)
+                except (np.linalg.LinAlgError, ValueError):
+                    continue
+                out[b, :p] = wb
+                out[b, p:2 * p] = wb / wb.sum()
+                out[b, 2 * p] = wb.sum() ** 2 / np.sum(wb * wb)
+                out[b, 2 * p + 1:] = [kb[r] for r in corr_rules]
+            return out
+
+        statistic.batch_size = 16
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, seed=rng, n_jobs=n_jobs, batch_size=batch_size,
+                            progress=progress)
+        ests = res.estimates
+        # the kernel's full-data value equals the textbook one to rounding; report the latter
+        eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
+        exp_est = {c: replace(ests[p + i], value=float(explained.iloc[i])) for i, c in enumerate(comps)}
+        pr_est = replace(ests[2 * p], value=pr)
+        alpha = (1 - ci) / 2
+        for j, rule in enumerate(corr_rules):
+            d = res.distribution[:, 2 * p + 1 + j]
+            d = d[np.isfinite(d)].astype(int)
+            if d.size == 0:
+                continue
+            vals, counts = np.unique(d, return_counts=True)
+            k_dist[rule] = {int(k): float(c / d.size) for k, c in zip(vals, counts)}
+            k_ci[rule] = (int(np.quantile(d, alpha, method="inverted_cdf")),
+                          int(np.quantile(d, 1 - alpha, method="inverted_cdf")))
+        n_bad = int(np.sum(~np.isfinite(res.distribution[:, 0])))
+        if n_bad:
+            notes.append(f"{n_bad} of {n_boot} resamples had an undefined correlation matrix and were left out.")
+
+    mp_series = pd.Series(mp, index=pd.Index(range(1, max_k + 1), name="k"), name="map")
+    options = {"n_iter": int(n_iter), "parallel_quantile": parallel_quantile, "parallel_null": parallel_null,
+               "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr"}
+    return Dimensionality(
+        eigenvalues=eig, explained=explained, eigenvalue_estimates=eig_est, explained_estimates=exp_est,
+        participation_ratio=pr_est, n_dimensions=n_dims, k_distribution=k_dist, k_ci=k_ci,
+        map_values=mp_series, parallel=parallel, cv_loglik=cv, rules=tuple(rules), method=method,
+        n_models=n, n_metrics=p, n_boot=int(n_boot), level=float(ci), seed=seed if not isinstance(seed, np.random.Generator) else None,
+        options=options, notes=tuple(notes),
+    )

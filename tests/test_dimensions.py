@@ -1,0 +1,238 @@
+"""Tests for alignfactors.dimensions: psych references, errors, invariances."""
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from alignfactors.dimensions import RULES, _acceleration_factor, _optimal_coordinates, dimensionality
+from alignfactors.errors import DataError, ParameterError, ParameterTypeError
+
+REF = Path(__file__).parent / "reference"
+FIXTURES = ["harman74", "thurstone", "sim3"]
+FAST = ["kaiser", "parallel_pc", "parallel_fa", "map", "optimal_coordinates", "acceleration_factor"]
+
+
+def _load(name):
+    d = json.loads((REF / f"{name}.json").read_text())
+    r = pd.DataFrame(d["correlation"], index=d["variables"], columns=d["variables"])
+    return d, r
+
+
+def _sim(n=80, p=8, k=2, seed=0):
+    rng = np.random.default_rng(seed)
+    load = np.zeros((k, p))
+    for j in range(p):
+        load[j % k, j] = 0.8
+    x = rng.normal(size=(n, k)) @ load + 0.6 * rng.normal(size=(n, p))
+    return pd.DataFrame(x, index=[f"model{i}" for i in range(n)], columns=[f"m{j}" for j in range(p)])
+
+
+@pytest.fixture(scope="module")
+def small():
+    return _sim()
+
+
+# ----------------------------------------------------------------- references (R psych 2.2.9)
+@pytest.mark.parametrize("name", FIXTURES)
+def test_reference_eigen_map_fa_values(name):
+    d, r = _load(name)
+    res = dimensionality(corr=r, n_obs=d["n_obs"], method="pearson", max_k=min(8, len(r) - 1), seed=0)
+    np.testing.assert_allclose(res.eigenvalues.to_numpy(), d["eigenvalues"], atol=1e-10, rtol=0)
+    ref_map = np.array(d["vss"]["map"], dtype=float)
+    np.testing.assert_allclose(res.map_values.to_numpy()[: len(ref_map)], ref_map, atol=1e-6, rtol=0)
+    assert res.n_dimensions["map"] == d["vss"]["map_argmin"]
+    # minres optimiser tolerances differ from psych's optim(); agreement is ~2e-7
+    np.testing.assert_allclose(res.parallel["fa_observed"], d["fa1_minres_values"], atol=1e-5, rtol=0)
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_reference_map_fourth_power(name):
+    d, r = _load(name)
+    res = dimensionality(corr=r, n_obs=d["n_obs"], method="pearson", map_power=4, rules=["map"],
+                         max_k=min(8, len(r) - 1), seed=0)
+    hand = d["map_by_hand"]
+    np.testing.assert_allclose(res.map_values.to_numpy(), hand["fourth"][1 : len(res.map_values) + 1], atol=1e-6)
+    assert res.n_dimensions["map"] == hand["argmin_fourth_excl_0"]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_reference_parallel_decisions(name):
+    # Simulated draws differ from R's, so only the decisions are compared (psych's 95% quantile rule).
+    d, r = _load(name)
+    res = dimensionality(corr=r, n_obs=d["n_obs"], method="pearson", rules=["parallel_pc", "parallel_fa"], seed=1)
+    assert res.n_dimensions["parallel_pc"] == d["fa_parallel"]["ncomp"]
+    assert res.n_dimensions["parallel_fa"] == d["fa_parallel"]["nfact"]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_parallel_rule_on_r_replicates(name):
+    # Feeding R's own simulated eigenvalues into our rule reproduces R's counts exactly.
+    from alignfactors.dimensions import _n_exceeding
+
+    d, _ = _load(name)
+    pa = d["fa_parallel"]
+    reps = np.array(pa["replicates"])
+    p = len(d["variables"])
+    q_pc = np.quantile(reps[:, :p], 0.95, axis=0)
+    q_fa = np.quantile(reps[:, p:], 0.95, axis=0)
+    np.testing.assert_allclose(q_pc, pa["pc_sim_q95"], atol=1e-12)
+    assert _n_exceeding(np.array(pa["pc_values"]), q_pc) == pa["ncomp"]
+    assert _n_exceeding(np.array(pa["fa_values"]), q_fa) == pa["nfact"]
+
+
+def test_reference_raw_sim_data_matches_corr_input():
+    d, r = _load("sim3")
+    x = pd.read_csv(REF / "sim_data.csv")
+    res = dimensionality(x, method="pearson", rules=FAST, max_k=8, n_boot=0, seed=1)
+    np.testing.assert_allclose(res.eigenvalues.to_numpy(), d["eigenvalues"], atol=1e-10, rtol=0)
+    assert res.n_dimensions["parallel_pc"] == d["fa_parallel"]["ncomp"]
+    assert res.n_dimensions["parallel_fa"] == d["fa_parallel"]["nfact"]
+    assert res.n_dimensions["map"] == d["vss"]["map_argmin"]
+
+
+def test_nfactors_rules_hand_worked():
+    # OC: line through (i+1, e_i+1) and (5, 0.4) at i: i=1 -> 2.5 + (0.4-2.5)/3 * -1 = 3.2 <= 4 ok;
+    # i=2 -> 0.6 + (0.4-0.6)/2 * -1 = 0.7 <= 2.5 ok; i=3 -> 0.45 > e3 = 0.6? no, but e3 < ref 1.0 -> stop: 2.
+    # AF (1-based j): j=2: 0.6-5+4 = -0.4; j=3: 0.5-1.2+2.5 = 1.8; j=4 undefined (e3 < ref3) -> argmax j=3 -> 2.
+    eig = np.array([4.0, 2.5, 0.6, 0.5, 0.4])
+    ref = np.array([1.3, 1.1, 1.0, 0.9, 0.7])
+    assert _optimal_coordinates(eig, ref) == 2
+    assert _acceleration_factor(eig, ref) == 2
+    # AF's elbow can fall before the parallel cut: here j=2 has the largest second difference -> 1
+    assert _acceleration_factor(np.array([5.0, 1.2, 1.1, 0.4, 0.3]), np.full(5, 1.0)) == 1
+    assert _acceleration_factor(np.array([0.5, 0.4, 0.3]), np.ones(3)) == 0
+
+
+def test_participation_ratio_and_explained(small):
+    res = dimensionality(small, rules=["kaiser"], n_boot=0, seed=0)
+    lam = res.eigenvalues.to_numpy()
+    assert res.participation_ratio.value == pytest.approx(lam.sum() ** 2 / np.sum(lam**2), abs=1e-12)
+    assert res.explained.sum() == pytest.approx(1.0, abs=1e-12)
+    assert list(res.eigenvalues.index) == list(range(1, small.shape[1] + 1))
+    assert np.all(np.diff(lam) <= 0)
+
+
+# ----------------------------------------------------------------- errors
+def test_errors(small):
+    with pytest.raises(ParameterError, match="either matrix"):
+        dimensionality(small, corr=small.corr(), n_obs=10)
+    with pytest.raises(ParameterError, match="either matrix"):
+        dimensionality()
+    with pytest.raises(ParameterTypeError, match="pandas DataFrame"):
+        dimensionality(small.to_numpy())
+    with pytest.raises(ParameterError, match="method must be one of"):
+        dimensionality(small, method="cosine")
+    with pytest.raises(ParameterError, match="rules must be a non-empty subset"):
+        dimensionality(small, rules=["scree"])
+    with pytest.raises(ParameterError, match="n_iter must be an integer >= 20"):
+        dimensionality(small, n_iter=5)
+    with pytest.raises(ParameterError, match="parallel_quantile"):
+        dimensionality(small, parallel_quantile=95)
+    with pytest.raises(ParameterError, match="parallel_null"):
+        dimensionality(small, parallel_null="uniform")
+    with pytest.raises(ParameterError, match="map_power"):
+        dimensionality(small, map_power=3)
+    with pytest.raises(ParameterError, match="max_k must be an integer"):
+        dimensionality(small, max_k=small.shape[1])
+    with pytest.raises(ParameterError, match="n_boot"):
+        dimensionality(small, n_boot=-1)
+    with pytest.raises(ParameterError, match="n_obs \\(number of models"):
+        dimensionality(corr=small.corr(), n_obs=None)
+    with pytest.raises(ParameterError, match="n_obs is only used with corr"):
+        dimensionality(small, n_obs=10)
+
+
+def test_data_errors(small):
+    bad = small.copy()
+    bad.iloc[0, 1] = np.nan
+    with pytest.raises(DataError, match="missing values .*'m1'"):
+        dimensionality(bad)
+    const = small.assign(m2=1.0)
+    with pytest.raises(DataError, match="constant column.*'m2'"):
+        dimensionality(const)
+    with pytest.raises(DataError, match="at least 3 metrics"):
+        dimensionality(small.iloc[:, :2])
+    c = small.corr()
+    c.iloc[0, 1] = 0.99
+    with pytest.raises(DataError, match="symmetric correlation matrix"):
+        dimensionality(corr=c, n_obs=50)
+    with pytest.raises(ParameterError, match="no rule left"):
+        dimensionality(corr=small.corr(), n_obs=80, rules=["cv_likelihood"])
+
+
+def test_corr_input_skips_raw_only_rules(small):
+    res = dimensionality(corr=small.corr(method="spearman"), n_obs=len(small), parallel_null="permutation",
+                         n_boot=10, seed=0)
+    assert "cv_likelihood" not in res.n_dimensions
+    assert res.n_boot == 0 and res.k_distribution == {}
+    text = " ".join(res.notes)
+    assert "cv_likelihood skipped" in text and "permutation" in text and "no bootstrap" in text
+
+
+# ----------------------------------------------------------------- invariances
+def test_row_permutation_invariance(small):
+    a = dimensionality(small, rules=FAST, n_boot=0, seed=3)
+    b = dimensionality(small.sample(frac=1.0, random_state=1), rules=FAST, n_boot=0, seed=3)
+    np.testing.assert_allclose(a.eigenvalues.to_numpy(), b.eigenvalues.to_numpy(), atol=1e-12, rtol=0)
+    assert a.n_dimensions == b.n_dimensions
+
+
+def test_seed_and_batch_size_invariance(small):
+    a = dimensionality(small, rules=FAST, n_boot=30, seed=5, batch_size=7)
+    b = dimensionality(small, rules=FAST, n_boot=30, seed=5, batch_size=30)
+    assert a.k_distribution == b.k_distribution
+    assert a.k_ci == b.k_ci
+    assert a.eigenvalue_estimates == b.eigenvalue_estimates
+    assert abs(sum(a.k_distribution["parallel_pc"].values()) - 1.0) < 1e-12
+    assert a.to_dict() == b.to_dict()
+
+
+def test_bootstrap_result_shape(small):
+    res = dimensionality(small, n_boot=20, seed=0, max_k=4)
+    assert set(res.n_dimensions) == set(RULES)
+    assert "cv_likelihood" not in res.k_distribution
+    assert any("not bootstrapped" in n for n in res.notes)
+    assert res.n_dimensions["parallel_pc"] == 2 and res.n_dimensions["map"] == 2
+    f = res.to_frame()
+    assert list(f.columns[:3]) == ["quantity", "component", "value"]
+    assert set(f["quantity"]) == {"participation_ratio", "eigenvalue", "explained"}
+    assert res.parallel.columns.tolist() == ["k", "pc_observed", "pc_simulated_mean", "pc_simulated_quantile",
+                                             "fa_observed", "fa_simulated_mean", "fa_simulated_quantile"]
+    json.dumps(res.to_dict())
+    assert "participation ratio" in str(res).lower()
+    assert "| rule |" in res.to_markdown()
+
+
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(col=st.integers(0, 7), kind=st.sampled_from(["exp", "cube", "affine"]))
+def test_monotone_transform_invariance_spearman(small, col, kind):
+    f = {"exp": np.exp, "cube": lambda v: v**3, "affine": lambda v: 3 * v - 2}[kind]
+    t = small.copy()
+    t.iloc[:, col] = f(t.iloc[:, col])
+    a = dimensionality(small, rules=FAST + ["cv_likelihood"], n_boot=0, seed=2, max_k=4)
+    b = dimensionality(t, rules=FAST + ["cv_likelihood"], n_boot=0, seed=2, max_k=4)
+    np.testing.assert_allclose(a.eigenvalues.to_numpy(), b.eigenvalues.to_numpy(), atol=1e-12)
+    assert a.n_dimensions == b.n_dimensions
+
+
+def test_permutation_null_runs(small):
+    res = dimensionality(small, rules=["parallel_pc", "parallel_fa"], parallel_null="permutation",
+                         parallel_quantile=None, n_boot=0, seed=0)
+    assert res.n_dimensions == {"parallel_pc": 2, "parallel_fa": 2}
+    assert res.options["parallel_quantile"] is None
+
+
+@pytest.mark.slow
+def test_real_export(brainscore_path):
+    from alignfactors.cleaning import clean
+    from alignfactors.loading import load_brainscore
+
+    m = clean(load_brainscore(brainscore_path)).matrix
+    res = dimensionality(m, n_boot=50, seed=0)
+    assert res.n_metrics == m.shape[1]
+    assert all(k >= 0 for k in res.n_dimensions.values())
