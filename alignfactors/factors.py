@@ -149,7 +149,7 @@ def _rotate(load: np.ndarray, rotation: str | None) -> tuple[np.ndarray, np.ndar
     from factor_analyzer.rotator import Rotator
 
     # psych: varimax and promax with Kaiser normalisation; GPArotation's oblimin etc. without
-    rot = Rotator(method=rotation, normalize=True, max_iter=5000, tol=1e-8)
+    rot = Rotator(method=rotation, normalize=True, max_iter=1000, tol=1e-7)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out = rot.fit_transform(load)

@@ -234,3 +234,64 @@ def test_ndarray_input_gets_labels():
     X, _ = _sim(200)
     m = FactorModel(2).fit(X.to_numpy())
     assert list(m.loadings_.index)[:2] == ["metric1", "metric2"] and list(m.loadings_.columns) == ["F1", "F2"]
+
+
+# ------------------------------------------------------------------ bootstrap
+def test_bootstrap_loadings_reproducible_and_njobs_invariant():
+    X, L = _sim(120, seed=5)
+    params = dict(n_factors=3, rotation="oblimin", corr_method="pearson")
+    a = bootstrap_loadings(FactorModel(**params), X, n_boot=20, seed=7, method="percentile")
+    b = bootstrap_loadings(params, X, n_boot=20, seed=7, method="percentile", n_jobs=2)
+    pd.testing.assert_frame_equal(a.loadings, b.loadings)
+    assert {f: e.value for f, e in a.congruence.items()} == {f: e.value for f, e in b.congruence.items()}
+    fr = a.to_frame()
+    assert list(fr.columns) == ["metric", "factor", "loading", "ci_low", "ci_high", "se", "n_undefined"]
+    assert len(fr) == 27 and (fr["ci_low"] <= fr["loading"]).all() and (fr["loading"] <= fr["ci_high"]).all()
+    assert all(e.value > 0.9 for e in a.congruence.values())
+    assert a.n_undefined == 0 and a.n_nonconverged + a.n_heywood >= 0
+    json.dumps(a.to_dict())
+    assert "Congruence" in str(a)
+
+
+def test_bootstrap_loadings_procrustes_and_errors():
+    X, _ = _sim(80, seed=6)
+    r = bootstrap_loadings({"n_factors": 2, "corr_method": "pearson"}, X, n_boot=10, seed=1, align="procrustes",
+                           method="percentile")
+    assert r.align == "procrustes" and r.loadings.shape == (18, 7)
+    with pytest.raises(ParameterError, match="align must be 'tucker' or 'procrustes'; got 'x'"):
+        bootstrap_loadings({"n_factors": 2}, X, n_boot=5, align="x")
+    with pytest.raises(ParameterTypeError, match="model must be a FactorModel"):
+        bootstrap_loadings("minres", X, n_boot=5)
+
+
+def test_align_recovers_permutation_and_sign():
+    from alignfactors.factors import _align
+
+    rng = np.random.default_rng(0)
+    T = rng.normal(size=(8, 3))
+    shuffled = T[:, [2, 0, 1]] * np.array([-1, 1, -1])
+    np.testing.assert_allclose(_align(shuffled, T, "tucker"), T)
+    np.testing.assert_allclose(_align(shuffled, T, "procrustes"), T, atol=1e-12)
+
+
+def test_spearman_invariant_to_monotone_transform():
+    X, _ = _sim(200)
+    Y = X.copy()
+    Y["v0"] = np.exp(3 * Y["v0"])
+    a = FactorModel(3, rotation="oblimin").fit(X).loadings_
+    b = FactorModel(3, rotation="oblimin").fit(Y).loadings_
+    np.testing.assert_allclose(a.to_numpy(), b.to_numpy(), atol=1e-10)
+
+
+def test_real_export_three_factors(brainscore_path):
+    from alignfactors.cleaning import clean
+    from alignfactors.loading import load_brainscore
+
+    c = clean(load_brainscore(brainscore_path))
+    m = FactorModel(3, rotation="oblimin").fit(c.matrix)
+    L = m.loadings_
+    behav = c.domains[c.domains == "behavioral"].index
+    # behavioural error-consistency metrics define F1; the V4/IT predictivity metrics load on another factor
+    assert (L.loc[behav, "F1"].abs() >= L.loc[behav].abs().max(axis=1) - 1e-12).mean() > 0.9
+    it = [x for x in L.index if x.endswith("IT-pls")]
+    assert L.loc[it].abs().idxmax(axis=1).nunique() == 1 and L.loc[it].abs().idxmax(axis=1).iloc[0] != "F1"
