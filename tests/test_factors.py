@@ -238,10 +238,10 @@ def test_ndarray_input_gets_labels():
 
 # ------------------------------------------------------------------ bootstrap
 def test_bootstrap_loadings_reproducible_and_njobs_invariant():
-    X, L = _sim(120, seed=5)
+    X, L = _sim(100, seed=5)
     params = dict(n_factors=3, rotation="oblimin", corr_method="pearson")
-    a = bootstrap_loadings(FactorModel(**params), X, n_boot=20, seed=7, method="percentile")
-    b = bootstrap_loadings(params, X, n_boot=20, seed=7, method="percentile", n_jobs=2)
+    a = bootstrap_loadings(FactorModel(**params), X, n_boot=12, seed=7, method="percentile")
+    b = bootstrap_loadings(params, X, n_boot=12, seed=7, method="percentile", n_jobs=2)
     pd.testing.assert_frame_equal(a.loadings, b.loadings)
     assert {f: e.value for f, e in a.congruence.items()} == {f: e.value for f, e in b.congruence.items()}
     fr = a.to_frame()
