@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 import alignfactors as af
 
-SETTINGS = settings(max_examples=15, deadline=None, derandomize=True,
+SETTINGS = settings(max_examples=12, deadline=None, derandomize=True,
                     suppress_health_check=[HealthCheck.too_slow])
 RANK_METHODS = ("rank", "median_rank", "borda", "copeland")
 # cv_likelihood splits the models into folds, so it depends on their order by design.
@@ -170,3 +170,78 @@ def test_seed_fixes_every_byte(case):
     assert dump(seed) == first
     assert dump(np.random.default_rng(seed)) == first
     assert dump(seed + 1) != first
+
+
+# --- numerical edge cases -------------------------------------------------------------------
+
+def _cor_smooth(r: np.ndarray) -> np.ndarray:
+    """psych::cor.smooth: eigenvalues < 1e-12 set to 1e-10, rescaled to sum p, back to a correlation."""
+    ev, vec = np.linalg.eigh(r)
+    ev = np.where(ev < 1e-12, 1e-10, ev)
+    ev = ev / ev.sum() * len(ev)
+    s = vec @ np.diag(ev) @ vec.T
+    return s / np.sqrt(np.outer(np.diag(s), np.diag(s)))
+
+
+NOT_PD = pd.DataFrame([[1, .9, .9, -.2], [.9, 1, .1, .8], [.9, .1, 1, .5], [-.2, .8, .5, 1]],
+                      index=list("abcd"), columns=list("abcd"), dtype=float)
+
+
+def test_agreement_counts_resamples_with_a_constant_column():
+    rng = np.random.default_rng(5)
+    df = pd.DataFrame(rng.normal(size=(10, 4)), columns=list("abcd"),
+                      index=[f"m{i}" for i in range(10)])
+    df["a"] = 0.5
+    df.iloc[0, 0] = 0.9  # varies only through one model: constant in ~35% of resamples
+    with pytest.warns(af.DegenerateDataWarning, match=r"undefined on up to \d+ of 400 resamples"):
+        res = af.agreement(df, n_boot=400, seed=0)
+    assert 0.2 * 400 < res.mean.n_undefined < 0.5 * 400
+    assert np.isfinite(res.mean.value) and np.isfinite(res.mean.ci).all()
+    assert res.to_dict()["mean"]["n_undefined"] == res.mean.n_undefined
+
+
+def test_three_models():
+    df = pd.DataFrame([[.1, .5, .3], [.2, .1, .9], [.4, .3, .2]], index=list("xyz"),
+                      columns=list("abc"))
+    with pytest.warns(af.DegenerateDataWarning):
+        res = af.agreement(df, n_boot=200, seed=0)
+    assert res.mean.value == pytest.approx(-0.5) and res.mean.n_undefined > 0
+    with pytest.raises(af.DataError, match="at least 3 models; the matrix has 2"):
+        af.agreement(df.iloc[:2], n_boot=200, seed=0)
+    dimensionality = _need("dimensions", "dimensionality")
+    with pytest.warns(af.DegenerateDataWarning):
+        dim = dimensionality(df, n_boot=20, seed=0, rules=DIM_RULES)
+    assert np.asarray(dim.eigenvalues).sum() == pytest.approx(3)
+
+
+def test_factor_model_smooths_a_non_positive_definite_corr_like_psych():
+    FactorModel = _need("factors", "FactorModel")
+    assert np.linalg.eigvalsh(NOT_PD.to_numpy()).min() < -0.5
+    with pytest.warns(af.SmoothingWarning, match=r"not positive definite and was smoothed as "
+                                                 r"psych::cor\.smooth does"):
+        fm = FactorModel(1).fit(NOT_PD, is_corr=True, n_obs=50)
+    assert fm.smoothed_
+    np.testing.assert_allclose(np.asarray(fm.corr_), _cor_smooth(NOT_PD.to_numpy()), atol=1e-12)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", af.SmoothingWarning)
+        equi = pd.DataFrame(0.5 + 0.5 * np.eye(4), index=NOT_PD.index, columns=NOT_PD.columns)
+        pd_fm = FactorModel(1).fit(equi, is_corr=True, n_obs=50)
+    assert not pd_fm.smoothed_
+
+
+def test_pairwise_complete_corr_can_be_non_positive_definite():
+    # a~b on models 0-4, b~c on 5-9, a~c (reversed) on 10-14: each pair overlaps on 5 models
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(np.nan, index=[f"m{i}" for i in range(15)], columns=list("abcd"))
+    u, v, w = rng.normal(size=(3, 5))
+    x.iloc[0:5, 0], x.iloc[0:5, 1] = u, u + 0.1 * rng.normal(size=5)
+    x.iloc[5:10, 1], x.iloc[5:10, 2] = v, v + 0.1 * rng.normal(size=5)
+    x.iloc[10:15, 0], x.iloc[10:15, 2] = w, -w
+    x["d"] = rng.normal(size=15)
+    pc = x.corr(method="spearman", min_periods=3)
+    assert np.linalg.eigvalsh(pc.to_numpy()).min() < -0.5  # what pairwise deletion can give
+    FactorModel = _need("factors", "FactorModel")
+    with pytest.warns(af.SmoothingWarning):
+        fm = FactorModel(1).fit(pc, is_corr=True, n_obs=5)
+    assert fm.smoothed_ and np.linalg.eigvalsh(np.asarray(fm.corr_)).min() > 0
+    np.testing.assert_allclose(np.asarray(fm.corr_), _cor_smooth(pc.to_numpy()), atol=1e-12)
