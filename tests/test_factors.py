@@ -246,7 +246,8 @@ def test_bootstrap_loadings_reproducible_and_njobs_invariant():
     assert {f: e.value for f, e in a.congruence.items()} == {f: e.value for f, e in b.congruence.items()}
     fr = a.to_frame()
     assert list(fr.columns) == ["metric", "factor", "loading", "ci_low", "ci_high", "se", "n_undefined"]
-    assert len(fr) == 27 and (fr["ci_low"] <= fr["loading"]).all() and (fr["loading"] <= fr["ci_high"]).all()
+    # percentile intervals of 12 resamples need not contain the estimate; only their order is checked
+    assert len(fr) == 27 and (fr["ci_low"] <= fr["ci_high"]).all() and fr["se"].gt(0).all()
     assert all(e.value > 0.9 for e in a.congruence.values())
     assert a.n_undefined == 0 and a.n_nonconverged + a.n_heywood >= 0
     json.dumps(a.to_dict())
