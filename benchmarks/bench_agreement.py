@@ -1,0 +1,222 @@
+"""Speed and memory of agreement() against what a user would otherwise write.
+
+Contenders, each timed in its own subprocess (so peak RSS is its own):
+
+a. ``agreement(matrix, n_boot=2000, seed=0)``: the package's path, intervals included
+   (BCa, so also the jackknife and an interval for every pair).
+b. The pandas loop: 2000 x ``matrix.iloc[rows].corr("spearman")`` and the mean of the upper
+   triangle (no intervals at all). A subset of resamples is timed and scaled linearly.
+c. pingouin's per-pair bootstrap: ``pingouin.compute_bootci(x, y, func="spearman",
+   n_boot=2000)`` for every metric pair. A handful of pairs is timed and scaled linearly
+   to all pairs.
+
+Memory check: ``agreement`` on a 1,500 x 150 matrix with 10,000 resamples, peak RSS of a
+subprocess (skip with ``--quick``).
+
+Run from the project root::
+
+    python benchmarks/bench_agreement.py            # full, writes reports/benchmark_agreement.md
+    python benchmarks/bench_agreement.py --quick    # without the 1,500 x 150 memory check
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+DATA = ROOT.parent / "shared" / "data" / "brainscore_vision_leaderboard_2025-05-07.csv"
+MEMORY_LIMIT_MB = 1024
+
+
+def _peak_rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0  # KiB on Linux
+
+
+def load_matrix(data: Path) -> tuple[pd.DataFrame, str]:
+    """The cleaned 2025 matrix, or a simulated 80 x 69 one when the export is absent."""
+    if data.is_file():
+        from alignfactors.cleaning import clean
+        from alignfactors.loading import load_brainscore
+
+        return clean(load_brainscore(str(data))).matrix, f"clean(load_brainscore('{data.name}')).matrix"
+    print(f"NOTE: {data} not found; using a simulated 80 x 69 matrix instead.", file=sys.stderr)
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((80, 3))
+    lam = rng.uniform(0.2, 0.7, (69, 3))
+    x = f @ lam.T + rng.standard_normal((80, 69))
+    return pd.DataFrame(x, columns=[f"m{j}" for j in range(69)]), "simulated 80 x 69 matrix (export absent)"
+
+
+def _worker(name: str, n_boot: int, subset: int, data: str, profile: bool) -> dict:
+    from alignfactors.agreement import agreement
+
+    if name == "memory":
+        rng = np.random.default_rng(0)
+        f = rng.standard_normal((1500, 5))
+        x = f @ rng.uniform(0.2, 0.6, (150, 5)).T + rng.standard_normal((1500, 150))
+        matrix = pd.DataFrame(x, columns=[f"m{j}" for j in range(150)])
+        desc = "simulated 1500 x 150"
+    else:
+        matrix, desc = load_matrix(Path(data))
+    rss_before = _peak_rss_mb()
+    n, p = matrix.shape
+    out = {"name": name, "shape": [n, p], "matrix": desc, "n_boot": n_boot}
+    t0 = time.perf_counter()
+    if name in ("agreement", "memory"):
+        if profile:
+            import cProfile
+            import io
+            import pstats
+
+            prof = cProfile.Profile()
+            prof.enable()
+        res = agreement(matrix, n_boot=n_boot, seed=0)
+        seconds = time.perf_counter() - t0
+        if profile:
+            prof.disable()
+            s = io.StringIO()
+            pstats.Stats(prof, stream=s).sort_stats("tottime").print_stats(10)
+            out["profile"] = s.getvalue()
+        out.update(seconds=seconds, timed=n_boot, value=res.mean.value)
+    elif name == "pandas_loop":
+        rng = np.random.default_rng(0)
+        iu = np.triu_indices(p, k=1)
+        means = []
+        for _ in range(subset):
+            rows = rng.integers(0, n, n)
+            r = matrix.iloc[rows].corr("spearman").to_numpy()
+            means.append(r[iu].mean())
+        timed = time.perf_counter() - t0
+        out.update(seconds=timed * n_boot / subset, timed=subset, timed_seconds=timed)
+    elif name == "pingouin":
+        import pingouin
+
+        pairs = [(i, j) for i in range(p) for j in range(i + 1, p)]
+        rng = np.random.default_rng(0)
+        chosen = [pairs[k] for k in rng.choice(len(pairs), size=subset, replace=False)]
+        for i, j in chosen:
+            pingouin.compute_bootci(matrix.iloc[:, i].to_numpy(), matrix.iloc[:, j].to_numpy(),
+                                    func="spearman", paired=True, n_boot=n_boot, seed=0)
+        timed = time.perf_counter() - t0
+        out.update(seconds=timed * len(pairs) / subset, timed=subset, timed_seconds=timed, n_pairs=len(pairs))
+    else:
+        raise SystemExit(f"unknown contender {name!r}")
+    out["peak_rss_mb"] = _peak_rss_mb()
+    out["rss_before_mb"] = rss_before
+    return out
+
+
+def run(name: str, n_boot: int, subset: int, data: Path, profile: bool = False) -> dict:
+    cmd = [sys.executable, __file__, "--worker", name, "--n-boot", str(n_boot), "--subset", str(subset),
+           "--data", str(data)] + (["--profile"] if profile else [])
+    env = dict(os.environ, PYTHONHASHSEED="0")
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
+    if proc.returncode != 0:
+        raise SystemExit(f"contender {name} failed:\n{proc.stderr[-3000:]}")
+    if proc.stderr.strip():
+        print(proc.stderr.strip(), file=sys.stderr)
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+def render(results: dict, memory: dict | None, command: str, load: tuple) -> str:
+    a, b, c = results["agreement"], results["pandas_loop"], results["pingouin"]
+    n, p = a["shape"]
+    lines = [
+        "# Benchmark: agreement() against the pandas loop and pingouin",
+        "",
+        f"Reproduce: `{command}`",
+        "",
+        f"Matrix: {a['matrix']}: {n} models x {p} metrics ({p * (p - 1) // 2} pairs); 2000 resamples each. "
+        f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, Python "
+        f"{platform.python_version()}; load average before the run {load[0]:.1f}, after {os.getloadavg()[0]:.1f} "
+        "(other jobs share the machine, so absolute times are noisy; each contender ran in its own subprocess).",
+        "",
+        "| contender | what it computes | seconds (2000 resamples) | how timed | x slower than agreement | peak RSS (MB) |",
+        "|---|---|---|---|---|---|",
+        f"| a. `agreement(matrix, n_boot=2000, seed=0)` | mean, every pair, BCa intervals for all | "
+        f"{a['seconds']:.2f} | measured | 1.0 | {a['peak_rss_mb']:.0f} |",
+        f"| b. `matrix.iloc[rows].corr('spearman')` loop + mean of upper triangle | mean only, no interval | "
+        f"{b['seconds']:.2f} | {b['timed']} resamples in {b['timed_seconds']:.2f} s, scaled x{2000 / b['timed']:.0f} | "
+        f"{b['seconds'] / a['seconds']:.1f} | {b['peak_rss_mb']:.0f} |",
+        f"| c. `pingouin.compute_bootci(x, y, func='spearman', n_boot=2000)` per pair | one BCa interval per pair, no mean | "
+        f"{c['seconds']:.1f} | {c['timed']} pairs in {c['timed_seconds']:.2f} s, scaled to {c['n_pairs']} pairs | "
+        f"{c['seconds'] / a['seconds']:.1f} | {c['peak_rss_mb']:.0f} |",
+        "",
+        f"Goal >= 10x faster than the pandas loop: **{'met' if b['seconds'] / a['seconds'] >= 10 else 'NOT met'}** "
+        f"({b['seconds'] / a['seconds']:.1f}x). Peak RSS includes the interpreter and imports "
+        f"(about {a['rss_before_mb']:.0f} MB before the contender started).",
+        "",
+    ]
+    if memory is None:
+        lines += ["Memory check (1,500 x 150, 10,000 resamples): skipped (`--quick`).", ""]
+    else:
+        ok = memory["peak_rss_mb"] < MEMORY_LIMIT_MB
+        lines += [
+            "## Memory check",
+            "",
+            f"`agreement(matrix, n_boot=10000, seed=0)` on a simulated 1,500 x 150 matrix (11,175 pairs): "
+            f"peak RSS **{memory['peak_rss_mb']:.0f} MB** (limit {MEMORY_LIMIT_MB} MB: **{'met' if ok else 'EXCEEDED'}**), "
+            f"{memory['seconds']:.1f} s; {memory['rss_before_mb']:.0f} MB before the call.",
+            "",
+        ]
+    for label, res in (("a (real matrix, 2000 resamples)", a), ("memory check", memory)):
+        if res is not None and "profile" in res:
+            top = "\n".join(res["profile"].strip().splitlines()[:22])
+            lines += [f"Profile of contender {label}, top functions by own time:", "", "```", top, "```", ""]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description="Benchmark agreement() (see module docstring).")
+    ap.add_argument("--quick", action="store_true", help="skip the 1,500 x 150 x 10,000 memory check")
+    ap.add_argument("--loop-subset", type=int, default=200, help="pandas-loop resamples actually timed")
+    ap.add_argument("--pingouin-pairs", type=int, default=5, help="pairs actually timed with pingouin")
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--out", default=str(ROOT / "reports" / "benchmark_agreement.md"))
+    ap.add_argument("--profile", action="store_true", help="cProfile agreement() and add the top functions")
+    ap.add_argument("--worker", help=argparse.SUPPRESS)
+    ap.add_argument("--n-boot", type=int, default=2000, help=argparse.SUPPRESS)
+    ap.add_argument("--subset", type=int, default=0, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.worker:
+        print(json.dumps(_worker(args.worker, args.n_boot, args.subset, args.data, args.profile)))
+        return 0
+    command = "python benchmarks/bench_agreement.py" + (" --quick" if args.quick else "") + (
+        " --profile" if args.profile else "")
+    load = os.getloadavg()
+    data = Path(args.data)
+    results = {
+        "agreement": run("agreement", 2000, 0, data, args.profile),
+        "pandas_loop": run("pandas_loop", 2000, args.loop_subset, data),
+        "pingouin": run("pingouin", 2000, args.pingouin_pairs, data),
+    }
+    for r in results.values():
+        print(f"{r['name']:12s} {r['seconds']:9.2f} s  peak RSS {r['peak_rss_mb']:7.0f} MB", flush=True)
+    a = results["agreement"]["seconds"]
+    print(f"pandas loop / agreement = {results['pandas_loop']['seconds'] / a:.1f}x; "
+          f"pingouin / agreement = {results['pingouin']['seconds'] / a:.1f}x")
+    memory = None
+    if not args.quick:
+        memory = run("memory", 10000, 0, data, args.profile)
+        print(f"memory check 1500 x 150, n_boot=10000: peak RSS {memory['peak_rss_mb']:.0f} MB, "
+              f"{memory['seconds']:.1f} s")
+    text = render(results, memory, command, load)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(text)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
