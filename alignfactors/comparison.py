@@ -1,0 +1,679 @@
+"""Do aggregation rules agree, and how do they behave? An audit of several ways to rank models.
+
+:func:`compare_aggregations` scores every model by several rules (:func:`~alignfactors.aggregation.aggregate`),
+measures how much the rankings agree, how sure each model's rank is, how evenly each rule
+weighs the neural and behavioral domains, and three properties from social choice: independence
+of irrelevant alternatives (leave one model out), sensitivity to each metric (leave one metric
+out) and invariance to a monotone rescaling of one metric.
+
+Bootstrap resamples draw models. Rules such as ``zscore`` and ``rank`` depend on which models
+are present, so each resample re-applies the rule to the resampled models (with their counts,
+as on the materialised resample) before ranking: this is the point of the exercise.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from ._render import estimates_frame, markdown_table, text_table
+from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
+from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
+from .estimate import Estimate
+from .resampling import bootstrap
+from .table import ScoreTable
+
+__all__ = ["compare_aggregations", "AggregationComparison"]
+
+_FIXED = ("brainscore", "mean", "geometric")  # a model's score does not depend on the other models
+_FAST = ("zscore", "rank")  # population-dependent rules with a vectorised weighted form
+_DOMAINS = ("neural", "behavioral")
+
+
+@dataclass(frozen=True)
+class AggregationComparison:
+    """Result of :func:`compare_aggregations`.
+
+    Attributes
+    ----------
+    scores, ranks : DataFrame
+        models x methods: each rule's score (higher = better) and rank (1 = best).
+    agreement : DataFrame
+        One row per pair of methods and measure (``kendall``, ``spearman``, ``top_k``):
+        value, ci_low, ci_high, se, method (interval), n_undefined.
+    rank_intervals : DataFrame
+        One row per method and model: rank, ci_low, ci_high, p_rank1, group (consecutive groups
+        of models whose rank intervals overlap the group's first model).
+    balance : DataFrame
+        Per method: r2_neural, r2_behavioral, r2_joint, shapley_neural, shapley_behavioral and
+        difference (neural - behavioral) with intervals; ``p_best`` = bootstrap probability of
+        the smallest ``|difference|``.
+    best_balance : str
+        The rule with the smallest ``|shapley_neural - shapley_behavioral|``.
+    iia : DataFrame or None
+        Per method and removed model: n_pairs_swapped, fraction (of pairs of the other models).
+    iia_summary : DataFrame or None
+        Per method: mean_fraction, max_fraction, n_removals_with_swap, most disruptive model.
+    metric_sensitivity : DataFrame or None
+        Per method and left-out metric: spearman, kendall with the full ranking.
+    monotone : DataFrame or None
+        Per method and rescaled metric: kendall with the original ranking.
+    estimates : dict of str -> Estimate
+        Every bootstrap estimate by name (agreement and balance).
+    """
+
+    methods: list
+    scores: pd.DataFrame
+    ranks: pd.DataFrame
+    agreement: pd.DataFrame
+    rank_intervals: pd.DataFrame
+    balance: pd.DataFrame
+    best_balance: str
+    iia: pd.DataFrame | None
+    iia_summary: pd.DataFrame | None
+    metric_sensitivity: pd.DataFrame | None
+    monotone: pd.DataFrame | None
+    estimates: dict
+    n_models: int
+    n_excluded: int
+    n_boot: int
+    level: float
+    top_k: int
+    seed: Any = None
+
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame of every bootstrap estimate (agreement between rules and balance)."""
+        return estimates_frame(self.estimates)
+
+    def sensitivity_summary(self) -> pd.DataFrame:
+        """Per method: mean and min Kendall tau over left-out metrics and the most influential metric."""
+        if self.metric_sensitivity is None:
+            return pd.DataFrame(columns=["method", "mean_kendall", "min_kendall", "most_influential"])
+        rows = []
+        for m, g in self.metric_sensitivity.groupby("method", sort=False):
+            worst = g.sort_values("kendall", kind="stable").iloc[0]
+            rows.append({"method": m, "mean_kendall": g["kendall"].mean(), "min_kendall": worst["kendall"],
+                         "most_influential": worst["metric"]})
+        return pd.DataFrame(rows)
+
+    def monotone_summary(self) -> pd.DataFrame:
+        """Per method: mean and min Kendall tau with the original ranking over rescaled metrics."""
+        if self.monotone is None:
+            return pd.DataFrame(columns=["method", "mean_kendall", "min_kendall", "n_changed"])
+        g = self.monotone.groupby("method", sort=False)["kendall"]
+        return pd.DataFrame({"method": list(g.groups), "mean_kendall": g.mean().to_numpy(),
+                             "min_kendall": g.min().to_numpy(),
+                             "n_changed": (self.monotone["kendall"] < 1).groupby(self.monotone["method"], sort=False)
+                             .sum().to_numpy()})
+
+    def _sections(self):
+        agree = self.agreement[["method_a", "method_b", "measure", "value", "ci_low", "ci_high"]]
+        bal = self.balance[["method", "shapley_neural", "shapley_behavioral", "difference", "diff_ci_low",
+                            "diff_ci_high", "r2_neural", "r2_behavioral", "p_best"]]
+        top = (self.rank_intervals.sort_values(["method", "rank"], kind="stable").groupby("method", sort=False)
+               .head(5)[["method", "model_id", "rank", "ci_low", "ci_high", "p_rank1", "group"]])
+        out = [("Agreement between rules", agree), ("Top 5 per rule with rank intervals", top),
+               (f"Balance of neural vs behavioral (best: {self.best_balance})", bal)]
+        if self.iia_summary is not None:
+            out.append(("Independence of irrelevant alternatives (leave one model out)", self.iia_summary))
+        if self.metric_sensitivity is not None:
+            out.append(("Leave one metric out", self.sensitivity_summary()))
+        if self.monotone is not None:
+            out.append(("Monotone rescaling of one metric", self.monotone_summary()))
+        return out
+
+    def _head(self) -> str:
+        return (f"Comparison of aggregation rules {self.methods} over {self.n_models} models "
+                f"({self.n_excluded} without any score excluded; {self.n_boot} bootstrap resamples, "
+                f"{self.level:.0%} intervals, top_k={self.top_k}).")
+
+    def summary(self) -> str:
+        return "\n\n".join([self._head()] + [f"{t}:\n{text_table(df)}" for t, df in self._sections()])
+
+    def to_markdown(self) -> str:
+        return "\n\n".join([self._head()] + [f"**{t}**\n\n{markdown_table(df)}" for t, df in self._sections()])
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready dict (NaN as None, deterministic key order)."""
+        def records(df):
+            if df is None:
+                return None
+            out = []
+            for row in df.to_dict(orient="records"):
+                out.append({k: _plain(v) for k, v in row.items()})
+            return out
+
+        return {
+            "methods": list(self.methods), "n_models": int(self.n_models), "n_excluded": int(self.n_excluded),
+            "n_boot": int(self.n_boot), "level": float(self.level), "top_k": int(self.top_k),
+            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "best_balance": self.best_balance,
+            "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
+            "balance": records(self.balance), "agreement": records(self.agreement),
+            "rank_intervals": records(self.rank_intervals), "iia_summary": records(self.iia_summary),
+            "metric_sensitivity": records(self.metric_sensitivity), "monotone": records(self.monotone),
+        }
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def _plain(v):
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.bool_,)):
+        return bool(v)
+    return v
+
+
+# -- weighted kernels (one resample per row of w) ------------------------------------------------
+def _desc_rank_parts(x_col: np.ndarray):
+    """Fixed sort structure of one column (present values, descending) for weighted ranks."""
+    present = np.flatnonzero(~np.isnan(x_col))
+    order = present[np.argsort(-x_col[present], kind="stable")]
+    xs = x_col[order]
+    m = len(order)
+    new = np.ones(m, bool)
+    new[1:] = xs[1:] != xs[:-1]
+    start = np.maximum.accumulate(np.where(new, np.arange(m), 0))
+    endm = np.ones(m, bool)
+    endm[:-1] = new[1:]
+    end = np.minimum.accumulate(np.where(endm, np.arange(m), m)[::-1])[::-1]
+    return order, start, end
+
+
+def _weighted_desc_rank(w: np.ndarray, parts) -> tuple[np.ndarray, np.ndarray]:
+    """Weight above and weight tied (incl. self) for each present model: (B, m) each."""
+    order, start, end = parts
+    ws = w[:, order]
+    cs = np.cumsum(ws, axis=1)
+    above = np.where(start > 0, cs[:, np.maximum(start - 1, 0)], 0.0)
+    tied = cs[:, end] - above
+    return above, tied
+
+
+def _resample_view(s: np.ndarray, w: np.ndarray):
+    """For the drawn models' scores ``s`` and counts ``w``: each one's rank (1 = best; the other
+    drawn models counted with their counts, ties half) and the sign matrix of score differences."""
+    ok = np.isfinite(s)
+    sign = np.sign(s[:, None] - s[None, :])
+    sign[~ok, :] = np.nan
+    sign[:, ~ok] = np.nan
+    better = np.nansum(np.where(sign < 0, w[None, :], 0.0), axis=1)
+    tied = np.nansum(np.where(sign == 0, w[None, :], 0.0), axis=1) - w
+    rank = np.where(ok, 1.0 + better + tied / 2, np.nan)
+    return rank, sign
+
+
+def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Count-weighted Pearson correlation per row (NaN entries get weight 0)."""
+    ok = np.isfinite(a) & np.isfinite(b) & (w > 0)
+    ww = np.where(ok, w, 0.0)
+    a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
+    sw = ww.sum(axis=1)
+    ma = np.einsum("bn,bn->b", ww, a0) / sw
+    mb = np.einsum("bn,bn->b", ww, b0) / sw
+    da, db = np.where(ok, a0 - ma[:, None], 0.0), np.where(ok, b0 - mb[:, None], 0.0)
+    cov = np.einsum("bn,bn,bn->b", ww, da, db)
+    return cov / np.sqrt(np.einsum("bn,bn,bn->b", ww, da, da) * np.einsum("bn,bn,bn->b", ww, db, db))
+
+
+def _wkendall(sa: np.ndarray, sb: np.ndarray, w: np.ndarray) -> float:
+    """Kendall tau-b on the materialised resample from sign matrices and counts (scipy has no
+    count-weighted form); pairs of copies of one model are ties in both."""
+    ok = np.isfinite(np.diagonal(sa)) & np.isfinite(np.diagonal(sb))
+    if ok.sum() < 2:
+        return math.nan
+    sa, sb, w = sa[np.ix_(ok, ok)], sb[np.ix_(ok, ok)], w[ok]
+    n_tot = w.sum()
+    ww = w[:, None] * w[None, :]
+    s = 0.5 * np.sum(ww * sa * sb)
+    n0 = n_tot * (n_tot - 1) / 2
+    t_a = (np.sum(ww * (sa == 0)) - n_tot) / 2
+    t_b = (np.sum(ww * (sb == 0)) - n_tot) / 2
+    den = math.sqrt((n0 - t_a) * (n0 - t_b))
+    return s / den if den > 0 else math.nan
+
+
+def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
+    ok = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
+    if len(ok) < k:
+        return math.nan
+    ta = ok[np.argsort(-a[ok], kind="stable")[:k]]
+    tb = ok[np.argsort(-b[ok], kind="stable")[:k]]
+    return len(np.intersect1d(ta, tb)) / k
+
+
+class _Scorer:
+    """Each rule's overall and per-domain scores of every model under resampling counts."""
+
+    def __init__(self, table: ScoreTable, method: str, models: list[str]):
+        self.method = method
+        self.table = table
+        self.models = models
+        self.keys = ["all", *_DOMAINS]
+        self.fixed = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDataWarning)
+            full = aggregate(table, method=method)
+        self.units = list(full.attrs["metrics"])
+        doms = [table.tree.domain(u) for u in self.units]
+        self.masks = {"all": np.ones(len(self.units), bool),
+                      **{d: np.array([x == d for x in doms]) for d in _DOMAINS}}
+        if method in _FIXED:
+            for key in self.keys:
+                if key == "all":
+                    self.fixed[key] = full.to_numpy()
+                elif self.masks[key].any():
+                    with warnings.catch_warnings():
+                        warnings.simplefilter("ignore", DegenerateDataWarning)
+                        self.fixed[key] = aggregate(table, method=method, domains=[key]).to_numpy()
+                else:
+                    self.fixed[key] = np.full(len(models), np.nan)
+        elif method in _FAST:
+            self.x = table.scores.loc[models, self.units].to_numpy(dtype=float)
+            self.rank_parts = [_desc_rank_parts(self.x[:, j]) for j in range(self.x.shape[1])]
+
+    def __call__(self, w: np.ndarray) -> dict:
+        if self.method in _FIXED:
+            return {k: np.broadcast_to(v, w.shape) for k, v in self.fixed.items()}
+        if self.method in _FAST:
+            t = self._transform(w)
+            out = {}
+            with np.errstate(all="ignore"):
+                for key, mask in self.masks.items():
+                    tt = t[:, :, mask]
+                    out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)
+            return out
+        return self._materialised(w)
+
+    def _transform(self, w: np.ndarray) -> np.ndarray:
+        x = self.x
+        B, (n, p) = w.shape[0], x.shape
+        t = np.full((B, n, p), np.nan)
+        for j in range(p):
+            col = x[:, j]
+            present = ~np.isnan(col)
+            if self.method == "zscore":
+                ww = np.where(present, w, 0.0)
+                xc = np.where(present, col, 0.0)
+                sw = ww.sum(axis=1)
+                mu = np.einsum("bn,n->b", ww, xc) / sw
+                dev = np.where(present, xc[None, :] - mu[:, None], 0.0)
+                sd = np.sqrt(np.einsum("bn,bn,bn->b", ww, dev, dev) / (sw - 1))
+                flat = ~(sd > 0)
+                z = dev / np.where(flat, 1.0, sd)[:, None]
+                z[flat] = 0.0
+                t[:, :, j] = np.where(present, z, np.nan)
+            else:  # rank: minus the average rank (1 = best) in the materialised resample
+                order, _, _ = self.rank_parts[j]
+                above, tied = _weighted_desc_rank(w, self.rank_parts[j])
+                t[:, order, j] = -(1.0 + above + (tied - 1.0) / 2)
+        return t
+
+    def _materialised(self, w: np.ndarray) -> dict:
+        # Rules without a weighted form: apply aggregate() to the materialised resample.
+        out = {k: np.full(w.shape, np.nan) for k in self.keys}
+        sc = self.table.scores.loc[self.models]
+        st = self.table.status.loc[self.models]
+        for b in range(w.shape[0]):
+            counts = np.rint(w[b]).astype(int)
+            idx = np.repeat(np.arange(len(self.models)), counts)
+            first = np.concatenate([[0], np.cumsum(counts)[:-1]])
+            ids = pd.Index([f"{self.models[i]}#{c}" for i, c in zip(idx, _copy_numbers(counts))], name="model_id")
+            sub = ScoreTable(sc.iloc[idx].set_axis(ids), st.iloc[idx].set_axis(ids),
+                             pd.DataFrame({"model_name": list(ids)}, index=ids), self.table.tree)
+            drawn = counts > 0
+            for key in self.keys:
+                if key != "all" and not self.masks[key].any():
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DegenerateDataWarning)
+                    s = aggregate(sub, method=self.method, **({} if key == "all" else {"domains": [key]}))
+                out[key][b, drawn] = s.to_numpy()[first[drawn]]
+        return out
+
+
+def _units(table, method):
+    probe = table.scores.iloc[:3] if len(table.scores) >= 3 else table.scores
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        try:
+            return aggregate(table, method=method, models=list(probe.index)).attrs["metrics"]
+        except DataError:
+            return aggregate(table, method="mean", models=list(probe.index)).attrs["metrics"]
+
+
+def _subset(table, ids):
+    if list(table.scores.index) == list(ids):
+        return table
+    return ScoreTable(table.scores.loc[ids], table.status.loc[ids], table.models.loc[ids], table.tree,
+                      table.source, table.tree_check)
+
+
+def _copy_numbers(counts):
+    return np.concatenate([np.arange(c) for c in counts if c > 0]) if counts.sum() else np.array([], int)
+
+
+# -- validation and main --------------------------------------------------------------------------
+def _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity, monotone, models):
+    if isinstance(table, pd.DataFrame):
+        table = ScoreTable.from_wide(table)
+    if not isinstance(table, ScoreTable):
+        raise ParameterTypeError(f"table must be a ScoreTable or a DataFrame (models x metrics); "
+                                 f"got {type(table).__name__}.")
+    if isinstance(methods, str):
+        raise ParameterTypeError(f"methods must be a list of rule names, not a string; got {methods!r}.")
+    methods = list(methods)
+    bad = [m for m in methods if m not in AGGREGATION_METHODS]
+    if bad:
+        raise ParameterError(f"methods {bad} are not known; use some of {AGGREGATION_METHODS}.")
+    if len(methods) < 2 or len(set(methods)) != len(methods):
+        raise ParameterError(f"methods must name at least 2 distinct rules; got {methods}.")
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
+        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
+    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
+        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    if not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1:
+        raise ParameterError(f"top_k must be a positive integer; got {top_k!r}.")
+    for name, val in (("iia", iia), ("metric_sensitivity", metric_sensitivity)):
+        if not isinstance(val, bool):
+            raise ParameterTypeError(f"{name} must be True or False; got {val!r}.")
+    if not (isinstance(monotone, bool) or callable(monotone)):
+        raise ParameterTypeError(f"monotone must be True, False or a strictly increasing function; got {monotone!r}.")
+    ids = list(table.scores.index)
+    if models is not None:
+        if isinstance(models, str):
+            raise ParameterTypeError(f"models must be a list of model ids, not a string; got {models!r}.")
+        models = [str(m) for m in models]
+        unknown = [m for m in models if m not in table.scores.index]
+        if unknown:
+            raise ParameterError(f"models {unknown[:5]} are not in the table ({len(unknown)} unknown ids).")
+        ids = [m for m in ids if m in set(models)]
+    return table, methods, ids
+
+
+def compare_aggregations(
+    table,
+    *,
+    methods: Sequence[str] = ("brainscore", "mean", "zscore", "rank"),
+    n_boot: int = 2000,
+    ci: float = 0.95,
+    seed: Any = None,
+    n_jobs: int = 1,
+    top_k: int = 10,
+    progress: bool | None = None,
+    iia: bool = True,
+    metric_sensitivity: bool = True,
+    monotone: bool | Callable = True,
+    models: Sequence[str] | None = None,
+    ci_method: str = "percentile",
+) -> AggregationComparison:
+    """Compare rules for aggregating benchmark scores: agreement, rank certainty, balance, properties.
+
+    Parameters
+    ----------
+    table : ScoreTable or DataFrame
+    methods : sequence of str, default=("brainscore", "mean", "zscore", "rank")
+        Rules of :func:`~alignfactors.aggregation.aggregate`, each with its default options.
+    n_boot : int, default=2000
+        Bootstrap resamples over models (0: no intervals).
+    ci : float, default=0.95
+    seed, n_jobs, progress
+        See :func:`alignfactors.resampling.bootstrap`.
+    top_k : int, default=10
+        Size of the top set for the top-k overlap between rules.
+    iia : bool, default=True
+        Leave-one-model-out audit of independence of irrelevant alternatives.
+    metric_sensitivity : bool, default=True
+        Leave-one-metric-out rank correlations.
+    monotone : bool or callable, default=True
+        Rescale one metric at a time by a strictly increasing function (default ``x**3``)
+        and compare the rankings.
+    ci_method : {"percentile", "bca"}, default="percentile"
+        Interval method for agreement and balance. Percentile by default: rank intervals are
+        percentile anyway (a model's rank is undefined in its own jackknife replicate) and the
+        BCa jackknife costs one extra evaluation per model.
+    models : sequence of str, optional
+        Model ids to compare (e.g. ``clean(table).matrix.index``); default all. Models with no
+        score on any selected metric are excluded.
+
+    Returns
+    -------
+    AggregationComparison
+
+    Raises
+    ------
+    ParameterError, ParameterTypeError
+        Unknown method or model, bad option.
+    DataError
+        Fewer than 3 models with a score.
+
+    Notes
+    -----
+    In a resample with counts :math:`w`, each rule is applied to the resampled models with their
+    counts (column means, SDs and ranks as on the materialised resample); the rank of a drawn
+    model i is :math:`1 + \\sum_{j \\ne i} w_j 1[s_j > s_i] + \\tfrac12 \\sum_{j \\ne i} w_j 1[s_j = s_i]`
+    (on the scale of n models), NaN when i is not drawn, so rank intervals and
+    :math:`P(\\text{rank } 1)` are over the resamples that contain the model. Kendall's tau-b and
+    Spearman's rho between rules are those of the materialised resample. Balance: the rule's
+    score regressed on its own neural and behavioral sub-aggregates; Shapley shares of the two
+    predictors, :math:`\\phi_N = \\tfrac12[R^2_N + R^2_{NB} - R^2_B]`. IIA: the fraction of pairs of
+    the remaining models whose strict order reverses when one model is removed.
+
+    References
+    ----------
+    .. [1] Arrow, K. J. (1951). Social Choice and Individual Values. Wiley.
+    .. [2] Colombo, M., Brandt, F. et al. — see Brandt et al. (2016), Handbook of Computational
+       Social Choice. https://doi.org/10.1017/CBO9781107446984
+    .. [3] Schrimpf, M. et al. (2020). Integrative benchmarking to advance neurally mechanistic
+       models of human intelligence. Neuron 108(3). https://doi.org/10.1016/j.neuron.2020.07.040
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> from alignfactors.comparison import compare_aggregations
+    >>> rng = np.random.default_rng(0)
+    >>> df = pd.DataFrame(rng.uniform(size=(12, 4)), columns=["neural_a", "neural_b", "behavior_a", "behavior_b"],
+    ...                   index=[f"m{i}" for i in range(12)])
+    >>> res = compare_aggregations(df, methods=["mean", "rank"], n_boot=50, seed=0, top_k=3)
+    >>> res.ranks.shape
+    (12, 2)
+    >>> float(res.iia_summary.set_index("method").loc["mean", "mean_fraction"])
+    0.0
+    """
+    table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
+                                            monotone, models)
+    units = list(dict.fromkeys(u for m in methods for u in _units(table, m)))
+    has = table.scores.loc[ids, units].notna().any(axis=1)
+    excluded = [m for m in ids if not has[m]]
+    ids = [m for m in ids if has[m]]
+    if len(ids) < 3:
+        raise DataError(f"compare_aggregations needs at least 3 models with a score; got {len(ids)}.")
+    table = _subset(table, ids)
+    scorers = {m: _Scorer(table, m, ids) for m in methods}
+    n = len(ids)
+    ones = np.ones((1, n))
+    full = {m: scorers[m](ones) for m in methods}
+    scores = pd.DataFrame({m: full[m]["all"][0] for m in methods}, index=pd.Index(ids, name="model_id"))
+    ranks = pd.DataFrame({m: rank_models(scores[m]) for m in methods}, index=scores.index)
+    pairs = list(itertools.combinations(methods, 2))
+    k_eff = min(top_k, n)
+
+    def statistic(w):
+        B = len(w)
+        sc = {m: scorers[m](w) for m in methods}
+        rk = {m: np.empty((B, n)) for m in methods}
+        agree = np.full((B, 3 * len(pairs)), np.nan)
+        for i in range(B):
+            drawn = np.flatnonzero(w[i] > 0)
+            wi = w[i, drawn]
+            per = {m: _resample_view(sc[m]["all"][i, drawn], wi) for m in methods}
+            for m in methods:
+                rk[m][i] = np.nan
+                rk[m][i, drawn] = per[m][0]
+            for j, (a, b) in enumerate(pairs):
+                agree[i, 3 * j] = _wkendall(per[a][1], per[b][1], wi)
+                agree[i, 3 * j + 2] = _topk_overlap(sc[a]["all"][i, drawn], sc[b]["all"][i, drawn], k_eff)
+        for j, (a, b) in enumerate(pairs):
+            # Spearman = weighted Pearson of the average ranks in the materialised resample
+            agree[:, 3 * j + 1] = _wcorr(rk[a] + (w - 1) / 2, rk[b] + (w - 1) / 2, w)
+        cols = [agree]
+        for m in methods:
+            s, nn, bb = sc[m]["all"], sc[m]["neural"], sc[m]["behavioral"]
+            r_n, r_b, r_nb = _wcorr(s, nn, w), _wcorr(s, bb, w), _wcorr(nn, bb, w)
+            r2n, r2b = r_n**2, r_b**2
+            joint = (r2n + r2b - 2 * r_n * r_b * r_nb) / (1 - r_nb**2)
+            phin, phib = (r2n + joint - r2b) / 2, (r2b + joint - r2n) / 2
+            cols.append(np.column_stack([r2n, r2b, joint, phin, phib, phin - phib]))
+        return np.hstack(cols + [rk[m] for m in methods])
+
+    statistic.batch_size = 16
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        # rank components are NaN when the model is not drawn; that is by definition, not degeneracy
+        warnings.simplefilter("ignore", DegenerateDataWarning)
+        res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
+                        progress=progress)
+    est = list(res.estimates)
+    names = []
+    for a, b in pairs:
+        names += [f"{meas}:{a}~{b}" for meas in ("kendall", "spearman", "top_k")]
+    bal_names = ["r2_neural", "r2_behavioral", "r2_joint", "shapley_neural", "shapley_behavioral", "difference"]
+    for m in methods:
+        names += [f"{q}:{m}" for q in bal_names]
+    estimates = dict(zip(names, est[: len(names)]))
+    rank_est = est[len(names):]
+
+    agreement = pd.DataFrame([
+        {"method_a": a, "method_b": b, "measure": meas, "value": e.value, "ci_low": e.ci[0], "ci_high": e.ci[1],
+         "se": e.se, "ci_method": e.method, "n_undefined": e.n_undefined}
+        for (a, b) in pairs for meas in ("kendall", "spearman", "top_k")
+        for e in [estimates[f"{meas}:{a}~{b}"]]])
+
+    diffs = np.column_stack([np.abs(estimates[f"difference:{m}"].distribution) for m in methods]) \
+        if n_boot > 0 else np.empty((0, len(methods)))
+    valid = np.all(np.isfinite(diffs), axis=1)
+    winners = np.argmin(diffs[valid], axis=1) if valid.any() else np.array([], int)
+    p_best = {m: float(np.mean(winners == i)) if len(winners) else math.nan for i, m in enumerate(methods)}
+    brows = []
+    for m in methods:
+        row = {"method": m}
+        for q in bal_names:
+            row[q] = estimates[f"{q}:{m}"].value
+        d = estimates[f"difference:{m}"]
+        row.update({"diff_ci_low": d.ci[0], "diff_ci_high": d.ci[1], "p_best": p_best[m]})
+        brows.append(row)
+    balance = pd.DataFrame(brows)
+    absdiff = balance["difference"].abs()
+    best_balance = str(balance.loc[absdiff.idxmin(), "method"]) if absdiff.notna().any() else ""
+
+    rank_intervals = _rank_frame(methods, ids, ranks, rank_est, n_boot)
+    iia_df = iia_sum = None
+    if iia:
+        iia_df, iia_sum = _iia(scorers, methods, ids, full)
+    sens = _leave_metric_out(table, methods, ids, scores, scorers) if metric_sensitivity else None
+    mono = _monotone(table, methods, ids, scores, scorers, monotone) if monotone is not False else None
+    return AggregationComparison(methods, scores, ranks, agreement, rank_intervals, balance, best_balance,
+                                 iia_df, iia_sum, sens, mono, estimates, n, len(excluded), n_boot, ci, k_eff, seed)
+
+
+def _rank_frame(methods, ids, ranks, rank_est, n_boot):
+    n = len(ids)
+    rows = []
+    for mi, m in enumerate(methods):
+        ests = rank_est[mi * n:(mi + 1) * n]
+        order = np.argsort(ranks[m].to_numpy(), kind="stable")
+        group, lead_high = 0, -math.inf
+        groups = np.zeros(n, int)
+        for pos, i in enumerate(order):
+            lo = ests[i].ci[0] if n_boot else ranks[m].iloc[i]
+            if pos == 0 or not (lo <= lead_high):
+                group += 1
+                lead_high = ests[i].ci[1] if n_boot else ranks[m].iloc[i]
+            groups[i] = group
+        for i, model in enumerate(ids):
+            d = ests[i].distribution
+            d = d[np.isfinite(d)] if d is not None else np.array([])
+            rows.append({"method": m, "model_id": model, "rank": float(ranks[m].iloc[i]),
+                         "ci_low": ests[i].ci[0], "ci_high": ests[i].ci[1],
+                         "p_rank1": float(np.mean(d == 1.0)) if d.size else math.nan,
+                         "n_drawn": int(d.size), "group": int(groups[i])})
+    return pd.DataFrame(rows)
+
+
+def _iia(scorers, methods, ids, full):
+    n = len(ids)
+    rows = []
+    for m in methods:
+        s0 = full[m]["all"][0]
+        d0 = np.sign(s0[:, None] - s0[None, :])
+        for start in range(0, n, 32):
+            r = np.arange(start, min(n, start + 32))
+            w = np.ones((len(r), n))
+            w[np.arange(len(r)), r] = 0.0
+            s = scorers[m](w)["all"]
+            for bi, ri in enumerate(r):
+                keep = np.ones(n, bool)
+                keep[ri] = False
+                keep &= np.isfinite(s0) & np.isfinite(s[bi])
+                si = s[bi][keep]
+                d1 = np.sign(si[:, None] - si[None, :])
+                swapped = int(np.sum((d0[np.ix_(keep, keep)] * d1) < 0) // 2)
+                n_pairs = int(keep.sum() * (keep.sum() - 1) // 2)
+                rows.append({"method": m, "removed": ids[ri], "n_pairs_swapped": swapped,
+                             "fraction": swapped / n_pairs if n_pairs else math.nan})
+    df = pd.DataFrame(rows)
+    summ = []
+    for m, g in df.groupby("method", sort=False):
+        worst = g.sort_values("fraction", ascending=False, kind="stable").iloc[0]
+        summ.append({"method": m, "mean_fraction": g["fraction"].mean(), "max_fraction": worst["fraction"],
+                     "n_removals_with_swap": int((g["n_pairs_swapped"] > 0).sum()),
+                     "most_disruptive": worst["removed"] if worst["n_pairs_swapped"] > 0 else ""})
+    return df, pd.DataFrame(summ)
+
+
+def _tau_rho(a: pd.Series, b: pd.Series):
+    ok = a.notna() & b.notna()
+    if ok.sum() < 3:
+        return math.nan, math.nan
+    return float(stats.spearmanr(a[ok], b[ok])[0]), float(stats.kendalltau(a[ok], b[ok])[0])
+
+
+def _leave_metric_out(table, methods, ids, scores, scorers):
+    rows = []
+    for m in methods:
+        units = scorers[m].units
+        for u in units:
+            rest = [x for x in units if x != u]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateDataWarning)
+                s = aggregate(table, method=m, metrics=rest)
+            rho, tau = _tau_rho(scores[m], s.reindex(scores.index))
+            rows.append({"method": m, "metric": u, "spearman": rho, "kendall": tau})
+    return pd.DataFrame(rows)
+
+
+def _monotone(table, methods, ids, scores, scorers, monotone):
+    f = (lambda x: x**3) if monotone is True else monotone
+    rows = []
+    units = list(dict.fromkeys(u for m in methods for u in scorers[m].units))
+    for u in units:
+        sc = table.scores.copy()
+        sc[u] = np.asarray(f(sc[u].to_numpy(dtype=float)), dtype=float)
+        t2 = ScoreTable(sc, table.status, table.models, table.tree, table.source, table.tree_check)
+        for m in methods:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateDataWarning)
+                s = aggregate(t2, method=m)
+            rows.append({"method": m, "metric": u, "kendall": _tau_rho(scores[m], s.reindex(scores.index))[1]})
+    return pd.DataFrame(rows)
