@@ -251,7 +251,7 @@ def agreement(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, x.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed,
-                        n_jobs=n_jobs, batch_size=batch_size, progress=progress)
+                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, stacklevel=3)
     est = list(res.estimates)
     nb, nd = len(block_names), len(diff_names)
     mean = est[0]

@@ -227,6 +227,7 @@ def bootstrap(
     batch_size: int | None = None,
     progress: bool | None = None,
     keep_distribution: bool = True,
+    stacklevel: int = 2,
 ) -> BootstrapResult:
     """Bootstrap a vectorised statistic over ``n`` models (rows).
 
@@ -258,6 +259,11 @@ def bootstrap(
         2-d BLAS product across resamples, whose rounding depends on the batch shape).
     progress : bool, optional
         Show a tqdm progress bar; default: when ``n_boot * n >= 200_000`` and stderr is a terminal.
+    keep_distribution : bool, default=True
+        Keep each component's replicates in ``Estimate.distribution``.
+    stacklevel : int, default=2
+        Passed to ``warnings.warn``; analyses calling the engine add their own frames so a
+        warning points at the user's line.
 
     Returns
     -------
@@ -310,7 +316,7 @@ def bootstrap(
             "(e.g. a constant column in a resample); they are excluded from the intervals and "
             "counted in Estimate.n_undefined.",
             DegenerateDataWarning,
-            stacklevel=2,
+            stacklevel=stacklevel,
         )
     ivals = _intervals(theta_hat, dist, jack, ci, method)
     ests = []
