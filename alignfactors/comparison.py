@@ -289,7 +289,8 @@ class _Scorer:
         if self.method in _FAST:
             t = self._transform(w)
             out = {}
-            with np.errstate(all="ignore"):
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)  # a model without values in a domain
                 for key, mask in self.masks.items():
                     tt = t[:, :, mask]
                     out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)

@@ -343,7 +343,7 @@ def _choose_weights(tree, aggregate, parts, data: pd.DataFrame):
 
 def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
     if isinstance(table, pd.DataFrame):
-        scores, tree = table, None
+        scores, tree = table.set_axis([str(i) for i in table.index], axis=0), None
     elif hasattr(table, "scores") and hasattr(table, "tree"):
         scores, tree = table.scores, table.tree
     else:

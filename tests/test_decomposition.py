@@ -154,6 +154,12 @@ def test_tree_levels_and_exclusions():
     assert no_levels.sublevels == {} and no_levels.finer is None
 
 
+def test_dataframe_with_integer_index_and_models():
+    df = _frame().reset_index(drop=True)
+    dec = decompose(df, aggregate="agg", models=list(range(10)), n_boot=0)
+    assert dec.n_models == 10
+
+
 def test_models_argument_restricts():
     table = _tree_table()
     keep = [f"m{i}" for i in range(2, 20)]
