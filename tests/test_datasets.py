@@ -123,3 +123,10 @@ def test_scores_follow_the_factor_model(table):
     nn = r.loc[dom == "neural", dom == "neural"].to_numpy()[np.triu_indices((dom == "neural").sum(), 1)]
     nb = r.loc[dom == "neural", dom == "behavioral"].to_numpy()
     assert np.nanmean(nn) > np.nanmean(nb) + 0.1
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_small_leaderboards_still_recover_the_tree(seed):
+    t = simulate_leaderboard(20, seed=seed, n_factors=2)
+    assert t.tree.to_dict() == SIMULATED_TREE
+    assert t.n_models == 20
