@@ -22,6 +22,7 @@ __all__ = [
     "resampled_ranks",
     "weighted_pearson",
     "resampled_correlation",
+    "cor_smooth",
 ]
 
 CORR_METHODS = ("spearman", "pearson", "kendall")
@@ -118,3 +119,22 @@ def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spe
             out[i] = pd.DataFrame(x[rows]).corr(method="kendall").to_numpy()
         return out
     raise ParameterError(f"method must be one of {CORR_METHODS}; got {method!r}.")
+
+
+def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:
+    """Smooth a non-positive-definite correlation matrix as ``psych::cor.smooth``; returns ``(matrix, smoothed)``.
+
+    If the smallest eigenvalue is below machine epsilon, eigenvalues below ``eig_tol`` are set
+    to ``100 * eig_tol``, all eigenvalues are rescaled to sum to p, and the rebuilt matrix is
+    rescaled to unit diagonal (``cov2cor``). Otherwise the matrix is returned unchanged.
+    """
+    r = np.asarray(corr, dtype=float)
+    vals, vecs = np.linalg.eigh(r)
+    if vals.min() >= np.finfo(float).eps:
+        return r.copy(), False
+    vals = np.where(vals < eig_tol, 100 * eig_tol, vals)
+    vals = vals * r.shape[0] / vals.sum()
+    m = (vecs * vals) @ vecs.T
+    d = 1 / np.sqrt(np.diag(m))
+    m = m * d[:, None] * d[None, :]
+    return (m + m.T) / 2, True

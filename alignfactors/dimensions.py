@@ -22,8 +22,8 @@ from scipy import optimize, special, stats
 from threadpoolctl import threadpool_limits
 
 from ._render import estimates_frame, markdown_table, text_table
-from .correlation import CORR_METHODS, _tie_structure, correlation_matrix, resampled_correlation
-from .errors import DataError, ParameterError, ParameterTypeError
+from .correlation import CORR_METHODS, _tie_structure, cor_smooth, correlation_matrix, resampled_correlation
+from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 from .estimate import Estimate
 from .resampling import bootstrap, check_seed
 
@@ -521,7 +521,12 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     else:
         cols = list(corr.columns)
         x = None
-        r_full = corr.to_numpy(dtype=float)
+        r_full, smoothed = cor_smooth(corr.to_numpy(dtype=float))
+        if smoothed:
+            msg = ("corr is not positive definite (e.g. pairwise-complete correlations); it was smoothed as "
+                   "psych::cor.smooth does before computing eigenvalues and rules.")
+            notes.append(msg)
+            warnings.warn(msg, SmoothingWarning, stacklevel=3)
         skipped = [r for r in rules if r in _RAW_ONLY]
         if skipped:
             notes.append(f"{', '.join(skipped)} skipped: it needs the models x metrics data, not a correlation matrix.")

@@ -22,6 +22,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 
 from ._render import estimates_frame, markdown_table, text_table
 from .errors import ConvergenceWarning, DataError, NotFittedError, ParameterError, ParameterTypeError, SmoothingWarning
+from .correlation import cor_smooth
 from .estimate import Estimate
 
 __all__ = [
@@ -41,25 +42,6 @@ _FITTED = ("loadings_", "uniquenesses_", "communalities_", "factor_corr_", "rota
 
 
 # ----------------------------------------------------------------------------- matrix helpers
-def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:
-    """``psych::cor.smooth``: returns ``(matrix, smoothed)``.
-
-    If the smallest eigenvalue is below machine epsilon, eigenvalues below ``eig_tol`` are set
-    to ``100 * eig_tol``, all eigenvalues are rescaled to sum to p, and the rebuilt matrix is
-    rescaled to unit diagonal (``cov2cor``). Otherwise the matrix is returned unchanged.
-    """
-    r = np.asarray(corr, dtype=float)
-    vals, vecs = np.linalg.eigh(r)
-    if vals.min() >= np.finfo(float).eps:
-        return r.copy(), False
-    vals = np.where(vals < eig_tol, 100 * eig_tol, vals)
-    vals = vals * r.shape[0] / vals.sum()
-    m = (vecs * vals) @ vecs.T
-    d = 1 / np.sqrt(np.diag(m))
-    m = m * d[:, None] * d[None, :]
-    return (m + m.T) / 2, True
-
-
 def _smc(r: np.ndarray) -> np.ndarray:
     """Squared multiple correlations 1 - 1/diag(R^-1) (pseudo-inverse if singular, as psych::smc)."""
     try:

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from alignfactors.dimensions import RULES, _acceleration_factor, _optimal_coordinates, dimensionality
-from alignfactors.errors import DataError, ParameterError, ParameterTypeError
+from alignfactors.errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 
 REF = Path(__file__).parent / "reference"
 FIXTURES = ["harman74", "thurstone", "sim3"]
@@ -236,3 +236,15 @@ def test_real_export(brainscore_path):
     res = dimensionality(m, n_boot=50, seed=0)
     assert res.n_metrics == m.shape[1]
     assert all(k >= 0 for k in res.n_dimensions.values())
+
+
+def test_non_positive_definite_corr_is_smoothed_as_psych_and_said():
+    # psych::cor.smooth of this matrix has eigenvalues 2.1812, 1.0990, 0.7198, ~0 (tests/reference/cor_smooth.json
+    # holds the reference for the smoothing itself).
+    r = pd.DataFrame([[1, .9, .9, -.2], [.9, 1, .1, .8], [.9, .1, 1, .5], [-.2, .8, .5, 1]],
+                     index=list("abcd"), columns=list("abcd"))
+    with pytest.warns(SmoothingWarning, match="smoothed as psych::cor.smooth"):
+        d = dimensionality(corr=r, n_obs=50, n_boot=0, seed=0)
+    np.testing.assert_allclose(d.eigenvalues.to_numpy()[:3], [2.1812, 1.0990, 0.7198], atol=1e-4)
+    assert d.eigenvalues.iloc[-1] > 0
+    assert any("cor.smooth" in n for n in d.notes)
