@@ -1,0 +1,196 @@
+"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate``.
+
+A thin layer: parse the arguments, call the public functions, write or print, return an exit
+code. It holds no statistics. Errors the user can fix (any :class:`AlignFactorsError`, and
+``OSError`` for files and output directories) print one line
+``alignfactors: error: <message>`` and exit with 2; anything else exits with 1 and asks for
+``--debug``, which shows the traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import traceback
+import warnings
+from pathlib import Path
+from typing import Sequence
+
+from .errors import AlignFactorsError, ParameterError
+
+__all__ = ["main", "build_parser"]
+
+PROG = "alignfactors"
+
+
+def _common(p: argparse.ArgumentParser, *, input_optional: bool = False) -> None:
+    if input_optional:
+        p.add_argument("input", nargs="?", metavar="INPUT",
+                       help="Brain-Score export or a wide/long CSV; omit to use the built-in simulated leaderboard")
+    else:
+        p.add_argument("input", metavar="INPUT", help="Brain-Score export or a wide/long CSV")
+    p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
+    p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--domains", metavar="FILE", help="CSV metric,domain for a generic table")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
+    p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (exposed for documentation and tests)."""
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Do model-brain alignment metrics measure the same thing?")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("report", help="run every analysis; write report.md, figures/ and results.json")
+    _common(p, input_optional=True)
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (replaced atomically)")
+    p.add_argument("--config", metavar="FILE", help="JSON or TOML file with report option overrides")
+
+    for name, text in (("agreement", "correlations between metrics: mean and domain blocks"),
+                       ("dimensions", "how many dimensions: eigenvalues and rules for k"),
+                       ("decompose", "variance of an aggregate explained by its parts")):
+        p = sub.add_parser(name, help=text)
+        _common(p)
+        if name == "decompose":
+            p.add_argument("--aggregate", default="average_vision", help="aggregate column (default average_vision)")
+    p = sub.add_parser("aggregate", help="one score and rank per model under an aggregation rule")
+    _common(p)
+    p.add_argument("--method", default="brainscore", metavar="M", help="aggregation rule (default brainscore)")
+    p.add_argument("--top", type=int, default=20, help="models to print (default 20; 0 = all)")
+    return parser
+
+
+def _read_config(path: str) -> dict:
+    p = Path(path)
+    raw = p.read_bytes()
+    try:
+        if p.suffix.lower() == ".toml":
+            import tomllib
+
+            data = tomllib.loads(raw.decode("utf-8"))
+        else:
+            data = json.loads(raw.decode("utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"--config {path}: not valid {'TOML' if p.suffix.lower() == '.toml' else 'JSON'} "
+                             f"({exc}); write a JSON object or TOML table of report options.") from None
+    if not isinstance(data, dict):
+        raise ParameterError(f"--config {path}: expected a JSON object / TOML table of options; got "
+                             f"{type(data).__name__}.")
+    return data
+
+
+def _load(args):
+    from .loading import load_table
+
+    return load_table(args.input, domains=args.domains)
+
+
+def _note(args, text: str) -> None:
+    if not args.quiet:
+        print(f"{PROG}: {text}", file=sys.stderr)
+
+
+def _cmd_report(args) -> int:
+    from .report import report
+
+    options = _read_config(args.config) if args.config else {}
+    for key in ("n_boot", "seed"):
+        if key in options:
+            raise ParameterError(f"--config: set {key} with --{key.replace('_', '-')}, not in the config file.")
+    if args.input is None:
+        from .datasets import simulate_leaderboard
+
+        _note(args, "no INPUT given: running on the built-in simulated leaderboard "
+                    "(alignfactors.datasets.simulate_leaderboard()); the numbers describe no real models.")
+        table, source, simulated = simulate_leaderboard(), None, True
+    else:
+        table, source, simulated = _load(args), args.input, False
+    out = report(table, out=args.out, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
+                 simulated=simulated, source=source, **options)
+    _note(args, f"wrote {out / 'report.md'}, {out / 'results.json'} and {out / 'figures'}/")
+    return 0
+
+
+def _cmd_agreement(args) -> int:
+    from .agreement import agreement
+    from .cleaning import clean
+
+    c = clean(_load(args))
+    res = agreement(c.matrix, groups=c.domains if c.domains.notna().all() else None, n_boot=args.n_boot,
+                    seed=args.seed, progress=not args.quiet)
+    print(res.summary())
+    return 0
+
+
+def _cmd_dimensions(args) -> int:
+    from .cleaning import clean
+    from .dimensions import dimensionality
+
+    c = clean(_load(args))
+    print(dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet).summary())
+    return 0
+
+
+def _cmd_decompose(args) -> int:
+    from .decomposition import decompose
+
+    print(decompose(_load(args), aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+                    progress=not args.quiet).summary())
+    return 0
+
+
+def _cmd_aggregate(args) -> int:
+    import pandas as pd
+
+    from ._render import text_table
+    from .aggregation import aggregate, rank_models
+
+    table = _load(args)
+    scores = aggregate(table, method=args.method)
+    frame = pd.DataFrame({"rank": rank_models(scores), "model_id": scores.index,
+                          "model_name": table.models["model_name"].reindex(scores.index), args.method: scores})
+    frame = frame.sort_values("rank", kind="stable", na_position="last")
+    if args.top:
+        frame = frame.head(args.top)
+    print(f"{args.method} aggregate of {len(scores)} models (rank 1 = best); showing {len(frame)}")
+    print(text_table(frame.reset_index(drop=True)))
+    return 0
+
+
+_COMMANDS = {"report": _cmd_report, "agreement": _cmd_agreement, "dimensions": _cmd_dimensions,
+             "decompose": _cmd_decompose, "aggregate": _cmd_aggregate}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``alignfactors`` console script; returns the exit code."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse: 2 for usage errors, 0 for --help
+        return int(exc.code or 0)
+    try:
+        with warnings.catch_warnings():
+            if args.quiet:
+                warnings.simplefilter("ignore")
+            return _COMMANDS[args.command](args)
+    except (AlignFactorsError, OSError) as exc:
+        if args.debug:
+            traceback.print_exc()
+        msg = str(exc) if not isinstance(exc, OSError) or exc.filename is None else \
+            f"{exc.strerror or exc}: {exc.filename}"
+        print(f"{PROG}: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
+        if args.debug:
+            traceback.print_exc()
+        print(f"{PROG}: unexpected error ({type(exc).__name__}: {exc}); rerun with --debug", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
