@@ -8,7 +8,6 @@ Tick labels of long benchmark names are shortened by :func:`short_label` (docume
 
 from __future__ import annotations
 
-import re
 from typing import Mapping, Sequence
 
 import matplotlib

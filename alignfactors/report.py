@@ -21,7 +21,7 @@ import warnings
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -389,7 +389,7 @@ def _md_data(res: ReportResults) -> list[str]:
 def _md_agreement(res: ReportResults, figs: dict, fig_no) -> list[str]:
     a = res.agreement
     lines = ["## Agreement between metrics", "",
-             f"Over {a.n_models} models, the mean {a.method} correlation between the {a.matrix.shape[0]} metrics "
+             f"Over {a.n_models} models, the mean {a.method.capitalize()} correlation between the {a.matrix.shape[0]} metrics "
              f"(each pair once) is **{_e(a.mean)}**. Within and between domains:", ""]
     lines += [_table([{"block": k, "mean r": _e(v)} for k, v in a.blocks.items()]
                      + [{"block": k, "mean r": _e(v)} for k, v in a.differences.items()]), ""]
@@ -498,8 +498,9 @@ def _md_aggregation(res: ReportResults, figs: dict, fig_no) -> list[str]:
     rows = {}
     for r in c.agreement.itertuples(index=False):
         key = (r.method_a, r.method_b)
-        rows.setdefault(key, {"rule a": r.method_a, "rule b": r.method_b})[r.measure] = _iv(r.value, r.ci_low,
-                                                                                             r.ci_high)
+        col = {"kendall": "Kendall τ-b", "spearman": "Spearman ρ", "top_k": f"top-{c.top_k} overlap"}.get(
+            r.measure, r.measure)
+        rows.setdefault(key, {"rule a": r.method_a, "rule b": r.method_b})[col] = _iv(r.value, r.ci_low, r.ci_high)
     lines += [_table(list(rows.values())), ""]
     lines += [_figure(next(fig_no), figs["rank_changes"],
                       f"Ranks of the top {res.options['top_models']} models by {c.methods[0]} under each rule; "
@@ -525,7 +526,8 @@ def _md_aggregation(res: ReportResults, figs: dict, fig_no) -> list[str]:
               "", _table(bal), ""]
     if c.iia_summary is not None:
         lines += ["Independence of irrelevant alternatives (remove one model, count swapped pairs among the rest):",
-                  "", _table(c.iia_summary.to_dict("records")), ""]
+                  "", _table([{**r, "mean_fraction": f"{r['mean_fraction']:.4%}", "max_fraction":
+                               f"{r['max_fraction']:.4%}"} for r in c.iia_summary.to_dict("records")]), ""]
     if c.monotone is not None:
         lines += ["Monotone rescaling (one metric at a time by a strictly increasing function; Kendall τ with the "
                   "original ranking):", "", _table(c.monotone_summary().to_dict("records")), ""]

@@ -142,7 +142,10 @@ def test_failure_while_writing_cleans_up(small_simulated, tmp_path, monkeypatch,
     out = tmp_path / "rep"
     out.mkdir()
     (out / "report.md").write_text("old report")
-    monkeypatch.setattr(REPORT_MODULE, "render_markdown", _boom)
+    # skip the analyses (covered above); fail half-way through writing the new directory
+    monkeypatch.setattr(REPORT_MODULE, "run_analyses", lambda *a, **k: object())
+    monkeypatch.setattr(REPORT_MODULE, "results_to_dict", lambda res: {"partial": True})
+    monkeypatch.setattr(REPORT_MODULE, "write_figures", _boom)
     code = main(["report", "--out", str(out), "--n-boot", "5", "--config", fast_config, "--quiet"])
     assert code == 1
     assert (out / "report.md").read_text() == "old report"
