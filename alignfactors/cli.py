@@ -179,7 +179,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             traceback.print_exc()
         msg = str(exc) if not isinstance(exc, OSError) or exc.filename is None else \
-            f"{exc.strerror or exc}: {exc.filename}"
+            f"{exc.strerror or exc}: {exc.filename} (check the path and its permissions)"
         print(f"{PROG}: error: {msg}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

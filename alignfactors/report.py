@@ -673,6 +673,11 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     ['figures', 'report.md', 'results.json']
     """
     _validate_report(table, out, n_boot, seed, options)
+    out = Path(out)
+    # fail on an unusable output location before the (long) analyses, not after
+    (out.parent if str(out.parent) else Path(".")).mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise FileExistsError(f"--out {out} exists and is not a directory; choose another path")
     res = run_analyses(table, n_boot=n_boot, seed=seed, progress=progress, simulated=simulated, source=source,
                        **options)
     def fill(tmp: Path) -> None:
