@@ -81,7 +81,7 @@ def _worker(name: str, n_boot: int, subset: int, data: str, profile: bool) -> di
 
             prof = cProfile.Profile()
             prof.enable()
-        if name == "agreement_1blas":
+        if name in ("agreement_1blas", "memory"):
             from threadpoolctl import threadpool_limits
 
             with threadpool_limits(limits=1, user_api="blas"):
@@ -123,6 +123,37 @@ def _worker(name: str, n_boot: int, subset: int, data: str, profile: bool) -> di
     return out
 
 
+def _watch(proc: subprocess.Popen, cap_mb: float, timeout: float) -> tuple[str, float, float]:
+    """Poll a child's peak RSS (VmHWM) until it exits, passes ``cap_mb`` or runs ``timeout`` s."""
+    t0 = time.perf_counter()
+    peak = 0.0
+    while proc.poll() is None:
+        try:
+            for line in Path(f"/proc/{proc.pid}/status").read_text().splitlines():
+                if line.startswith("VmHWM:"):
+                    peak = max(peak, float(line.split()[1]) / 1024.0)
+        except OSError:
+            pass
+        elapsed = time.perf_counter() - t0
+        if peak > cap_mb or elapsed > timeout:
+            proc.kill()
+            proc.wait()
+            return ("over the cap" if peak > cap_mb else "timed out"), peak, elapsed
+        time.sleep(0.5)
+    return "finished", peak, time.perf_counter() - t0
+
+
+def run_memory(data: Path, cap_mb: float, timeout: float) -> dict:
+    """The memory check in a watched subprocess: stopped once its peak RSS passes ``cap_mb``."""
+    cmd = [sys.executable, __file__, "--worker", "memory", "--n-boot", "10000", "--subset", "0", "--data", str(data)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    state, peak, elapsed = _watch(proc, cap_mb, timeout)
+    out = {"state": state, "watched_peak_mb": peak, "elapsed": elapsed}
+    if state == "finished" and proc.returncode == 0:
+        out.update(json.loads(proc.stdout.read().strip().splitlines()[-1]))
+    return out
+
+
 def run(name: str, n_boot: int, subset: int, data: Path, profile: bool = False) -> dict:
     cmd = [sys.executable, __file__, "--worker", name, "--n-boot", str(n_boot), "--subset", str(subset),
            "--data", str(data)] + (["--profile"] if profile else [])
@@ -158,7 +189,7 @@ def render(results: dict, memory: dict | None, command: str, load: tuple) -> str
         f"| b. `matrix.iloc[rows].corr('spearman')` loop + mean of upper triangle | mean only, no interval | "
         f"{b['seconds']:.2f} | {b['timed']} resamples in {b['timed_seconds']:.2f} s, scaled x{2000 / b['timed']:.0f} | "
         f"{b['seconds'] / a['seconds']:.1f} | {b['peak_rss_mb']:.0f} |",
-        f"| c. `pingouin.compute_bootci(x, y, func='spearman', n_boot=2000)` per pair | one BCa interval per pair, no mean | "
+        f"| c. `pingouin.compute_bootci(x, y, func='spearman', paired=True, n_boot=2000)` per pair | one BCa interval per pair, no mean | "
         f"{c['seconds']:.1f} | {c['timed']} pairs in {c['timed_seconds']:.2f} s, scaled to {c['n_pairs']} pairs | "
         f"{c['seconds'] / a['seconds']:.1f} | {c['peak_rss_mb']:.0f} |",
         "",
@@ -170,6 +201,16 @@ def render(results: dict, memory: dict | None, command: str, load: tuple) -> str
     ]
     if memory is None:
         lines += ["Memory check (1,500 x 150, 10,000 resamples): skipped (`--quick`).", ""]
+    elif memory["state"] != "finished":
+        lines += [
+            "## Memory check",
+            "",
+            f"`agreement(matrix, n_boot=10000, seed=0)` on a simulated 1,500 x 150 matrix (11,175 pairs), BLAS "
+            f"limited to one thread: **{memory['state']}** after {memory['elapsed']:.0f} s with peak RSS "
+            f"**{memory['watched_peak_mb']:.0f} MB** (limit {MEMORY_LIMIT_MB} MB: **EXCEEDED**; the watcher stops "
+            "the run once it passes the cap given by --memory-cap-mb).",
+            "",
+        ]
     else:
         ok = memory["peak_rss_mb"] < MEMORY_LIMIT_MB
         lines += [
@@ -191,7 +232,10 @@ def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description="Benchmark agreement() (see module docstring).")
     ap.add_argument("--quick", action="store_true", help="skip the 1,500 x 150 x 10,000 memory check")
     ap.add_argument("--loop-subset", type=int, default=200, help="pandas-loop resamples actually timed")
-    ap.add_argument("--pingouin-pairs", type=int, default=5, help="pairs actually timed with pingouin")
+    ap.add_argument("--memory-cap-mb", type=float, default=1.5 * MEMORY_LIMIT_MB,
+                    help="stop the memory check once its peak RSS passes this (default 1536)")
+    ap.add_argument("--memory-timeout", type=float, default=1200.0, help="seconds before the memory check is stopped")
+    ap.add_argument("--pingouin-pairs", type=int, default=3, help="pairs actually timed with pingouin")
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--out", default=str(ROOT / "reports" / "benchmark_agreement.md"))
     ap.add_argument("--profile", action="store_true", help="cProfile agreement() and add the top functions")
@@ -220,9 +264,9 @@ def main(argv=None) -> int:
           f"pingouin / agreement = {results['pingouin']['seconds'] / a:.1f}x")
     memory = None
     if not args.quick:
-        memory = run("memory", 10000, 0, data, args.profile)
-        print(f"memory check 1500 x 150, n_boot=10000: peak RSS {memory['peak_rss_mb']:.0f} MB, "
-              f"{memory['seconds']:.1f} s")
+        memory = run_memory(data, args.memory_cap_mb, args.memory_timeout)
+        print(f"memory check 1500 x 150, n_boot=10000: {memory['state']}, peak RSS "
+              f"{memory['watched_peak_mb']:.0f} MB after {memory['elapsed']:.0f} s")
     text = render(results, memory, command, load)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(text)
