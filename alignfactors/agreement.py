@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._render import estimates_frame, markdown_table, text_table
-from .correlation import _tie_structure, check_method, correlation_matrix, resampled_correlation
+from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .resampling import bootstrap
@@ -178,7 +178,8 @@ def agreement(
         every model with a NaN first. Complete matrices take the fast weighted path for
         Spearman and Pearson.
     seed, n_jobs, batch_size, progress
-        See :func:`alignfactors.resampling.bootstrap`.
+        See :func:`alignfactors.resampling.bootstrap`. Bootstrap distributions of more than
+        256 MB (e.g. all pairs of 150 metrics over 10,000 resamples) are stored as float32.
 
     Returns
     -------
@@ -230,13 +231,14 @@ def agreement(
     x = data.to_numpy()
     complete = not np.isnan(x).any()
     if complete and method in ("spearman", "pearson"):
-        ties = _tie_structure(x) if method == "spearman" else None
+        ties = RankPlan(x) if method == "spearman" else None
 
         def statistic(w):
             r = resampled_correlation(x, w, method, ties)
             return summarise(r[:, iu[0], iu[1]])
 
-        statistic.batch_size = int(max(1, min(256, 2.5e8 // (8 * x.shape[0] * p * 8 + 8 * p * p))))
+        # ~64 resamples a batch keeps the (B, p, n) rank arrays cache-friendly and bounded (~50 MB).
+        statistic.batch_size = int(max(1, min(64, 5e7 // (8 * x.shape[0] * p * 4 + 8 * p * p))))
     else:
         def statistic(w):
             out = []
@@ -248,10 +250,13 @@ def agreement(
 
     # Full-data values come from pandas (pairwise-complete), not the kernel, so the
     # point estimate is the textbook one even with NaNs.
+    n_out = 1 + len(block_names) + len(diff_names) + len(iu[0])
+    # Every pair of 150 metrics over 10,000 resamples is ~0.9 GB in float64: store it as float32.
+    dtype = np.float32 if n_boot * n_out * 8 > 2**28 else np.float64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, x.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed,
-                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, stacklevel=3)
+                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, dtype=dtype, stacklevel=3)
     est = list(res.estimates)
     nb, nd = len(block_names), len(diff_names)
     mean = est[0]

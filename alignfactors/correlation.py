@@ -19,6 +19,7 @@ from .errors import ParameterError
 __all__ = [
     "CORR_METHODS",
     "correlation_matrix",
+    "RankPlan",
     "resampled_ranks",
     "weighted_pearson",
     "resampled_correlation",
@@ -48,51 +49,57 @@ def correlation_matrix(matrix: pd.DataFrame, method: str = "spearman") -> tuple[
     return corr, n_pairs
 
 
-def _tie_structure(x: np.ndarray):
-    """Stable sort order, inverse permutation, first/last sorted index of each tie group (per column)."""
-    n, p = x.shape
-    order = np.argsort(x, axis=0, kind="stable")
-    xs = np.take_along_axis(x, order, axis=0)
-    pos = np.arange(n)[:, None]
-    new_group = np.ones((n, p), dtype=bool)
-    new_group[1:] = xs[1:] != xs[:-1]
-    first = np.maximum.accumulate(np.where(new_group, pos, 0), axis=0)
-    end_group = np.ones((n, p), dtype=bool)
-    end_group[:-1] = new_group[1:]
-    last = np.flip(np.minimum.accumulate(np.flip(np.where(end_group, pos, n), axis=0), axis=0), axis=0)
-    inv = np.argsort(order, axis=0, kind="stable")
-    return order, inv, first, last
+class RankPlan:
+    """Precomputed tie structure of a complete matrix ``x`` (n, p) for :func:`resampled_ranks`.
 
-
-def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties=None) -> np.ndarray:
-    """Average ranks of each row in each resample, from counts; shape ``(B, n, p)``.
-
-    ``x`` (n, p) must be complete. A row with count 0 gets the rank it would have if present
-    with weight 0; it does not enter any weighted sum.
+    Holds each column's stable sort order and, for every row, the flat positions (in a
+    ``(p, n + 1)`` array of per-column cumulative counts) of the count before its tie group
+    and of the count up to the end of its tie group.
     """
-    order, inv, first, last = ties if ties is not None else _tie_structure(x)
-    b, n = weights.shape
-    p = x.shape[1]
-    ws = weights[:, order]  # (B, n, p): counts in each column's sorted order
-    cs = np.zeros((b, n + 1, p))
-    np.cumsum(ws, axis=1, out=cs[:, 1:, :])
-    before = np.take_along_axis(cs, np.broadcast_to(first[None], (b, n, p)), axis=1)
-    upto = np.take_along_axis(cs, np.broadcast_to(last[None] + 1, (b, n, p)), axis=1)
-    ranks_sorted = before + (upto - before + 1.0) / 2.0
-    return np.take_along_axis(ranks_sorted, np.broadcast_to(inv[None], (b, n, p)), axis=1)
+
+    def __init__(self, x: np.ndarray):
+        x = np.asarray(x, dtype=float)
+        n, p = x.shape
+        order = np.argsort(x, axis=0, kind="stable")
+        xs = np.take_along_axis(x, order, axis=0)
+        pos = np.arange(n)[:, None]
+        new_group = np.ones((n, p), dtype=bool)
+        new_group[1:] = xs[1:] != xs[:-1]
+        first = np.maximum.accumulate(np.where(new_group, pos, 0), axis=0)
+        end_group = np.ones((n, p), dtype=bool)
+        end_group[:-1] = new_group[1:]
+        last = np.flip(np.minimum.accumulate(np.flip(np.where(end_group, pos, n), axis=0), axis=0), axis=0)
+        inv = np.argsort(order, axis=0, kind="stable")
+        offset = (np.arange(p) * (n + 1))[:, None]
+        self.shape = (n, p)
+        self.order_t = np.ascontiguousarray(order.T)
+        self.before = (np.take_along_axis(first, inv, axis=0).T + offset).ravel()
+        self.upto = (np.take_along_axis(last, inv, axis=0).T + 1 + offset).ravel()
 
 
-def weighted_pearson(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Count-weighted Pearson correlation matrices, ``(B, p, p)``; NaN where a column is constant.
+def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = None) -> np.ndarray:
+    """Average ranks of each row in each resample, from counts; shape ``(B, p, n)`` (metric-major).
 
-    ``z`` is (n, p) or (B, n, p). Each resample is handled by its own product, so results do
-    not depend on how resamples are batched.
+    ``x`` (n, p) must be complete. In a resample, row i of column c gets rank
+    ``C_before + (W_group + 1) / 2`` where ``C_before`` counts the drawn rows with smaller
+    values and ``W_group`` the drawn rows tied with it (copies of a row are ties). A row
+    with count 0 gets the rank it would have with weight 0; it enters no weighted sum.
+    Counts are integers, so the cumulative sums run in the smallest integer type that holds
+    ``2 n`` (int16 up to n = 16,000): the gathers are memory-bound and this halves their traffic.
     """
-    w = weights[:, :, None]
-    total = weights.sum(axis=1)[:, None, None]
-    mean = (w * z).sum(axis=1, keepdims=True) / total
-    zc = z - mean
-    cov = np.matmul(np.swapaxes(zc * w, 1, 2), zc)
+    plan = ties if ties is not None else RankPlan(x)
+    n, p = plan.shape
+    b = weights.shape[0]
+    dtype = np.int16 if 2 * n + 1 < np.iinfo(np.int16).max else np.int32 if 2 * n + 1 < 2**31 else np.int64
+    cs = np.zeros((b, p, n + 1), dtype=dtype)
+    cs[:, :, 1:] = np.rint(weights).astype(dtype)[:, plan.order_t]
+    np.cumsum(cs, axis=2, out=cs)
+    flat = cs.reshape(b, -1)
+    total = np.take(flat, plan.before, axis=1) + np.take(flat, plan.upto, axis=1)
+    return (0.5 * total + 0.5).reshape(b, p, n)
+
+
+def _corr_from_cov(cov: np.ndarray) -> np.ndarray:
     d = np.sqrt(np.einsum("bii->bi", cov))
     with np.errstate(invalid="ignore", divide="ignore"):
         r = cov / d[:, :, None] / d[:, None, :]
@@ -102,16 +109,44 @@ def weighted_pearson(z: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return r
 
 
+def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Count-weighted Pearson correlation matrices, ``(B, p, p)``; NaN where a column is constant.
+
+    ``zt`` is metric-major: (p, n) or (B, p, n). Each resample is handled by its own
+    product, so results do not depend on how resamples are batched.
+    """
+    w = weights[:, None, :]
+    total = weights.sum(axis=1)[:, None, None]
+    mean = (zt * w).sum(axis=2, keepdims=True) / total
+    zc = zt - mean
+    return _corr_from_cov(np.matmul(zc * w, np.ascontiguousarray(np.swapaxes(zc, -1, -2))))
+
+
+def _weighted_spearman(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Pearson of resample ranks by the uncentred formula ``S - r r^T / N``.
+
+    Ranks are multiples of 1/2 and counts are integers, so ``S = R diag(w) R^T`` and
+    ``r = R w`` are sums of exactly representable numbers (for n up to ~10^5): they are
+    exact in any summation order, which makes centring unnecessary and the result
+    independent of BLAS blocking.
+    """
+    rw = ranks * weights[:, None, :]
+    s = np.matmul(rw, np.swapaxes(ranks, 1, 2))
+    r = rw.sum(axis=2)
+    cov = s - r[:, :, None] * r[:, None, :] / weights.sum(axis=1)[:, None, None]
+    return _corr_from_cov(cov)
+
+
 def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spearman", ties=None) -> np.ndarray:
     """Correlation matrices of the resamples given by ``weights``; ``x`` complete, (n, p).
 
-    Spearman and Pearson use the weighted fast path; Kendall (no such path) materialises each
-    resample and calls pandas.
+    Spearman and Pearson use the weighted fast path (pass ``ties=RankPlan(x)`` to reuse the
+    sort across batches); Kendall (no such path) materialises each resample and calls pandas.
     """
     if method == "spearman":
-        return weighted_pearson(resampled_ranks(x, weights, ties), weights)
+        return _weighted_spearman(resampled_ranks(x, weights, ties), weights)
     if method == "pearson":
-        return weighted_pearson(x, weights)
+        return weighted_pearson(np.ascontiguousarray(np.asarray(x, dtype=float).T), weights)
     if method == "kendall":
         out = np.empty((weights.shape[0], x.shape[1], x.shape[1]))
         for i, w in enumerate(weights):

@@ -22,7 +22,7 @@ from scipy import optimize, special, stats
 from threadpoolctl import threadpool_limits
 
 from ._render import estimates_frame, markdown_table, text_table
-from .correlation import CORR_METHODS, _tie_structure, cor_smooth, correlation_matrix, resampled_correlation
+from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 from .estimate import Estimate
 from .resampling import bootstrap, check_seed
@@ -584,7 +584,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         if "cv_likelihood" in rules:
             notes.append("cv_likelihood is not bootstrapped (a K-fold sweep per resample is too slow); "
                          "it has no P(k).")
-        ties = _tie_structure(x) if method == "spearman" else None
+        ties = RankPlan(x) if method == "spearman" else None
 
         def statistic(weights):
             out = np.full((weights.shape[0], 2 * p + 1 + len(corr_rules)), np.nan)
