@@ -264,18 +264,13 @@ def agreement(
     diffs = dict(zip(diff_names, est[1 + nb : 1 + nb + nd]))
     pair_est = est[1 + nb + nd :]
     g = groups.reindex(cols) if groups is not None else None
-    block_of = []
-    for i, j in zip(*iu):
-        if g is None:
-            block_of.append(None)
-        else:
-            a, b = g.iloc[i], g.iloc[j]
-            name = f"{a}-{b}" if f"{a}-{b}" in masks else f"{b}-{a}"
-            block_of.append(name if name in masks else None)
+    block_of = np.full(len(iu[0]), None, dtype=object)
+    for name, mask in masks.items():
+        block_of[mask] = name
     pairs = pd.DataFrame({
         "metric_a": [cols[i] for i in iu[0]],
         "metric_b": [cols[j] for j in iu[1]],
-        "block": block_of,
+        "block": list(block_of),
         "r": corr.to_numpy()[iu],
         "ci_low": [e.ci[0] for e in pair_est],
         "ci_high": [e.ci[1] for e in pair_est],
