@@ -89,12 +89,27 @@ class Estimate:
             "n_undefined": self.n_undefined,
         }
 
+    @property
+    def outside(self) -> bool:
+        """True when the value lies outside its own interval.
+
+        This happens when the bootstrap distribution sits mostly on one side of the
+        estimate (strong resampling bias, e.g. the smaller eigenvalues of a correlation
+        matrix); the interval is then a poor measure of uncertainty and is flagged with
+        a dagger when rendered.
+        """
+        low, high = self.ci
+        if math.isnan(low) or math.isnan(high) or math.isnan(self.value):
+            return False
+        return not (low <= self.value <= high)
+
     def format(self, digits: int = 3) -> str:
-        """``value [low, high]`` rounded to ``digits`` (rendering only)."""
+        """``value [low, high]`` rounded to ``digits`` (rendering only); ``†`` marks :attr:`outside`."""
         v = f"{self.value:.{digits}f}"
         if math.isnan(self.ci[0]) and math.isnan(self.ci[1]):
             return v
-        return f"{v} [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]"
+        mark = "†" if self.outside else ""
+        return f"{v} [{self.ci[0]:.{digits}f}, {self.ci[1]:.{digits}f}]{mark}"
 
     def __str__(self) -> str:
         return self.format()
