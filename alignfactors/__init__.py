@@ -35,16 +35,9 @@ from .loading import load_brainscore, load_table
 from .cleaning import Cleaned, clean
 from .agreement import Agreement, agreement
 from .dimensions import Dimensionality, dimensionality
-from .factors import (
-    BartlettResult,
-    FactorModel,
-    FitIndices,
-    KMOResult,
-    LoadingsBootstrap,
-    bartlett_sphericity,
-    bootstrap_loadings,
-    kmo,
-)
+from .factors import FactorModel, FitIndices
+from .adequacy import BartlettResult, KMOResult, bartlett_sphericity, kmo
+from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations

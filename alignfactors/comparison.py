@@ -26,7 +26,6 @@ from scipy import stats
 from ._render import estimates_frame, markdown_table, text_table
 from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from .estimate import Estimate
 from .resampling import bootstrap
 from .table import ScoreTable
 

@@ -515,11 +515,9 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     raw = matrix is not None
     if raw:
         data = matrix.astype(float)
-        cols = list(data.columns)
         x = data.to_numpy()
         r_full = correlation_matrix(data, method)[0].to_numpy()
     else:
-        cols = list(corr.columns)
         x = None
         r_full, smoothed = cor_smooth(corr.to_numpy(dtype=float))
         if smoothed:

@@ -170,7 +170,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     from .comparison import compare_aggregations
     from .decomposition import decompose
     from .dimensions import dimensionality
-    from .factors import FactorModel, bootstrap_loadings
+    from .factor_bootstrap import bootstrap_loadings
+    from .factors import FactorModel
 
     opts = _validate_report(table, ".", n_boot, seed, options)
     if not hasattr(table, "scores"):

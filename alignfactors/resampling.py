@@ -15,7 +15,6 @@ any ``n_jobs`` and any ``batch_size``.
 
 from __future__ import annotations
 
-import math
 import sys
 import warnings
 from dataclasses import dataclass, field

@@ -8,7 +8,7 @@ import pytest
 from scipy import stats
 
 from alignfactors.aggregation import aggregate
-from alignfactors.comparison import (AggregationComparison, _resample_view, _Scorer, _subset, _wcorr,
+from alignfactors.comparison import (AggregationComparison, _resample_view, _Scorer, _wcorr,
                                      _wkendall, compare_aggregations)
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
 from alignfactors.table import ScoreTable

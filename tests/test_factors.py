@@ -1,7 +1,6 @@
 """Tests of alignfactors.factors against R psych 2.2.9 fixtures (tests/reference/psych_reference.R)."""
 
 import json
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +10,10 @@ from sklearn.base import clone
 
 from alignfactors.errors import (ConvergenceWarning, DataError, NotFittedError, ParameterError, ParameterTypeError,
                                  SmoothingWarning)
-from alignfactors.factors import (FactorModel, bartlett_sphericity, bootstrap_loadings, cor_smooth, kmo,
-                                  tucker_congruence)
+from alignfactors.adequacy import bartlett_sphericity, kmo
+from alignfactors.correlation import cor_smooth
+from alignfactors.factor_bootstrap import bootstrap_loadings
+from alignfactors.factors import FactorModel, tucker_congruence
 
 REF = Path(__file__).parent / "reference"
 DATASETS = ["harman74", "thurstone", "sim3"]
@@ -266,7 +267,7 @@ def test_bootstrap_loadings_procrustes_and_errors():
 
 
 def test_align_recovers_permutation_and_sign():
-    from alignfactors.factors import _align
+    from alignfactors.factor_bootstrap import _align
 
     rng = np.random.default_rng(0)
     T = rng.normal(size=(8, 3))
