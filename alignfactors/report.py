@@ -19,7 +19,6 @@ import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass, field
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ import pandas as pd
 
 from .errors import ParameterError, ParameterTypeError
 from .estimate import Estimate
+from .report_render import package_versions, render_markdown, write_figures
 
 __all__ = ["report", "ReportResults", "run_analyses", "results_to_dict", "REPORT_OPTIONS", "RESULT_KEYS"]
 
@@ -55,7 +55,6 @@ REPORT_OPTIONS: dict[str, Any] = {
     "n_jobs": 1,
 }
 
-_VERSIONED = ("numpy", "pandas", "scipy", "statsmodels", "scikit-learn", "factor_analyzer", "matplotlib")
 
 
 @dataclass
@@ -136,17 +135,6 @@ def _input_record(table, source) -> dict:
     text = table.scores.to_csv(float_format=repr, lineterminator="\n").encode()
     return {"name": str(table.source), "sha256": hashlib.sha256(text).hexdigest(), "sha256_of": "scores as CSV",
             "n_models": int(table.scores.shape[0]), "n_columns": int(table.scores.shape[1])}
-
-
-def package_versions() -> dict:
-    """Versions of the libraries the analyses rely on (for the methods paragraph)."""
-    out = {}
-    for name in _VERSIONED:
-        try:
-            out[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:  # pragma: no cover - all are dependencies
-            out[name] = None
-    return out
 
 
 # ------------------------------------------------------------------------------------------ running
@@ -313,288 +301,6 @@ def results_to_dict(res: ReportResults) -> dict:
 def dumps_results(d: dict) -> str:
     """Serialise as results.json is written (NaN already None; floats as repr)."""
     return json.dumps(d, indent=2, sort_keys=False, allow_nan=False, ensure_ascii=False) + "\n"
-
-
-# ------------------------------------------------------------------------------------------ rendering
-# Everything below only formats numbers the analyses computed.
-def _e(est: Estimate) -> str:
-    return est.format(3)
-
-
-def _table(rows: list[dict]) -> str:
-    from ._render import markdown_table
-
-    return markdown_table(pd.DataFrame(rows)) if rows else "(none)"
-
-
-def _iv(value, low, high, digits: int = 3) -> str:
-    """``value [low, high]`` for numbers stored in frame columns."""
-    return Estimate(value, (low, high)).format(digits)
-
-
-def _figure(n: int, path: str, caption: str) -> str:
-    return f"![{caption}]({path})\n\n*Figure {n}. {caption}*"
-
-
-def write_figures(res: ReportResults, folder: Path) -> dict:
-    """Draw and save every figure; returns name -> relative path."""
-    from . import figures as F
-
-    folder.mkdir(parents=True, exist_ok=True)
-    names = res.table.models["model_name"] if "model_name" in res.table.models else None
-    labels = None if names is None else {k: f"{v} [{k}]" for k, v in names.items()}
-    figs = {
-        "correlation_heatmap": lambda: F.correlation_heatmap(res.agreement.matrix, res.cleaned.domains,
-                                                             label=f"{res.agreement.method.capitalize()} r"),
-        "scree": lambda: F.scree_plot(res.dimensionality),
-        "loadings": lambda: F.loadings_heatmap(res.factors.loadings_, res.cleaned.domains),
-        "rank_changes": lambda: F.rank_changes(res.comparison.ranks, top=res.options["top_models"], labels=labels),
-        "rank_intervals": lambda: F.rank_intervals(
-            res.comparison.rank_intervals[res.comparison.rank_intervals["method"] == res.comparison.methods[0]],
-            top=res.options["top_models"], labels=labels,
-            title=f"Rank uncertainty of the top {res.options['top_models']} models ({res.comparison.methods[0]})"),
-    }
-    if res.scatter is not None:
-        a = res.scatter.attrs
-        figs["parts_scatter"] = lambda: F.scatter_parts(res.scatter, x=a["x"], y=a["y"],
-                                                        colour_label=f"{a['colour']} rank")
-    out = {}
-    for name, make in figs.items():
-        F.save_figure(make(), folder / f"{name}.png")
-        out[name] = f"figures/{name}.png"
-    return out
-
-
-def _md_data(res: ReportResults) -> list[str]:
-    t, c = res.table, res.cleaned
-    st = t.status_counts() if hasattr(t, "status_counts") else {}
-    leaves = t.domains.fillna("(none)").value_counts(sort=False)
-    n, p = c.matrix.shape
-    per = c.domains.fillna("(none)").value_counts(sort=False)
-    lines = [
-        "## Data and cleaning", "",
-        f"The input `{res.input['name']}` (sha256 `{res.input['sha256'][:16]}…`) holds {t.scores.shape[0]} models "
-        f"and {t.scores.shape[1]} benchmark columns ({len(t.tree.leaves())} leaves: "
-        + ", ".join(f"{v} {k}" for k, v in leaves.items()) + "). "
-        + (f"Cells: {st.get('ok', 0)} scored, {st.get('failed', 0)} failed (`X`), {st.get('missing', 0)} never run. "
-           if st else "")
-        + ("" if t.tree_check is None else f"Tree check: {t.tree_check}."), "",
-        f"Cleaning (max_missing={c.options['max_missing']}, complete={c.options['complete']}, "
-        f"level={c.options['level']!r}, domains={c.options['domains']!r}) leaves **{n} models × {p} metrics** ("
-        + ", ".join(f"{v} {k}" for k, v in per.items()) + "). Every dropped item, by reason:", "",
-    ]
-    counts = c.log.groupby(["kind", "reason_short"], sort=True).size()
-    lines += [_table([{"kind": k, "reason": r, "count": int(v)} for (k, r), v in counts.items()]), ""]
-    names = t.models["model_name"] if "model_name" in t.models else pd.Series(dtype=object)
-    rows = [{"item": r.item, "model name": names.get(r.item, "") if r.kind == "model" else "",
-             "kind": r.kind, "reason": r.reason} for r in c.log.itertuples(index=False)]
-    lines += ["<details>", f"<summary>All {len(rows)} dropped items</summary>", "", _table(rows), "", "</details>", ""]
-    return lines
-
-
-def _md_agreement(res: ReportResults, figs: dict, fig_no) -> list[str]:
-    a = res.agreement
-    lines = ["## Agreement between metrics", "",
-             f"Over {a.n_models} models, the mean {a.method.capitalize()} correlation between the {a.matrix.shape[0]} metrics "
-             f"(each pair once) is **{_e(a.mean)}**. Within and between domains:", ""]
-    lines += [_table([{"block": k, "mean r": _e(v)} for k, v in a.blocks.items()]
-                     + [{"block": k, "mean r": _e(v)} for k, v in a.differences.items()]), ""]
-    lines += [_figure(next(fig_no), figs["correlation_heatmap"],
-                      f"{a.method.capitalize()} correlations between metrics, ordered by average-linkage clustering "
-                      "on 1 − r; colour bars mark the domain. Tick labels shortened (see alignfactors.figures."
-                      "short_label); full names in the tables."), ""]
-    for title, largest in (("most", True), ("least", False)):
-        top = a.top_pairs(5, largest=largest)
-        lines += [f"The 5 {title} correlated pairs:", "",
-                  _table([{"metric a": r.metric_a, "metric b": r.metric_b, "block": r.block or "",
-                           "r": _iv(r.r, r.ci_low, r.ci_high)} for r in top.itertuples(index=False)]), ""]
-    return lines
-
-
-def _md_dimensions(res: ReportResults, figs: dict, fig_no) -> list[str]:
-    d, fm, lb = res.dimensionality, res.factors, res.loadings
-    kf = d.k_frame()
-    rows = []
-    for r in kf.itertuples(index=False):
-        dist = d.k_distribution.get(r.rule, {})
-        rows.append({"rule": r.rule, "k": r.k,
-                     "k interval": "–" if pd.isna(r.k_ci_low) else f"[{r.k_ci_low:.0f}, {r.k_ci_high:.0f}]",
-                     "P(k) over resamples": ", ".join(f"{k}: {v:.2f}" for k, v in sorted(dist.items())) or "–"})
-    lines = ["## Dimensionality", "",
-             f"How many dimensions do the {d.n_metrics} metrics span? Each rule's k on the full data, its "
-             f"{d.level:.0%} interval and the distribution of k over {d.n_boot} bootstrap resamples of models:", "",
-             _table(rows), "",
-             f"Participation ratio (effective number of dimensions): **{_e(d.participation_ratio)}**.", ""]
-    ev = list(d.eigenvalue_estimates)[:10]
-    lines += ["Leading eigenvalues of the correlation matrix and their share of the variance:", "",
-              _table([{"component": k, "eigenvalue": _e(d.eigenvalue_estimates[k]),
-                       "explained": _e(d.explained_estimates[k])} for k in ev]), ""]
-    lines += [_figure(next(fig_no), figs["scree"],
-                      "Scree plot: observed eigenvalues with bootstrap intervals; grey: eigenvalues of simulated "
-                      "uncorrelated data of the same size (mean, dashed; band up to the quantile parallel analysis "
-                      "compares with)."), ""]
-    for note in d.notes:
-        lines.append(f"- {note}")
-    k = fm.n_factors
-    how = (f"set to {k}" if res.options["n_factors"] is not None else
-           f"{k} from the parallel-analysis rule on factor eigenvalues (parallel_fa = "
-           f"{d.n_dimensions.get('parallel_fa')}), clipped to [1, {res.options['max_factors']}]")
-    lines += ["", "### Factor analysis", "",
-              f"Factors retained: {how}. Extraction {fm.method}, rotation {fm.rotation or 'none'}, "
-              f"{fm.corr_method} correlations{' (smoothed)' if fm.smoothed_ else ''}. Loadings with {lb.level:.0%} "
-              f"bootstrap intervals ({lb.n_boot} resamples; factors matched to the full-data solution by "
-              f"{lb.align}; {lb.n_nonconverged} non-converged, {lb.n_heywood} Heywood and {lb.n_undefined} "
-              "unfittable replicates):", ""]
-    L = lb.loadings
-    wide = {}
-    for r in L.itertuples(index=False):
-        wide.setdefault(r.metric, {"metric": r.metric})[r.factor] = _iv(r.loading, r.ci_low, r.ci_high, 2)
-    for m, row in wide.items():
-        row["h2"] = f"{fm.communalities_[m]:.2f}"
-    lines += [_table(list(wide.values())), ""]
-    lines += ["Congruence of the bootstrap factors with the full-data factors: "
-              + ", ".join(f"{f} {_e(e)}" for f, e in lb.congruence.items()) + ".", ""]
-    if k > 1:
-        phi = fm.factor_corr_
-        lines += ["Factor correlations:", "",
-                  _table([{"factor": i, **{j: f"{phi.at[i, j]:.2f}" for j in phi.columns}} for i in phi.index]), ""]
-    f = fm.fit_
-    lines += [f"Fit: RMSEA {f.rmsea:.3f}, TLI {f.tli:.3f}, RMSR {f.rms:.3f}, BIC {f.bic:.1f}"
-              + (f"; Heywood cases: {', '.join(fm.heywood_)}" if fm.heywood_ else "") + ".", ""]
-    lines += [_figure(next(fig_no), figs["loadings"],
-                      "Factor loadings (pattern matrix), metrics sorted by the factor they load most on; colour "
-                      "bar marks the domain."), ""]
-    return lines
-
-
-def _dec_rows(dec) -> list[dict]:
-    return [{"part": p, "R² alone": _e(dec.r2[p]), "Shapley share": _e(dec.shapley[p]),
-             "covariance share": _e(dec.covariance_shares[p]), "weight": f"{dec.weights[p]:.3f}",
-             "SD": _e(dec.variance[p]["sd"])} for p in dec.parts]
-
-
-def _md_decomposition(res: ReportResults, figs: dict, fig_no) -> list[str]:
-    dec = res.decomposition
-    lines = ["## Decomposition of the aggregate score", ""]
-    if dec is None:
-        return lines + [f"Not run: {res.skipped['decomposition']}.", ""]
-    lines += [f"How much of `{dec.aggregate}` does each part explain, over {dec.n_models} models "
-              f"({dec.n_excluded} excluded for a missing value)? R² of the aggregate on each part alone, "
-              f"Shapley (LMG) shares of the joint R² ({_e(dec.r2_joint)}) and covariance shares "
-              f"(weights from {dec.weights_source!r}):", "", _table(_dec_rows(dec)), ""]
-    subs = ([(f"`{dec.aggregate}` one level down", dec.finer)] if dec.finer is not None else []) + \
-        [(f"`{k}` on its children", v) for k, v in dec.sublevels.items()]
-    for title, sub in subs:
-        lines += [f"**{title}** ({sub.n_models} models, {sub.n_excluded} excluded; joint R² {_e(sub.r2_joint)}):",
-                  "", _table(_dec_rows(sub)), ""]
-    if "parts_scatter" in figs:
-        a = res.scatter.attrs
-        lines += [_figure(next(fig_no), figs["parts_scatter"],
-                          f"{a['y']} against {a['x']} for the {len(res.scatter)} models with both; colour = rank "
-                          f"on {a['colour']} (as Ahlert et al., 2024)."), ""]
-    return lines
-
-
-def _md_aggregation(res: ReportResults, figs: dict, fig_no) -> list[str]:
-    c = res.comparison
-    est = c.estimates
-    lines = ["## Aggregation rules compared", "",
-             f"Rules: {', '.join(c.methods)}, over {c.n_models} models "
-             + ("(the models of the cleaned matrix, as in Ahlert et al. 2024). `brainscore` averages every leaf "
-                "of the tree up the hierarchy, counting a missing score as 0, as the website does; the other rules "
-                "use the neural and behavioral leaves each model has (missing scores skipped). "
-                if res.options["aggregation_models"] == "cleaned" else
-                f"(every model with a score; {c.n_excluded} excluded without any; rules other than `brainscore` "
-                "average the scores each model has). ")
-             + f"Agreement between the rankings (Kendall τ-b, Spearman ρ, overlap of the top {c.top_k}):", ""]
-    rows = {}
-    for r in c.agreement.itertuples(index=False):
-        key = (r.method_a, r.method_b)
-        col = {"kendall": "Kendall τ-b", "spearman": "Spearman ρ", "top_k": f"top-{c.top_k} overlap"}.get(
-            r.measure, r.measure)
-        rows.setdefault(key, {"rule a": r.method_a, "rule b": r.method_b})[col] = _iv(r.value, r.ci_low, r.ci_high)
-    lines += [_table(list(rows.values())), ""]
-    lines += [_figure(next(fig_no), figs["rank_changes"],
-                      f"Ranks of the top {res.options['top_models']} models by {c.methods[0]} under each rule; "
-                      "models that fall out of the window stack in the grey band with their true rank."), ""]
-    ri = c.rank_intervals[c.rank_intervals["method"] == c.methods[0]].sort_values("rank", kind="stable")
-    names = res.table.models["model_name"] if "model_name" in res.table.models else pd.Series(dtype=object)
-    top = ri.head(res.options["top_models"])
-    lines += [f"Rank intervals of the top {len(top)} models ({c.methods[0]}), with the probability of rank 1:", "",
-              _table([{"model": names.get(r.model_id, r.model_id), "model_id": r.model_id,
-                       "rank": _iv(r.rank, r.ci_low, r.ci_high, 1), "P(rank 1)": f"{r.p_rank1:.2f}",
-                       "group": r.group} for r in top.itertuples(index=False)]), "",
-              _figure(next(fig_no), figs["rank_intervals"],
-                      f"Bootstrap {c.level:.0%} intervals of the ranks of the top models under {c.methods[0]}."), ""]
-    bal = []
-    for m in c.methods:
-        row = {"rule": m}
-        for q in ("r2_neural", "r2_behavioral", "shapley_neural", "shapley_behavioral", "difference"):
-            if f"{q}:{m}" in est:
-                row[q] = _e(est[f"{q}:{m}"])
-        bal.append(row)
-    lines += ["Balance between the domains: each rule's score regressed on its own neural and behavioral "
-              f"sub-aggregates (Shapley shares; difference = neural − behavioral). Most balanced: **{c.best_balance}**.",
-              "", _table(bal), ""]
-    if c.iia_summary is not None:
-        lines += ["Independence of irrelevant alternatives (remove one model, count swapped pairs among the rest):",
-                  "", _table([{**r, "mean_fraction": f"{r['mean_fraction']:.4%}", "max_fraction":
-                               f"{r['max_fraction']:.4%}"} for r in c.iia_summary.to_dict("records")]), ""]
-    if c.monotone is not None:
-        lines += ["Monotone rescaling (one metric at a time by a strictly increasing function; Kendall τ with the "
-                  "original ranking):", "", _table(c.monotone_summary().to_dict("records")), ""]
-    if c.metric_sensitivity is not None:
-        lines += ["Leave one metric out (rank correlation with the full ranking):", "",
-                  _table(c.sensitivity_summary().to_dict("records")), ""]
-    return lines
-
-
-def _md_methods(res: ReportResults) -> list[str]:
-    o = res.options
-    v = package_versions()
-    from . import __version__
-
-    opts = ", ".join(f"{k}={o[k]!r}" for k in o if k not in ("n_boot", "seed"))
-    text = (f"All intervals are {o['ci']:.0%} bootstrap intervals over models ({o['n_boot']} resamples of the "
-            "models with replacement; BCa where defined, percentile otherwise, as each result records), "
-            f"from one seed ({o['seed']}) given to every analysis. Correlations are {o['method']} (average ranks "
-            "for ties). Dimensionality: parallel analysis on components and on one-factor minres eigenvalues "
-            "(psych's rule), Velicer's MAP, Kaiser, optimal coordinates, acceleration factor and cross-validated "
-            "likelihood; P(k) is the share of resamples in which a rule chooses k. Factor analysis as psych::fa "
-            "with rotations from factor_analyzer; loading intervals refit the model on each resample. The "
-            "decomposition regresses the aggregate on its parts (OLS; Shapley/LMG shares over all subsets). "
-            "Aggregation rules are compared on the same resamples. Missing values are never imputed: cleaning "
-            "drops metrics and models as listed above. "
-            f"Software: alignfactors {__version__}, " + ", ".join(f"{k} {val}" for k, val in v.items()) + ". "
-            f"Options: {opts}.")
-    lines = ["## Methods", "", text, ""]
-    if res.warnings:
-        lines += ["<details>", f"<summary>{len(res.warnings)} warning(s) raised during the analyses</summary>", ""]
-        lines += [f"- {w}" for w in res.warnings] + ["", "</details>", ""]
-    return lines
-
-
-def render_markdown(res: ReportResults, figs: dict) -> str:
-    """The text of report.md."""
-    import itertools
-
-    fig_no = itertools.count(1)
-    lines = [f"# Alignment metrics report: {res.input['name']}", ""]
-    if res.simulated:
-        lines += ["> **Note: the data are simulated.** No input file was given, so this report runs on "
-                  "`alignfactors.datasets.simulate_leaderboard()`, a simulated leaderboard with a known factor "
-                  "structure. None of these numbers describes real models.", ""]
-    lines += [f"Generated by alignfactors with n_boot={res.options['n_boot']}, seed={res.options['seed']}. "
-              "Every number is given as `estimate [low, high]`; † marks an interval that does not contain its "
-              "estimate (the bootstrap distribution lies mostly on one side of it, as for the smaller eigenvalues "
-              "of a correlation matrix), which is then not a reliable measure of uncertainty.", ""]
-    lines += _md_data(res)
-    lines += _md_agreement(res, figs, fig_no)
-    lines += _md_dimensions(res, figs, fig_no)
-    lines += _md_decomposition(res, figs, fig_no)
-    lines += _md_aggregation(res, figs, fig_no)
-    lines += _md_methods(res)
-    return "\n".join(lines).rstrip() + "\n"
 
 
 # ------------------------------------------------------------------------------------------ writing
