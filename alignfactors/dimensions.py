@@ -18,12 +18,13 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, special, stats
 from threadpoolctl import threadpool_limits
 
 from ._render import estimates_frame, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
+from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _parallel_reference, _rule_ks,
+                              _threshold)
 from .estimate import Estimate
 from .resampling import bootstrap, check_seed
 
@@ -34,162 +35,6 @@ RULES = ("kaiser", "parallel_pc", "parallel_fa", "map", "optimal_coordinates", "
 _RAW_ONLY = ("cv_likelihood",)
 _NULLS = ("normal", "permutation")
 _EPS = np.finfo(float).eps
-
-
-# --------------------------------------------------------------------------- kernels
-def _eigh_desc(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    w, v = np.linalg.eigh(r)
-    return w[::-1], v[:, ::-1]
-
-
-def _minres1_objective(load, r0):
-    e = r0 - np.outer(load, load)
-    np.fill_diagonal(e, 0.0)
-    return float(np.sum(e * e)), -4.0 * (e @ load)
-
-
-def _fa1_values(r: np.ndarray) -> np.ndarray:
-    """``psych::fa(r, 1, fm="minres")$values``: eigenvalues of r with communalities on the diagonal.
-
-    minres minimises the off-diagonal squared residuals. Written by hand over the loadings with
-    the exact gradient (O(p^2) per step, no eigendecomposition), because factor_analyzer 0.5.1
-    fails under scikit-learn >= 1.6 and its gradient-free search over uniquenesses takes seconds
-    at p = 80. Loadings are bounded by psych's uniqueness bound (h^2 <= 0.995); the fixtures agree
-    to 1e-7. Start: first principal axis of r with squared multiple correlations on the diagonal.
-    """
-    p = r.shape[0]
-    try:
-        h = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
-    except np.linalg.LinAlgError:
-        h = np.full(p, 0.5)
-    h = np.clip(np.where(np.isfinite(h), h, 0.5), 0.005, 0.995)
-    start = r.copy()
-    np.fill_diagonal(start, h)
-    w, v = np.linalg.eigh(start)
-    load0 = v[:, -1] * math.sqrt(max(w[-1], 1e-6))
-    bound = math.sqrt(0.995)
-    fit = optimize.minimize(_minres1_objective, load0, args=(r,), jac=True, method="L-BFGS-B",
-                            bounds=[(-bound, bound)] * p, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10})
-    reduced = r.copy()
-    np.fill_diagonal(reduced, fit.x * fit.x)
-    return np.linalg.eigvalsh(reduced)[::-1]
-
-
-def _map_values(r, w, v, max_k: int, power: int) -> np.ndarray:
-    """Velicer's MAP as ``psych:::vss``'s ``map()``, m = 1..max_k (NaN for m >= p)."""
-    p = r.shape[0]
-    out = np.full(max_k, np.nan)
-    c = r.copy()
-    for m in range(1, min(max_k, p - 1) + 1):
-        a = v[:, m - 1] * math.sqrt(max(w[m - 1], 0.0))
-        c = c - np.outer(a, a)
-        d = np.sqrt(np.diag(c))
-        rstar = c / d[:, None] / d[None, :]
-        np.fill_diagonal(rstar, 0.0)
-        out[m - 1] = np.sum(rstar**power) / (p * (p - 1))
-    return out
-
-
-def _n_exceeding(observed, reference) -> int:
-    """psych's ``which(!(observed > reference))[1] - 1``: leading eigenvalues above the reference."""
-    fail = np.flatnonzero(~(observed > reference))
-    return int(fail[0]) if fail.size else len(observed)
-
-
-def _optimal_coordinates(eig, ref) -> int:
-    """nFactors ``nScree``: leading eigenvalues above both the line through (i+1, last) and ``ref``."""
-    nk = len(eig)
-    k = 0
-    for i in range(1, nk - 1):  # 1-based i; the line needs two distinct points i+1 < nk
-        slope = (eig[nk - 1] - eig[i]) / (nk - (i + 1))
-        predicted = eig[i] + slope * (i - (i + 1))
-        if not (eig[i - 1] >= predicted and eig[i - 1] >= ref[i - 1]):
-            break
-        k = i
-    return k
-
-
-def _acceleration_factor(eig, ref) -> int:
-    """nFactors ``nScree``: the elbow (max second difference) among eigenvalues after one above ``ref``."""
-    af = np.full(len(eig), -np.inf)
-    for j in range(1, len(eig) - 1):
-        if eig[j - 1] >= ref[j - 1]:
-            af[j] = eig[j + 1] - 2 * eig[j] + eig[j - 1]
-    return int(np.argmax(af)) if np.isfinite(af).any() else 0
-
-
-def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
-    """Eigenvalues, MAP curve, FA eigenvalues and the k of each (correlation-matrix) rule."""
-    w, v = _eigh_desc(r)
-    fa_vals = _fa1_values(r) if "parallel_fa" in rules else np.full(len(w), np.nan)
-    mp = _map_values(r, w, v, max_k, map_power) if "map" in rules else np.full(max_k, np.nan)
-    ks = {}
-    for rule in rules:
-        if rule == "kaiser":
-            ks[rule] = int(np.sum(w > 1.0))
-        elif rule == "parallel_pc":
-            ks[rule] = _n_exceeding(w, ref_pc)
-        elif rule == "parallel_fa":
-            ks[rule] = _n_exceeding(fa_vals, ref_fa)
-        elif rule == "map":
-            ks[rule] = int(np.nanargmin(mp)) + 1
-        elif rule == "optimal_coordinates":
-            ks[rule] = _optimal_coordinates(w, ref_pc)
-        elif rule == "acceleration_factor":
-            ks[rule] = _acceleration_factor(w, ref_pc)
-    return w, fa_vals, mp, ks
-
-
-def _corr(x: np.ndarray, method: str) -> np.ndarray:
-    if method == "spearman":
-        x = stats.rankdata(x, axis=0)
-    elif method == "kendall":
-        return pd.DataFrame(x).corr(method="kendall").to_numpy()
-    return np.corrcoef(x, rowvar=False)
-
-
-def _parallel_reference(x, n, p, method, n_iter, null, rng, need_fa):
-    """Eigenvalues of n_iter null data sets, (n_iter, p) for components and for 1-factor minres."""
-    pcs, fas = np.empty((n_iter, p)), np.full((n_iter, p), np.nan)
-    for i in range(n_iter):
-        if null == "normal":
-            sim = rng.standard_normal((n, p))
-        else:
-            sim = np.column_stack([rng.permutation(x[:, j]) for j in range(p)])
-        r = _corr(sim, method)
-        pcs[i] = np.linalg.eigvalsh(r)[::-1]
-        if need_fa:
-            fas[i] = _fa1_values(r)
-    return pcs, fas
-
-
-def _threshold(sims, quantile):
-    return sims.mean(axis=0) if quantile is None else np.quantile(sims, quantile, axis=0)
-
-
-def _normal_scores(x: np.ndarray) -> np.ndarray:
-    return special.ndtri(stats.rankdata(x, axis=0) / (x.shape[0] + 1))
-
-
-def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2):
-    """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors."""
-    from sklearn.decomposition import FactorAnalysis
-    from sklearn.model_selection import KFold
-
-    z = x if method == "pearson" else _normal_scores(x)
-    z = (z - z.mean(axis=0)) / z.std(axis=0)
-    folds = list(KFold(n_splits=min(n_splits, x.shape[0]), shuffle=True,
-                       random_state=int(rng.integers(2**31 - 1))).split(z))
-    scores = np.full(max_k, np.nan)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for k in range(1, max_k + 1):
-            scores[k - 1] = np.mean([FactorAnalysis(n_components=k, random_state=0).fit(z[tr]).score(z[te])
-                                     for tr, te in folds])
-            # held-out likelihood is unimodal in k in practice; stop `patience` steps past the best
-            if k - (int(np.nanargmax(scores)) + 1) >= patience:
-                break
-    return scores
 
 
 # --------------------------------------------------------------------------- result

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alignfactors.dimensions import RULES, _acceleration_factor, _optimal_coordinates, dimensionality
+from alignfactors.dimension_rules import _acceleration_factor, _optimal_coordinates
+from alignfactors.dimensions import RULES, dimensionality
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 
 REF = Path(__file__).parent / "reference"
@@ -72,7 +73,7 @@ def test_reference_parallel_decisions(name):
 @pytest.mark.parametrize("name", FIXTURES)
 def test_parallel_rule_on_r_replicates(name):
     # Feeding R's own simulated eigenvalues into our rule reproduces R's counts exactly.
-    from alignfactors.dimensions import _n_exceeding
+    from alignfactors.dimension_rules import _n_exceeding
 
     d, _ = _load(name)
     pa = d["fa_parallel"]
