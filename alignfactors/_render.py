@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Mapping
 
+import numpy as np
 import pandas as pd
 
 from .estimate import Estimate
@@ -17,6 +18,18 @@ def estimates_frame(estimates: Mapping[str, Estimate], name: str = "quantity") -
     rows = [{name: k, **{c: getattr(e, c) if c not in ("ci_low", "ci_high") else e.ci[c == "ci_high"]
                          for c in ESTIMATE_COLUMNS}} for k, e in estimates.items()]
     return pd.DataFrame(rows, columns=[name] + ESTIMATE_COLUMNS)
+
+
+def json_number(v):
+    """A scalar as plain JSON: numpy numbers to Python, NaN/inf to None; other values unchanged."""
+    if isinstance(v, (bool, np.bool_)):
+        return bool(v)
+    if isinstance(v, np.integer):
+        return int(v)
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f if math.isfinite(f) else None
+    return v
 
 
 def fmt(x, digits: int = 3) -> str:

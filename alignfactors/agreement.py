@@ -10,7 +10,7 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, markdown_table, text_table
+from ._render import estimates_frame, json_number, markdown_table, text_table
 from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
@@ -73,10 +73,7 @@ class Agreement:
     def to_dict(self) -> dict:
         """JSON-ready dict (estimates as in DESIGN.md; NaN as None)."""
 
-        def num(v):
-            v = float(v)
-            return v if np.isfinite(v) else None
-
+        num = json_number
         return {
             "method": self.method,
             "missing": self.missing,

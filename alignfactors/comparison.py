@@ -22,7 +22,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, markdown_table, text_table
+from ._render import estimates_frame, json_number, markdown_table, text_table
 from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .aggregation_audits import _iia, _leave_metric_out, _monotone, _rank_frame
@@ -146,7 +146,7 @@ class AggregationComparison:
                 return None
             out = []
             for row in df.to_dict(orient="records"):
-                out.append({k: _plain(v) for k, v in row.items()})
+                out.append({k: json_number(v) for k, v in row.items()})
             return out
 
         return {
@@ -162,16 +162,6 @@ class AggregationComparison:
 
     def __str__(self) -> str:
         return self.summary()
-
-
-def _plain(v):
-    if isinstance(v, (np.floating, float)):
-        return None if not math.isfinite(float(v)) else float(v)
-    if isinstance(v, (np.integer,)):
-        return int(v)
-    if isinstance(v, (np.bool_,)):
-        return bool(v)
-    return v
 
 
 # -- weighted kernels (one resample per row of w) ------------------------------------------------

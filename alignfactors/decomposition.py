@@ -22,7 +22,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, markdown_table, text_table
+from ._render import estimates_frame, json_number, markdown_table, text_table
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .resampling import bootstrap
@@ -166,10 +166,8 @@ class Decomposition:
 
     def to_dict(self) -> dict:
         """Plain JSON-ready dict (estimates via ``Estimate.to_dict()``, NaN as None)."""
-        def num(x):
-            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
-
-        coef = [{k: (num(float(v)) if isinstance(v, (float, np.floating)) else v) for k, v in row.items()}
+        num = json_number
+        coef = [{k: num(v) for k, v in row.items()}
                 for row in self.coefficients.to_dict(orient="records")]
         return {
             "aggregate": self.aggregate,

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ._render import estimates_frame, markdown_table, text_table
+from ._render import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _parallel_reference, _rule_ks,
@@ -137,8 +137,7 @@ class Dimensionality:
         return "\n".join(parts)
 
     def to_dict(self) -> dict:
-        def num(x):
-            return None if x is None or (isinstance(x, float) and not math.isfinite(x)) else x
+        num = json_number
 
         return {
             "method": self.method,

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import shutil
 import tempfile
@@ -25,6 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._render import json_number
 from .errors import ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .report_render import package_versions, render_markdown, write_figures
@@ -238,15 +238,8 @@ def _plain(x: Any) -> Any:
         return {str(k): _plain(v) for k, v in x.items()}
     if isinstance(x, (list, tuple)):
         return [_plain(v) for v in x]
-    if x is None or isinstance(x, str):
-        return x
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (int, np.integer)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        f = float(x)
-        return f if math.isfinite(f) else None
+    if x is None or isinstance(x, (str, bool, np.bool_, int, np.integer, float, np.floating)):
+        return json_number(x)
     if x is pd.NA or x is pd.NaT:
         return None
     raise TypeError(f"cannot write {type(x).__name__} to results.json")
