@@ -26,7 +26,7 @@ from ._render import estimates_frame, json_number, markdown_table, text_table
 from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .aggregation_audits import _iia, _leave_metric_out, _monotone, _rank_frame
-from .resampling import bootstrap
+from .resampling import bootstrap, check_n_boot_ci
 from .table import ScoreTable
 
 __all__ = ["compare_aggregations", "AggregationComparison"]
@@ -369,10 +369,7 @@ def _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity
         raise ParameterError(f"methods {bad} are not known; use some of {AGGREGATION_METHODS}.")
     if len(methods) < 2 or len(set(methods)) != len(methods):
         raise ParameterError(f"methods must name at least 2 distinct rules; got {methods}.")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    check_n_boot_ci(n_boot, ci)
     if not isinstance(top_k, (int, np.integer)) or isinstance(top_k, bool) or top_k < 1:
         raise ParameterError(f"top_k must be a positive integer; got {top_k!r}.")
     for name, val in (("iia", iia), ("metric_sensitivity", metric_sensitivity)):

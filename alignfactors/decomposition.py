@@ -25,7 +25,7 @@ import pandas as pd
 from ._render import estimates_frame, json_number, markdown_table, text_table
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
-from .resampling import bootstrap
+from .resampling import bootstrap, check_n_boot_ci
 
 __all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS"]
 
@@ -390,10 +390,7 @@ def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
         absent = [m for m in models if m not in scores.index]
         if absent:
             raise ParameterError(f"models {absent[:5]} are not in the table ({len(absent)} unknown ids).")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    check_n_boot_ci(n_boot, ci)
     if not isinstance(levels, bool):
         raise ParameterTypeError(f"levels must be True or False; got {levels!r}.")
     return scores, tree, parts, models

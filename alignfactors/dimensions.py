@@ -26,7 +26,7 @@ from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarn
 from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _parallel_reference, _rule_ks,
                               _threshold)
 from .estimate import Estimate
-from .resampling import bootstrap, check_seed
+from .resampling import bootstrap, check_n_boot_ci, check_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
 
@@ -224,10 +224,7 @@ def _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, paralle
         max_k = min(p - 1, 20)
     elif not isinstance(max_k, (int, np.integer)) or isinstance(max_k, bool) or not 1 <= max_k <= p - 1:
         raise ParameterError(f"max_k must be an integer in [1, p - 1] = [1, {p - 1}]; got {max_k!r}.")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not (isinstance(ci, (float, int)) and 0 < ci < 1):
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    check_n_boot_ci(n_boot, ci)
     return rules, int(n), int(p), int(max_k)
 
 

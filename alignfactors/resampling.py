@@ -35,6 +35,7 @@ __all__ = [
     "rowwise_statistic",
     "check_seed",
     "draw_indices",
+    "check_n_boot_ci",
 ]
 
 Statistic = Callable[[np.ndarray], np.ndarray]
@@ -130,13 +131,18 @@ class BootstrapResult:
         return len(self.estimates)
 
 
+def check_n_boot_ci(n_boot: Any, ci: Any) -> None:
+    """Validate the resampling options every analysis shares, before any work is done."""
+    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
+        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
+    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
+        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+
+
 def _validate(n: int, n_boot: int, ci: float, method: str, n_jobs: int, batch_size: int | None) -> None:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n (number of models) must be a positive integer; got {n!r}.")
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not (isinstance(ci, (float, int)) and 0 < ci < 1):
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    check_n_boot_ci(n_boot, ci)
     if method not in _METHODS:
         raise ParameterError(f"method must be one of {_METHODS}; got {method!r}.")
     if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
