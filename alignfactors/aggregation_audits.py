@@ -105,6 +105,6 @@ def _monotone(table, methods, ids, scores, scorers, monotone):
         for m in methods:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DegenerateDataWarning)
-                s = aggregate(t2, method=m)
+                s = aggregate(t2, method=m, **scorers[m].selection("all"))
             rows.append({"method": m, "metric": u, "kendall": _tau_rho(scores[m], s.reindex(scores.index))[1]})
     return pd.DataFrame(rows)

@@ -245,15 +245,16 @@ def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
 class _Scorer:
     """Each rule's overall and per-domain scores of every model under resampling counts."""
 
-    def __init__(self, table: ScoreTable, method: str, models: list[str]):
+    def __init__(self, table: ScoreTable, method: str, models: list[str], metrics: list[str] | None = None):
         self.method = method
         self.table = table
         self.models = models
+        self.metrics = metrics
         self.keys = ["all", *_DOMAINS]
         self.fixed = {}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DegenerateDataWarning)
-            full = aggregate(table, method=method)
+            full = aggregate(table, method=method, **self.selection("all"))
         self.units = list(full.attrs["metrics"])
         doms = [table.tree.domain(u) for u in self.units]
         self.masks = {"all": np.ones(len(self.units), bool),
@@ -265,12 +266,18 @@ class _Scorer:
                 elif self.masks[key].any():
                     with warnings.catch_warnings():
                         warnings.simplefilter("ignore", DegenerateDataWarning)
-                        self.fixed[key] = aggregate(table, method=method, domains=[key]).to_numpy()
+                        self.fixed[key] = aggregate(table, method=method, **self.selection(key)).to_numpy()
                 else:
                     self.fixed[key] = np.full(len(models), np.nan)
         elif method in _FAST:
             self.x = table.scores.loc[models, self.units].to_numpy(dtype=float)
             self.rank_parts = [_desc_rank_parts(self.x[:, j]) for j in range(self.x.shape[1])]
+
+    def selection(self, key: str) -> dict:
+        """aggregate() keywords choosing the metrics of ``key`` ("all" or a domain) for this rule."""
+        if self.metrics is None or self.method == "brainscore":
+            return {} if key == "all" else {"domains": [key]}
+        return {"metrics": [m for m in self.metrics if key == "all" or self.table.tree.domain(m) == key]}
 
     def __call__(self, w: np.ndarray) -> dict:
         if self.method in _FIXED:
@@ -328,12 +335,14 @@ class _Scorer:
                     continue
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", DegenerateDataWarning)
-                    s = aggregate(sub, method=self.method, **({} if key == "all" else {"domains": [key]}))
+                    s = aggregate(sub, method=self.method, **self.selection(key))
                 out[key][b, drawn] = s.to_numpy()[first[drawn]]
         return out
 
 
-def _units(table, method):
+def _units(table, method, metrics=None):
+    if metrics is not None and method != "brainscore":
+        return list(metrics)
     probe = table.scores.iloc[:3] if len(table.scores) >= 3 else table.scores
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", DegenerateDataWarning)
@@ -403,6 +412,7 @@ def compare_aggregations(
     metric_sensitivity: bool = True,
     monotone: bool | Callable = True,
     models: Sequence[str] | None = None,
+    metrics: Sequence[str] | None = None,
     ci_method: str = "percentile",
 ) -> AggregationComparison:
     """Compare rules for aggregating benchmark scores: agreement, rank certainty, balance, properties.
@@ -433,6 +443,11 @@ def compare_aggregations(
     models : sequence of str, optional
         Model ids to compare (e.g. ``clean(table).matrix.index``); default all. Models with no
         score on any selected metric are excluded.
+    metrics : sequence of str, optional
+        Leaf metrics the rules other than ``brainscore`` aggregate (e.g. ``clean(table).matrix.columns``,
+        so every such rule sees the same complete matrix); default: each rule's default selection
+        (the neural and behavioral leaves). ``brainscore`` always applies the website's rule to the
+        whole tree.
 
     Returns
     -------
@@ -480,14 +495,21 @@ def compare_aggregations(
     """
     table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
                                             monotone, models)
-    units = list(dict.fromkeys(u for m in methods for u in _units(table, m)))
+    if metrics is not None:
+        if isinstance(metrics, str):
+            raise ParameterTypeError(f"metrics must be a list of metric names, not a string; got {metrics!r}.")
+        metrics = [str(m) for m in metrics]
+        unknown = [m for m in metrics if m not in table.scores.columns]
+        if unknown:
+            raise ParameterError(f"metrics {unknown[:5]} are not columns of the table; pass leaf benchmark names.")
+    units = list(dict.fromkeys(u for m in methods for u in _units(table, m, metrics)))
     has = table.scores.loc[ids, units].notna().any(axis=1)
     excluded = [m for m in ids if not has[m]]
     ids = [m for m in ids if has[m]]
     if len(ids) < 3:
         raise DataError(f"compare_aggregations needs at least 3 models with a score; got {len(ids)}.")
     table = _subset(table, ids)
-    scorers = {m: _Scorer(table, m, ids) for m in methods}
+    scorers = {m: _Scorer(table, m, ids, metrics) for m in methods}
     n = len(ids)
     ones = np.ones((1, n))
     full = {m: scorers[m](ones) for m in methods}

@@ -110,7 +110,7 @@ def _validate_report(table, out, n_boot, seed, options):
         raise ParameterError(f"n_factors must be None (parallel-analysis rule) or a positive integer; "
                              f"got {opts['n_factors']!r}.")
     if opts["aggregation_models"] not in ("cleaned", "all"):
-        raise ParameterError(f"aggregation_models must be 'cleaned' (the models of the cleaned matrix) or 'all' "
+        raise ParameterError(f"aggregation_models must be 'cleaned' (the models and metrics of the cleaned matrix) or 'all' "
                              f"(every model with a score); got {opts['aggregation_models']!r}.")
     opts["aggregation_methods"] = list(methods)
     return opts
@@ -207,8 +207,10 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.update()
 
             bar.set_postfix_str("aggregation comparison")
-            models = list(cleaned.matrix.index) if opts["aggregation_models"] == "cleaned" else None
-            comp = compare_aggregations(table, methods=opts["aggregation_methods"], models=models, **common)
+            on_cleaned = opts["aggregation_models"] == "cleaned"
+            comp = compare_aggregations(table, methods=opts["aggregation_methods"],
+                                        models=list(cleaned.matrix.index) if on_cleaned else None,
+                                        metrics=list(cleaned.matrix.columns) if on_cleaned else None, **common)
             bar.update()
 
             scatter = None
@@ -362,7 +364,8 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
         ``parallel_fa`` rule clipped to [1, ``max_factors`` = 5]), ``factor_method`` ("minres"),
         ``rotation`` ("oblimin"), ``aggregate`` ("average_vision"), ``parts``,
         ``aggregation_methods`` (brainscore, mean, zscore, rank), ``aggregation_models`` ("cleaned": compare
-        the rules on the cleaned model set; "all": every model with a score), ``top_models`` (20), ``n_jobs`` (1).
+        the rules on the cleaned models and, except brainscore, its metrics; "all": every model with a score),
+        ``top_models`` (20), ``n_jobs`` (1).
 
     Returns
     -------

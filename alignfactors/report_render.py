@@ -219,7 +219,8 @@ def _md_aggregation(res: ReportResults, figs: dict, fig_no) -> list[str]:
              f"Rules: {', '.join(c.methods)}, over {c.n_models} models "
              + ("(the models of the cleaned matrix, as in Ahlert et al. 2024). `brainscore` averages every leaf "
                 "of the tree up the hierarchy, counting a missing score as 0, as the website does; the other rules "
-                "use the neural and behavioral leaves each model has (missing scores skipped). "
+                f"aggregate the {res.cleaned.matrix.shape[1]} metrics of the cleaned matrix, so they all see the same "
+                "complete scores. "
                 if res.options["aggregation_models"] == "cleaned" else
                 f"(every model with a score; {c.n_excluded} excluded without any; rules other than `brainscore` "
                 "average the scores each model has). ")

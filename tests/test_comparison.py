@@ -159,3 +159,21 @@ def test_errors():
         compare_aggregations(df, monotone="cube")
     with pytest.raises(DataError, match="at least 3 models"):
         compare_aggregations(df.iloc[:2], n_boot=0)
+
+
+def test_metrics_restrict_every_rule_but_brainscore(mini_path):
+    from alignfactors.loading import load_brainscore
+
+    table = load_brainscore(mini_path)
+    chosen = ["v1_b", "IT", "b1"]
+    res = compare_aggregations(table, methods=["brainscore", "zscore", "mean"], metrics=chosen, n_boot=20, seed=0,
+                               iia=False, metric_sensitivity=False, monotone=True)
+    ids = list(res.scores.index)
+    pd.testing.assert_series_equal(res.scores["brainscore"], aggregate(table, method="brainscore", models=ids),
+                                   check_names=False)
+    for m in ("zscore", "mean"):
+        expected = aggregate(table, method=m, metrics=chosen, models=ids)
+        np.testing.assert_allclose(res.scores[m].to_numpy(), expected.to_numpy(), atol=1e-12)
+    assert set(res.monotone["metric"]) >= set(chosen)
+    with pytest.raises(ParameterError, match=r"metrics \['nope'\] are not columns"):
+        compare_aggregations(table, methods=["mean", "zscore"], metrics=["nope"], n_boot=0, **FAST)
