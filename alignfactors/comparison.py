@@ -24,6 +24,7 @@ import pandas as pd
 
 from ._render import estimates_frame, json_number, markdown_table, text_table
 from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
+from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .aggregation_audits import _iia, _leave_metric_out, _monotone, _rank_frame
 from .resampling import bootstrap, check_n_boot_ci
@@ -388,13 +389,8 @@ def _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity
         raise ParameterTypeError(f"monotone must be True, False or a strictly increasing function; got {monotone!r}.")
     ids = list(table.scores.index)
     if models is not None:
-        if isinstance(models, str):
-            raise ParameterTypeError(f"models must be a list of model ids, not a string; got {models!r}.")
-        models = [str(m) for m in models]
-        unknown = [m for m in models if m not in table.scores.index]
-        if unknown:
-            raise ParameterError(f"models {unknown[:5]} are not in the table ({len(unknown)} unknown ids).")
-        ids = [m for m in ids if m in set(models)]
+        models = set(check_labels(models, table.scores.index, name="models", kind="model ids", where="in the table"))
+        ids = [m for m in ids if m in models]
     return table, methods, ids
 
 
@@ -496,12 +492,8 @@ def compare_aggregations(
     table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
                                             monotone, models)
     if metrics is not None:
-        if isinstance(metrics, str):
-            raise ParameterTypeError(f"metrics must be a list of metric names, not a string; got {metrics!r}.")
-        metrics = [str(m) for m in metrics]
-        unknown = [m for m in metrics if m not in table.scores.columns]
-        if unknown:
-            raise ParameterError(f"metrics {unknown[:5]} are not columns of the table; pass leaf benchmark names.")
+        metrics = check_labels(metrics, table.scores.columns, name="metrics", kind="metric names",
+                               where="columns of the table", hint="pass leaf benchmark names")
     units = list(dict.fromkeys(u for m in methods for u in _units(table, m, metrics)))
     has = table.scores.loc[ids, units].notna().any(axis=1)
     excluded = [m for m in ids if not has[m]]

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._validation import check_labels
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .resampling import bootstrap, check_n_boot_ci
@@ -365,12 +366,8 @@ def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
                 )
         else:
             parts = [c for c in scores.columns if c != aggregate]
-    elif isinstance(parts, str):
-        raise ParameterTypeError(f"parts must be a list of column names, not a string; got {parts!r}.")
-    parts = [str(p) for p in parts]
-    unknown = [p for p in parts if p not in scores.columns]
-    if unknown:
-        raise ParameterError(f"parts {unknown} are not columns of the table; columns start {list(scores.columns)[:6]}.")
+    parts = check_labels(parts, scores.columns, name="parts", kind="column names", where="columns of the table",
+                         hint=f"columns start {list(scores.columns)[:6]}")
     if aggregate in parts:
         raise ParameterError(f"parts must not contain the aggregate {aggregate!r} itself.")
     if len(set(parts)) != len(parts) or not parts:
@@ -384,12 +381,7 @@ def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
     if nonnum:
         raise DataError(f"columns {nonnum} are not numeric.")
     if models is not None:
-        if isinstance(models, str):
-            raise ParameterTypeError(f"models must be a list of model ids, not a string; got {models!r}.")
-        models = [str(m) for m in models]
-        absent = [m for m in models if m not in scores.index]
-        if absent:
-            raise ParameterError(f"models {absent[:5]} are not in the table ({len(absent)} unknown ids).")
+        models = check_labels(models, scores.index, name="models", kind="model ids", where="in the table")
     check_n_boot_ci(n_boot, ci)
     if not isinstance(levels, bool):
         raise ParameterTypeError(f"levels must be True or False; got {levels!r}.")
