@@ -58,8 +58,8 @@ def test_same_seed_same_result_any_batch_size_or_jobs():
 
 def test_fast_path_equals_materialised_pandas_loop():
     m = _matrix(n=25, p=4)
+    fast = agreement(m, n_boot=50, seed=5)
     rng = child_rng(5, "resamples")  # the engine draws resamples from this named stream
-    rng = np.random.default_rng(5)
     idx = rng.integers(0, 25, size=(50, 25), dtype=np.int32)
     iu = np.triu_indices(4, 1)
     loop = [m.iloc[r].corr("spearman").to_numpy()[iu].mean() for r in idx]
