@@ -89,7 +89,7 @@ def test_invariant_to_model_order_and_monotone_transform(seed, f):
 
 @pytest.mark.parametrize("kwargs,exc,match", [
     ({"method": "spear"}, ParameterError, "method must be one of"),
-    ({"missing": "drop"}, ParameterError, "missing must be 'pairwise' or 'complete'"),
+    ({"missing": "drop"}, ParameterError, "missing must be one of \\('pairwise', 'complete'\\)"),
     ({"groups": {"n0": "neural"}}, ParameterError, "groups has no entry for metric"),
     ({"groups": [1, 2]}, ParameterTypeError, "groups must be a Series or mapping"),
 ])
