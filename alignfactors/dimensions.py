@@ -23,8 +23,8 @@ from threadpoolctl import threadpool_limits
 from ._render import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
-from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _parallel_reference, _rule_ks,
-                              _threshold)
+from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _family_icc, _map_values, _normal_scores,
+                              _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .resampling import bootstrap, check_n_boot_ci, check_seed
 
@@ -349,9 +349,12 @@ def dimensionality(
                                map_power, n_boot, ci, seed, n_jobs, batch_size, progress)
 
 
+_REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration_factor")
+
+
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
-                    n_boot, ci, seed, n_jobs, batch_size, progress):
-    rng = check_seed(seed)
+                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None):
+    streams = _named_streams(seed)
     notes: list[str] = []
     raw = matrix is not None
     if raw:
@@ -380,8 +383,18 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         raise ParameterError("no rule left to run: cv_likelihood needs matrix, not corr=.")
     corr_rules = tuple(r for r in rules if r not in _RAW_ONLY)
 
+    # One pool of null data sets (its own stream): the full data and every resample are compared
+    # with these same sets, weighted as the data are weighted.
     need_fa = "parallel_fa" in corr_rules
-    sim_pc, sim_fa = _parallel_reference(x, n, p, method, int(n_iter), parallel_null, rng, need_fa)
+    icc = None
+    if codes is not None:
+        icc = _family_icc(x if method == "pearson" else _normal_scores(x), codes)
+        notes.append(f"null data sets keep the cluster structure: {int(codes.max()) + 1} clusters, each metric's "
+                     f"intra-cluster correlation as in the data (ICC(1) median {np.median(icc):.2f}, range "
+                     f"{icc.min():.2f}-{icc.max():.2f}), no correlation between metrics.")
+    pool = _null_pool(x, n, p, int(n_iter), parallel_null, streams("null_data"), codes, icc)
+    plans = [RankPlan(z) for z in pool] if method == "spearman" else [None] * len(pool)
+    sim_pc, sim_fa = (a[0] for a in _null_eigenvalues(pool, plans, np.ones((1, n)), method, need_fa))
     ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
     q_level = 0.95 if parallel_quantile is None else parallel_quantile
     if method != "pearson" and parallel_null == "normal":
@@ -398,22 +411,27 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     eig = pd.Series(w, index=pd.Index(comps, name="component"), name="eigenvalue")
     explained = (eig / eig.sum()).rename("explained")
     pr = float(w.sum() ** 2 / np.sum(w * w))
-    parallel = pd.DataFrame({
-        "k": comps, "pc_observed": w, "pc_simulated_mean": sim_pc.mean(axis=0),
-        "pc_simulated_quantile": np.quantile(sim_pc, q_level, axis=0), "fa_observed": fa_vals,
-        "fa_simulated_mean": sim_fa.mean(axis=0), "fa_simulated_quantile": np.quantile(sim_fa, q_level, axis=0),
-    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        parallel = pd.DataFrame({
+            "k": comps, "pc_observed": w, "pc_simulated_mean": sim_pc.mean(axis=0),
+            "pc_simulated_quantile": np.quantile(sim_pc, q_level, axis=0), "fa_observed": fa_vals,
+            "fa_simulated_mean": sim_fa.mean(axis=0), "fa_simulated_quantile": np.quantile(sim_fa, q_level, axis=0),
+        })
 
     cv = None
     n_dims = {}
     for rule in rules:
         if rule == "cv_likelihood":
             kmax_cv = min(max_k, p - 1)
-            scores = _cv_likelihood(x, method, kmax_cv, rng)
+            scores = _cv_likelihood(x, method, kmax_cv, streams("cv_folds"), codes=codes)
             cv = pd.Series(scores, index=pd.Index(range(1, kmax_cv + 1), name="k"), name="cv_loglik")
             n_dims[rule] = int(np.nanargmax(scores)) + 1
         else:
             n_dims[rule] = ks[rule]
+    if codes is not None and "cv_likelihood" in rules:
+        notes.append("cv_likelihood folds are grouped by cluster (no cluster is split between training and "
+                     "held-out models).")
 
     k_dist, k_ci = {}, {}
     eig_est = {c: Estimate(v, level=ci) for c, v in zip(comps, w)}
@@ -424,29 +442,47 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             notes.append("cv_likelihood is not bootstrapped (a K-fold sweep per resample is too slow); "
                          "it has no P(k).")
         ties = RankPlan(x) if method == "spearman" else None
+        common = dict(n_boot=n_boot, ci=ci, n_jobs=n_jobs, batch_size=batch_size, progress=progress)
+        common.update(_cluster_option(codes))
 
-        def statistic(weights):
-            out = np.full((weights.shape[0], 2 * p + 1 + len(corr_rules)), np.nan)
+        def eigen_statistic(weights):
+            out = np.full((weights.shape[0], 2 * p + 1), np.nan)
             rs = resampled_correlation(x, weights, method, ties)
-            for b in range(weights.shape[0]):
-                rb = rs[b]
-                if not np.all(np.isfinite(rb)):
-                    continue
-                try:
-                    wb, _, _, kb = _rule_ks(rb, corr_rules, ref_pc, ref_fa, max_k, map_power)
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-                out[b, :p] = wb
-                out[b, p:2 * p] = wb / wb.sum()
-                out[b, 2 * p] = wb.sum() ** 2 / np.sum(wb * wb)
-                out[b, 2 * p + 1:] = [kb[r] for r in corr_rules]
+            ok = np.all(np.isfinite(rs), axis=(1, 2))
+            if ok.any():
+                wb = np.linalg.eigvalsh(rs[ok])[:, ::-1]
+                out[ok, :p] = wb
+                out[ok, p:2 * p] = wb / wb.sum(axis=1, keepdims=True)
+                out[ok, 2 * p] = wb.sum(axis=1) ** 2 / np.sum(wb * wb, axis=1)
             return out
 
-        statistic.batch_size = 16
+        need_ref = any(r in _REF_RULES for r in corr_rules)
+
+        def k_statistic(weights):
+            out = np.full((weights.shape[0], len(corr_rules)), np.nan)
+            rs = resampled_correlation(x, weights, method, ties)
+            if need_ref:  # each resample against the null pool under its own weights
+                null_pc, null_fa = _null_eigenvalues(pool, plans, weights, method, need_fa)
+                refs_pc, refs_fa = _threshold(null_pc, parallel_quantile, 1), _threshold(null_fa, parallel_quantile, 1)
+            for b in range(weights.shape[0]):
+                if not np.all(np.isfinite(rs[b])):
+                    continue
+                rpc, rfa = (refs_pc[b], refs_fa[b]) if need_ref else (ref_pc, ref_fa)
+                try:
+                    _, _, _, kb = _rule_ks(rs[b], corr_rules, rpc, rfa, max_k, map_power)
+                except np.linalg.LinAlgError:
+                    continue
+                out[b] = [kb[r] for r in corr_rules]
+            return out
+
+        eigen_statistic.batch_size = 64
+        k_statistic.batch_size = 8
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, seed=rng, n_jobs=n_jobs, batch_size=batch_size,
-                            progress=progress)
+            res = bootstrap(eigen_statistic, n, seed=streams("resamples"), **common)
+            # the same resamples again (same stream), for k: no jackknife needed
+            res_k = bootstrap(k_statistic, n, seed=streams("resamples"), method="percentile",
+                              keep_distribution=False, **common) if corr_rules else None
         ests = res.estimates
         # the kernel's full-data value equals the textbook one to rounding; report the latter
         eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
@@ -454,7 +490,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         pr_est = replace(ests[2 * p], value=pr)
         alpha = (1 - ci) / 2
         for j, rule in enumerate(corr_rules):
-            d = res.distribution[:, 2 * p + 1 + j]
+            d = res_k.distribution[:, j]
             d = d[np.isfinite(d)].astype(int)
             if d.size == 0:
                 continue
@@ -468,7 +504,8 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
 
     mp_series = pd.Series(mp, index=pd.Index(range(1, max_k + 1), name="k"), name="map")
     options = {"n_iter": int(n_iter), "parallel_quantile": parallel_quantile, "parallel_null": parallel_null,
-               "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr"}
+               "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr",
+               "n_clusters": None if codes is None else int(codes.max()) + 1}
     return Dimensionality(
         eigenvalues=eig, explained=explained, eigenvalue_estimates=eig_est, explained_estimates=exp_est,
         participation_ratio=pr_est, n_dimensions=n_dims, k_distribution=k_dist, k_ci=k_ci,
@@ -476,3 +513,22 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         n_models=n, n_metrics=p, n_boot=int(n_boot), level=float(ci), seed=seed if not isinstance(seed, np.random.Generator) else None,
         options=options, notes=tuple(notes),
     )
+
+
+# ---------------------------------------------------------------- until the engine branch lands
+def _named_streams(seed):
+    """``streams(name)`` -> an independent Generator per purpose, derived from one seed."""
+    import zlib
+
+    base = seed if not isinstance(seed, np.random.Generator) else int(seed.integers(2**63))
+    check_seed(base)
+
+    def streams(name):
+        key = [zlib.crc32(name.encode())] if base is None else [int(base), zlib.crc32(name.encode())]
+        return np.random.default_rng(np.random.SeedSequence(key) if base is not None else None)
+
+    return streams
+
+
+def _cluster_option(codes):
+    return {} if codes is None else {"clusters": codes}
