@@ -194,6 +194,17 @@ def _normal_scores(x: np.ndarray) -> np.ndarray:
     return special.ndtri(stats.rankdata(x, axis=0) / (x.shape[0] + 1))
 
 
+def _cv_folds(n, codes, rng, n_splits=5):
+    """K-fold (train, test) index pairs; grouped by cluster (``GroupKFold``, shuffled) when ``codes`` is given."""
+    from sklearn.model_selection import GroupKFold, KFold
+
+    state = int(rng.integers(2**31 - 1))
+    if codes is None:
+        return list(KFold(n_splits=min(n_splits, n), shuffle=True, random_state=state).split(np.zeros(n)))
+    g = int(codes.max()) + 1
+    return list(GroupKFold(n_splits=min(n_splits, g), shuffle=True, random_state=state).split(np.zeros(n), groups=codes))
+
+
 def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None):
     """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors.
 
@@ -202,16 +213,10 @@ def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None):
     predicted from each other.
     """
     from sklearn.decomposition import FactorAnalysis
-    from sklearn.model_selection import GroupKFold, KFold
 
     z = x if method == "pearson" else _normal_scores(x)
     z = (z - z.mean(axis=0)) / z.std(axis=0)
-    state = int(rng.integers(2**31 - 1))
-    if codes is None:
-        folds = list(KFold(n_splits=min(n_splits, x.shape[0]), shuffle=True, random_state=state).split(z))
-    else:
-        g = int(codes.max()) + 1
-        folds = list(GroupKFold(n_splits=min(n_splits, g), shuffle=True, random_state=state).split(z, groups=codes))
+    folds = _cv_folds(x.shape[0], codes, rng, n_splits)
     scores = np.full(max_k, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

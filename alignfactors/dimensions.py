@@ -247,6 +247,7 @@ def dimensionality(
     n_jobs: int = 1,
     batch_size: int | None = None,
     progress: bool | None = None,
+    clusters: Any = None,
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -279,9 +280,15 @@ def dimensionality(
     ci : float, default=0.95
         Level of the eigenvalue intervals and of ``k_ci``.
     seed : None, int or numpy.random.Generator
-        Decides the null data sets, the CV folds and the resamples.
+        Decides the null data sets, the CV folds and the resamples (one named child stream each).
     n_jobs, batch_size, progress
         See :func:`alignfactors.resampling.bootstrap`; results do not depend on them.
+    clusters : None, Series, "families" or "architecture"
+        Resampling unit (see :func:`alignfactors.families.resolve_clusters`). With clusters, a
+        resample draws whole clusters; the parallel-analysis null data keep the cluster structure
+        (each metric's intra-cluster correlation as in the data, metrics independent), so family
+        resemblance is not counted as a dimension, on the full data as in every resample; and
+        ``cv_likelihood`` folds are grouped by cluster. None: models are the unit.
 
     Returns
     -------
@@ -304,8 +311,27 @@ def dimensionality(
     m principal components, :math:`MAP_m = \\sum_{i\\ne j} r^{*q}_{ij,m}/(p(p-1))`, q = map_power,
     k = argmin over m = 1..max_k. Optimal coordinates and acceleration factor follow
     ``nFactors::nScree`` with the parallel-analysis component reference as ``aparallel``.
-    The simulated reference is drawn once from ``seed`` and reused by every resample, so the
-    statistic has no randomness of its own. ``cv_likelihood`` (5-fold held-out log-likelihood
+
+    Null data and P(k). One pool of ``n_iter`` null data sets (n x p; standard normal, or with
+    ``clusters`` rows correlated within a cluster as each metric is in the data) is drawn from
+    its own random stream. The full data are compared with the pool's eigenvalues; a bootstrap
+    resample, which repeats about 37% of its rows (or whole clusters), is compared with the
+    eigenvalues of the *same* pool under the resample's own count weights, i.e. null data with the
+    same repeated rows. Comparing a resample with a null of n distinct rows would count the extra
+    spread that repetition gives the eigenvalues as dimensions (on 229 x 50 iid noise that put
+    P(k) at 10-19 while the full data gave k = 0). Sharing one pool keeps the cost at ``n_iter``
+    eigendecompositions (and ``n_iter`` minres fits for ``parallel_fa``) per resample and makes
+    the reference vary only through the weights.
+    P(k) (``k_distribution``) is the share of resamples of models (or clusters) on which the rule,
+    applied exactly as to the data, returns k: it says how stable the rule's answer is to which
+    models (families) happen to be on the leaderboard. It is not the probability that the metrics
+    "have" k dimensions, not a test of k against k + 1, and not a calibrated interval for a true
+    k: it inherits each rule's own bias (parallel analysis misses weak factors, MAP counts few)
+    and the Monte Carlo noise of ``n_iter`` null sets. With ``clusters=None`` it assumes models
+    are independent draws; near-copies of one model then look like extra dimensions.
+    Random streams: null data, CV folds and resamples each come from a child stream of ``seed``
+    named for its purpose, so adding a rule or changing ``n_iter`` leaves the other quantities'
+    draws unchanged. ``cv_likelihood`` (5-fold held-out log-likelihood
     of ``sklearn.decomposition.FactorAnalysis`` on standardised data; normal scores of the ranks
     for Spearman/Kendall; k = 1, 2, ... up to max_k, stopping two steps after the last
     improvement) is not bootstrapped: one K-fold sweep per resample is too slow.
@@ -343,10 +369,11 @@ def dimensionality(
     """
     rules, n, p, max_k = _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile,
                                                   parallel_null, map_power, max_k, n_boot, ci)
+    codes = _resolve_codes(clusters, matrix, parallel_null)
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
-                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress)
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes)
 
 
 _REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration_factor")
@@ -532,3 +559,23 @@ def _named_streams(seed):
 
 def _cluster_option(codes):
     return {} if codes is None else {"clusters": codes}
+
+
+def _resolve_codes(clusters, matrix, parallel_null):
+    """Cluster codes aligned with the matrix rows, or None."""
+    if clusters is None:
+        return None
+    if matrix is None:
+        raise ParameterError("clusters= needs the models x metrics matrix; a correlation matrix (corr=) has no models.")
+    if parallel_null != "normal":
+        raise ParameterError("parallel_null='permutation' cannot keep the cluster structure of the data; "
+                             "use parallel_null='normal' with clusters=.")
+    if not isinstance(clusters, pd.Series):
+        raise ParameterTypeError(f"clusters must be None or a Series model_id -> cluster; got {type(clusters).__name__}.")
+    missing = matrix.index.difference(clusters.index)
+    if len(missing):
+        raise DataError(f"clusters misses {len(missing)} model(s) of the matrix, e.g. {list(missing[:3])}.")
+    codes, uniq = pd.factorize(clusters.reindex(matrix.index), sort=True)
+    if len(uniq) < 2:
+        raise DataError("clusters has a single cluster; resampling needs at least two.")
+    return codes.astype(np.int64)
