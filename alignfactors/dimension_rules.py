@@ -123,29 +123,6 @@ def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
     return w, fa_vals, mp, ks
 
 
-def _family_icc(z: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """Each column's intra-cluster correlation, one-way ANOVA ICC(1) with unequal cluster sizes.
-
-    :math:`(MSB - MSW) / (MSB + (n_0 - 1) MSW)`, :math:`n_0 = (N - \\sum n_g^2 / N) / (G - 1)`
-    (Donner 1986, https://doi.org/10.2307/1403152), clipped to [0, 0.95]; 0 when every cluster
-    is a single model (no within-cluster variance to compare with).
-    """
-    n, p = z.shape
-    g = int(codes.max()) + 1
-    sizes = np.bincount(codes, minlength=g).astype(float)
-    if g >= n or g < 2:
-        return np.zeros(p)
-    means = np.zeros((g, p))
-    np.add.at(means, codes, z)
-    means /= sizes[:, None]
-    msb = np.sum(sizes[:, None] * (means - z.mean(axis=0)) ** 2, axis=0) / (g - 1)
-    msw = np.sum((z - means[codes]) ** 2, axis=0) / (n - g)
-    n0 = (n - np.sum(sizes**2) / n) / (g - 1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        icc = (msb - msw) / (msb + (n0 - 1) * msw)
-    return np.clip(np.nan_to_num(icc, nan=0.0), 0.0, 0.95)
-
-
 def _null_pool(x, n, p, n_iter, null, rng, codes=None, icc=None) -> np.ndarray:
     """``n_iter`` null data sets (n_iter, n, p): metrics independent of each other.
 

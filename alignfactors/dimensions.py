@@ -23,10 +23,11 @@ from threadpoolctl import threadpool_limits
 from ._render import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
-from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _family_icc, _map_values, _normal_scores,
+from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _normal_scores,
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
-from .resampling import bootstrap, check_n_boot_ci, check_seed
+from .families import _design_effect_statistic, matrix_names, resolve_clusters
+from .resampling import bootstrap, check_n_boot_ci, child_rng, root_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
 
@@ -381,7 +382,7 @@ _REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration
 
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
                     n_boot, ci, seed, n_jobs, batch_size, progress, codes=None):
-    streams = _named_streams(seed)
+    root = root_seed(seed)
     notes: list[str] = []
     raw = matrix is not None
     if raw:
@@ -415,11 +416,11 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     need_fa = "parallel_fa" in corr_rules
     icc = None
     if codes is not None:
-        icc = _family_icc(x if method == "pearson" else _normal_scores(x), codes)
+        icc = _cluster_icc(x if method == "pearson" else _normal_scores(x), codes)
         notes.append(f"null data sets keep the cluster structure: {int(codes.max()) + 1} clusters, each metric's "
                      f"intra-cluster correlation as in the data (ICC(1) median {np.median(icc):.2f}, range "
                      f"{icc.min():.2f}-{icc.max():.2f}), no correlation between metrics.")
-    pool = _null_pool(x, n, p, int(n_iter), parallel_null, streams("null_data"), codes, icc)
+    pool = _null_pool(x, n, p, int(n_iter), parallel_null, child_rng(root, "null"), codes, icc)
     plans = [RankPlan(z) for z in pool] if method == "spearman" else [None] * len(pool)
     sim_pc, sim_fa = (a[0] for a in _null_eigenvalues(pool, plans, np.ones((1, n)), method, need_fa))
     ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
@@ -451,7 +452,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     for rule in rules:
         if rule == "cv_likelihood":
             kmax_cv = min(max_k, p - 1)
-            scores = _cv_likelihood(x, method, kmax_cv, streams("cv_folds"), codes=codes)
+            scores = _cv_likelihood(x, method, kmax_cv, child_rng(root, "cv_folds"), codes=codes)
             cv = pd.Series(scores, index=pd.Index(range(1, kmax_cv + 1), name="k"), name="cv_loglik")
             n_dims[rule] = int(np.nanargmax(scores)) + 1
         else:
@@ -470,7 +471,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
                          "it has no P(k).")
         ties = RankPlan(x) if method == "spearman" else None
         common = dict(n_boot=n_boot, ci=ci, n_jobs=n_jobs, batch_size=batch_size, progress=progress)
-        common.update(_cluster_option(codes))
+        common["clusters"] = codes
 
         def eigen_statistic(weights):
             out = np.full((weights.shape[0], 2 * p + 1), np.nan)
@@ -506,9 +507,9 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         k_statistic.batch_size = 8
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = bootstrap(eigen_statistic, n, seed=streams("resamples"), **common)
+            res = bootstrap(eigen_statistic, n, seed=root, **common)
             # the same resamples again (same stream), for k: no jackknife needed
-            res_k = bootstrap(k_statistic, n, seed=streams("resamples"), method="percentile",
+            res_k = bootstrap(k_statistic, n, seed=root, method="percentile",
                               keep_distribution=False, **common) if corr_rules else None
         ests = res.estimates
         # the kernel's full-data value equals the textbook one to rounding; report the latter
@@ -542,40 +543,21 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     )
 
 
-# ---------------------------------------------------------------- until the engine branch lands
-def _named_streams(seed):
-    """``streams(name)`` -> an independent Generator per purpose, derived from one seed."""
-    import zlib
-
-    base = seed if not isinstance(seed, np.random.Generator) else int(seed.integers(2**63))
-    check_seed(base)
-
-    def streams(name):
-        key = [zlib.crc32(name.encode())] if base is None else [int(base), zlib.crc32(name.encode())]
-        return np.random.default_rng(np.random.SeedSequence(key) if base is not None else None)
-
-    return streams
-
-
-def _cluster_option(codes):
-    return {} if codes is None else {"clusters": codes}
-
-
 def _resolve_codes(clusters, matrix, parallel_null):
-    """Cluster codes aligned with the matrix rows, or None."""
-    if clusters is None:
+    """Cluster codes aligned with the matrix rows (``families.resolve_clusters``), or None."""
+    if clusters is None or (isinstance(clusters, str) and clusters == "none"):
         return None
     if matrix is None:
         raise ParameterError("clusters= needs the models x metrics matrix; a correlation matrix (corr=) has no models.")
     if parallel_null != "normal":
         raise ParameterError("parallel_null='permutation' cannot keep the cluster structure of the data; "
                              "use parallel_null='normal' with clusters=.")
-    if not isinstance(clusters, pd.Series):
-        raise ParameterTypeError(f"clusters must be None or a Series model_id -> cluster; got {type(clusters).__name__}.")
-    missing = matrix.index.difference(clusters.index)
-    if len(missing):
-        raise DataError(f"clusters misses {len(missing)} model(s) of the matrix, e.g. {list(missing[:3])}.")
-    codes, uniq = pd.factorize(clusters.reindex(matrix.index), sort=True)
-    if len(uniq) < 2:
-        raise DataError("clusters has a single cluster; resampling needs at least two.")
-    return codes.astype(np.int64)
+    return resolve_clusters(clusters, matrix.index, names=matrix_names(matrix))
+
+
+def _cluster_icc(z, codes):
+    """Each metric's ICC(1) (the kernel of :func:`alignfactors.families.design_effect`), clipped to [0, 0.95]."""
+    p = z.shape[1]
+    with np.errstate(all="ignore"):  # all-singleton clusters: 0/0, no within-cluster variance
+        icc = _design_effect_statistic(z, codes)(np.ones((1, z.shape[0])))[0, 2:2 + p]
+    return np.clip(np.nan_to_num(icc, nan=0.0), 0.0, 0.95)

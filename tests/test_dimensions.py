@@ -308,8 +308,8 @@ def test_null_under_resample_weights_is_more_spread():
     assert boot[0, :, -1].mean() < flat[0, :, -1].mean() - 0.05
 
 
-def test_family_icc_hand_worked():
-    from alignfactors.dimension_rules import _family_icc
+def test_cluster_icc_hand_worked():
+    from alignfactors.dimensions import _cluster_icc as _family_icc
 
     # groups {1, 3}, {5, 7}: MSB = 2*4 + 2*4 = 16, MSW = 4/2 = 2, n0 = 2 -> (16 - 2)/(16 + 2)
     z = np.array([[1.0, 0.0], [3.0, 1.0], [5.0, 0.0], [7.0, 1.0]])
@@ -342,10 +342,10 @@ def test_named_streams_rules_and_n_iter_do_not_move_other_quantities(small):
 
 
 def test_clustered_null_does_not_count_families_as_dimensions():
-    m, fam = _clustered_noise(SIZES_SMALL, 20, 0.4, seed=0)
+    m, fam = _clustered_noise(SIZES_SMALL, 20, 0.6, seed=0)
     plain = dimensionality(m, rules=["parallel_pc", "parallel_fa", "map"], n_boot=0, seed=0)
     clustered = dimensionality(m, rules=["parallel_pc", "parallel_fa", "map"], n_boot=0, seed=0, clusters=fam)
-    assert plain.n_dimensions["parallel_pc"] >= 2  # family resemblance read as dimensions
+    assert plain.n_dimensions["parallel_pc"] >= 3  # family resemblance read as dimensions (5 here)
     assert clustered.n_dimensions == {"parallel_pc": 0, "parallel_fa": 0, "map": 1}
     assert any("cluster structure" in n for n in clustered.notes)
     assert clustered.options["n_clusters"] == len(SIZES_SMALL)
@@ -358,3 +358,34 @@ def test_cluster_errors(small):
     r = small.corr()
     with pytest.raises(ParameterError, match="clusters= needs the models x metrics matrix"):
         dimensionality(corr=r, n_obs=len(small), clusters=fam, n_boot=0)
+
+
+def test_cluster_bootstrap_pk_on_clustered_noise():
+    m, fam = _clustered_noise(SIZES_SMALL, 20, 0.4, seed=0)
+    res = dimensionality(m, rules=["parallel_pc", "parallel_fa", "map"], n_boot=40, seed=0, clusters=fam)
+    assert _p_at_most_one(res, "parallel_pc") >= 0.85 and _p_at_most_one(res, "parallel_fa") >= 0.85
+    assert _p_at_most_one(res, "map") >= 0.8
+    e = res.eigenvalue_estimates[1]
+    assert (e.unit, e.n_units) == ("cluster", len(SIZES_SMALL))
+    assert res.participation_ratio.n_units == len(SIZES_SMALL)
+
+
+def test_clusters_families_from_cleaned_matrix():
+    from alignfactors.cleaning import clean
+    from alignfactors.datasets import simulate_leaderboard
+    from alignfactors.families import model_families
+
+    table = simulate_leaderboard(120, seed=0)
+    m = clean(table).matrix
+    res = dimensionality(m, rules=["parallel_pc", "map"], n_boot=10, seed=0, clusters="families")
+    assert res.options["n_clusters"] == model_families(table).reindex(m.index).nunique()
+    assert res.eigenvalue_estimates[1].unit == "cluster"
+
+
+def test_cluster_label_errors(small):
+    with pytest.raises(DataError, match="misses 1 of the 80 models"):
+        dimensionality(small, n_boot=0, clusters=pd.Series(0, index=small.index[1:]))
+    with pytest.raises(DataError, match="one family"):
+        dimensionality(small, n_boot=0, clusters=pd.Series("a", index=small.index))
+    with pytest.raises(ParameterError, match="needs the model names"):
+        dimensionality(small, n_boot=0, clusters="families")
