@@ -19,9 +19,13 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-# sorted descending; provenance: family_sizes_from_export() on
-# af.clean(af.load_brainscore("../shared/data/brainscore_vision_leaderboard_2025-05-07.csv")).matrix
-FAMILY_SIZES: dict[str, tuple[int, ...]] = {}
+#: Family sizes (descending) of the 229 models of the cleaned 2025-05-07 matrix. Provenance:
+#: ``family_sizes_from_export("../shared/data/brainscore_vision_leaderboard_2025-05-07.csv", level)``
+#: with the engine's model_families rules of 2026-12-01 (tests/test_recovery_designs.py rechecks them).
+FAMILY_SIZES: dict[str, tuple[int, ...]] = {
+    "variant": (18, 10) + (2,) * 22 + (1,) * 157,  # 181 families
+    "architecture": (66, 29, 28, 28, 21, 14, 13, 6, 5, 5, 4, 4, 1, 1, 1, 1, 1, 1),  # 18 families
+}
 
 
 def family_sizes_from_export(path: str, level: str) -> tuple[int, ...]:
