@@ -325,17 +325,21 @@ def _md_resampling_units(res: ReportResults) -> list[str]:
     lines += ["", "The headline numbers with the interval of each resampling unit (same data, same seed); "
               "*SE ratio* is the standard error over the model bootstrap's:", ""]
     f = u.frame
-    order = list(dict.fromkeys(f["unit"]))
     rows = []
     for q, g in f.groupby("quantity", sort=False):
         row = {"quantity": q, "value": f"{g['value'].iloc[0]:.3f}"}
         for r in g.itertuples(index=False):
-            row[f"{r.unit} ({r.n_units})"] = _iv(r.value, r.ci_low, r.ci_high).split(" ", 1)[-1]
+            row[r.unit] = _iv(r.value, r.ci_low, r.ci_high).split(" ", 1)[-1]
             if r.unit != "model":
                 row[f"SE ratio {r.unit}"] = f"{r.se_ratio:.2f}"
         rows.append(row)
-    cols = ["quantity", "value"] + [k for k in rows[0] if k not in ("quantity", "value")] if rows else []
+    cols = list(dict.fromkeys(k for r in rows for k in r))
     lines += [_table([{k: r.get(k, "") for k in cols} for r in rows]), ""]
+    counts = f.drop_duplicates(["unit", "n_units"]).groupby("unit", sort=False)["n_units"].apply(
+        lambda v: " / ".join(str(int(x)) for x in v))
+    lines += ["Units resampled: " + "; ".join(f"{k}: {v}" for k, v in counts.items())
+              + " (agreement and dimensionality use the cleaned models; the decomposition every model with the "
+              "aggregate and its parts, hence a second count where they differ).", ""]
     lines += ["The family level answers \"another run of these models\"; the architecture level \"other "
               "architectures like these\". Intervals under the model bootstrap treat near-copies as independent "
               "and are too narrow when the intra-family correlation is positive.", ""]
