@@ -166,7 +166,7 @@ def cluster_codes(clusters: Any, rows: Any, *, table: Any = None, names: Any = N
                             f"(e.g. {list(unknown[:5])}).")
         clusters = lab[lab.index.isin([str(r) for r in rows])]
     codes = resolve_clusters(clusters, rows, table, names=names)
-    return codes, unit_of(clusters)
+    return codes, ("model" if codes is None else unit_of(clusters))
 
 
 def subset_codes(codes: Any, keep: Any):

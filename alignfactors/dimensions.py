@@ -27,6 +27,7 @@ from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_valu
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
+from ._options import check_options, provenance, unit_of
 from .resampling import bootstrap, check_n_boot_ci, child_rng, root_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
@@ -252,6 +253,8 @@ def dimensionality(
     batch_size: int | None = None,
     progress: bool | None = None,
     clusters: Any = None,
+    ci_method: str = "bca",
+    missing: str = "complete",
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -293,6 +296,13 @@ def dimensionality(
         (each metric's intra-cluster correlation as in the data, metrics independent), so family
         resemblance is not counted as a dimension, on the full data as in every resample; and
         ``cv_likelihood`` folds are grouped by cluster. None: models are the unit.
+    ci_method : {"bca", "percentile"}, default="bca"
+        Interval method of eigenvalues, explained shares and the participation ratio (the
+        distribution of k is summarised by its percentiles).
+    missing : {"complete"}, default="complete"
+        The matrix must be complete (eigenvalues of a pairwise-complete correlation matrix are
+        not those of any data set); a NaN raises :class:`DataError`. Clean with
+        ``clean(table, complete=True)`` or pass ``corr=`` with your own correlation matrix.
 
     Returns
     -------
@@ -373,18 +383,23 @@ def dimensionality(
     """
     rules, n, p, max_k = _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile,
                                                   parallel_null, map_power, max_k, n_boot, ci)
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("complete",), where="dimensionality")
     codes = _resolve_codes(clusters, matrix, parallel_null)
+    engine = {"ci_method": ci_method, "missing": missing, "clusters": clusters,
+              "unit": "model" if codes is None else unit_of(clusters)}
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
-                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes)
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes, engine)
 
 
 _REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration_factor")
 
 
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
-                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None):
+                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None):
+    engine = engine or {"ci_method": "bca", "missing": "complete", "clusters": None, "unit": "model"}
     root = root_seed(seed)
     notes: list[str] = []
     raw = matrix is not None
@@ -475,6 +490,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         ties = RankPlan(x) if method == "spearman" else None
         common = dict(n_boot=n_boot, ci=ci, n_jobs=n_jobs, batch_size=batch_size, progress=progress)
         common["clusters"] = codes
+        common["unit"] = engine["unit"]
 
         def eigen_statistic(weights):
             out = np.full((weights.shape[0], 2 * p + 1), np.nan)
@@ -510,7 +526,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         k_statistic.batch_size = 8
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = bootstrap(eigen_statistic, n, seed=root, **common)
+            res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common)
             # the same resamples again (same stream), for k: no jackknife needed
             res_k = bootstrap(k_statistic, n, seed=root, method="percentile",
                               keep_distribution=False, **common) if corr_rules else None
@@ -537,6 +553,9 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     options = {"n_iter": int(n_iter), "parallel_quantile": parallel_quantile, "parallel_null": parallel_null,
                "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr",
                "n_clusters": None if codes is None else int(codes.max()) + 1}
+    options.update(provenance(n_boot=n_boot, ci=ci, ci_method=engine["ci_method"], seed=seed, unit=engine["unit"],
+                              n_units=n if codes is None else int(codes.max()) + 1, n=n, missing=engine["missing"],
+                              clusters=engine["clusters"]))
     return Dimensionality(
         eigenvalues=eig, explained=explained, eigenvalue_estimates=eig_est, explained_estimates=exp_est,
         participation_ratio=pr_est, n_dimensions=n_dims, k_distribution=k_dist, k_ci=k_ci,
