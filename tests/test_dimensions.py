@@ -379,7 +379,7 @@ def test_clusters_families_from_cleaned_matrix():
     m = clean(table).matrix
     res = dimensionality(m, rules=["parallel_pc", "map"], n_boot=10, seed=0, clusters="families")
     assert res.options["n_clusters"] == model_families(table).reindex(m.index).nunique()
-    assert res.eigenvalue_estimates[1].unit == "cluster"
+    assert res.eigenvalue_estimates[1].unit == "family"
 
 
 def test_cluster_label_errors(small):
