@@ -49,13 +49,14 @@ class Dimensionality:
     eigenvalues, explained : Series
         Eigenvalues of the correlation matrix (descending, indexed 1..p) and their share of the total (p).
     eigenvalue_estimates, explained_estimates : dict of int -> Estimate
-        The same with bootstrap intervals over models.
+        The same with bootstrap intervals over models (or clusters; ``Estimate.unit``).
     participation_ratio : Estimate
         :math:`(\\sum\\lambda)^2 / \\sum\\lambda^2`, the effective number of dimensions.
     n_dimensions : dict of str -> int
         k retained by each rule on the full data.
     k_distribution : dict of str -> dict of int -> float
-        P(k) over bootstrap resamples, per rule (empty without bootstrap).
+        P(k) over bootstrap resamples, per rule (empty without bootstrap): each resample compared
+        with null data of its own kind (see Notes for what P(k) means and what it does not).
     k_ci : dict of str -> (int, int)
         Percentile interval of k at level ``level``.
     map_values : Series
@@ -118,8 +119,10 @@ class Dimensionality:
         n_show = min(10, len(self.eigenvalues))
         eig = self.to_frame()
         eig = eig[(eig["quantity"] == "eigenvalue") & (eig["component"] <= n_show)]
+        n_cl = self.options.get("n_clusters")
+        unit = "models" if n_cl is None else f"{n_cl} clusters of models"
         head = (f"Dimensionality of {self.n_metrics} metrics over {self.n_models} models ({self.method}; "
-                f"{self.n_boot} bootstrap resamples over models, {self.level:.0%} intervals)")
+                f"{self.n_boot} bootstrap resamples over {unit}, {self.level:.0%} intervals)")
         lines = [head, f"Participation ratio: {self.participation_ratio.format()}", "",
                  text_table(self.k_frame()), "",
                  f"Leading eigenvalues (of {len(self.eigenvalues)}):",

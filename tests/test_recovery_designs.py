@@ -6,6 +6,7 @@ import pytest
 from analyses.clustered_designs import FAMILY_SIZES, family_sizes_from_export, simulate
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("level", ["variant", "architecture"])
 def test_family_sizes_match_the_export(brainscore_path, level):
     assert family_sizes_from_export(str(brainscore_path), level) == FAMILY_SIZES[level]
@@ -21,3 +22,16 @@ def test_simulate_has_the_intended_structure():
     # the two members of a family correlate icc on every metric
     within = [np.corrcoef(x[0::2, j], x[1::2, j])[0, 1] for j in range(3)]
     np.testing.assert_allclose(within, 0.4, atol=0.08)
+
+
+def test_small_clustered_noise_study():
+    # A small version of analyses/recovery.py's clustered-noise study (100 replications there).
+    from analyses.recovery import LEAD_RULES, clustered_study, clustered_table
+
+    long = clustered_study(["noise"], ["variant"], reps=4, seed=1, n_jobs=1, rules=("parallel_pc", "parallel_fa"),
+                           p=20)
+    assert set(long["unit"]) == {"models", "families"} and len(long) == 4 * 2 * 2
+    tab = clustered_table(long).set_index(["unit", "rule"])
+    for rule in ("parallel_pc", "parallel_fa"):
+        assert tab.loc[("families", rule), "share k_hat <= 1"] >= 0.75
+    assert set(LEAD_RULES) == {"parallel_fa", "parallel_pc", "map"}
