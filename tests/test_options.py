@@ -92,8 +92,11 @@ def test_a_clusters_series_must_cover_the_models(data):
     fam = af.model_families(t).loc[c.matrix.index]
     with pytest.raises(DataError, match="misses 1 of the"):
         af.agreement(c.matrix, clusters=fam.iloc[1:], n_boot=5)
-    with pytest.raises(DataError, match="not in the data"):
-        af.agreement(c.matrix.iloc[1:], clusters=fam, n_boot=5)
+    with pytest.raises(DataError, match="names 1 models that are not in the data"):
+        af.agreement(c.matrix, clusters=pd.concat([fam, pd.Series({"no-such-model": "x"})]), n_boot=5)
+    # the whole table's families fit a cleaned matrix: models dropped by cleaning are known
+    res = af.agreement(c.matrix.iloc[1:], clusters=af.model_families(t), n_boot=5, seed=0)
+    assert res.mean.unit == "cluster"
     # decompose uses more models than the cleaned ones: a Series of the cleaned models misses some
     with pytest.raises(DataError, match="misses"):
         af.decompose(t, levels=False, clusters=fam, n_boot=5)
