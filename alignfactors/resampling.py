@@ -247,6 +247,12 @@ class BootstrapResult:
     def __getitem__(self, i: int) -> Estimate:
         return self.estimates[i]
 
+    def to_frame(self) -> "pd.DataFrame":
+        """Tidy frame, one row per component (``component`` 0..p-1 and the Estimate columns)."""
+        from ._render import estimates_frame
+
+        return estimates_frame(dict(enumerate(self.estimates)), name="component")
+
     def __len__(self) -> int:
         return len(self.estimates)
 

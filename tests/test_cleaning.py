@@ -98,3 +98,17 @@ def test_real_export_cleaning(brainscore_path):
     assert not c.matrix.isna().any().any()
     assert set(c.domains) == {"neural", "behavioral"}
     assert set(c.matrix.index) | set(c.dropped("model")["item"]) == set(table.scores.index)
+
+
+def test_cleaned_renders_like_every_result():
+    import json
+
+    import alignfactors as af
+
+    c = af.clean(af.datasets.simulate_leaderboard(60, seed=0))
+    f = c.to_frame()
+    assert list(f.columns[:3]) == ["item", "kind", "reason"] and len(f) == len(c.log)
+    assert "| kind | reason | count |" in c.to_markdown()
+    d = c.to_dict()
+    assert d["n_models"] == c.matrix.shape[0] and len(d["dropped"]) == len(c.log)
+    json.dumps(d, allow_nan=False)
