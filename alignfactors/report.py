@@ -147,12 +147,13 @@ def _report_clusters(option, table, index):
     return option, ("architecture" if option == "architecture" else "family")
 
 
-def _clusters_kw(func, clusters) -> dict:
-    # An analysis from before the families issue (no clusters= yet) resamples models; the report
-    # then says so for that analysis (see ReportResults.clusters["not_clustered"]).
+def _clusters_kw(func, clusters, **options) -> dict:
+    # An analysis from before the common options (no clusters=/ci_method= yet) gets what it takes
+    # and resamples models; the report then says so (see ReportResults.clusters["not_clustered"]).
     import inspect
 
-    return {"clusters": clusters} if "clusters" in inspect.signature(func).parameters else {}
+    params = inspect.signature(func).parameters
+    return {k: v for k, v in dict(options, clusters=clusters).items() if k in params}
 
 
 # ------------------------------------------------------------------------------------------ provenance
@@ -221,14 +222,13 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                             domains=opts["domains"], level=opts["level"])
             groups = cleaned.domains if cleaned.domains.notna().all() else None
             clusters, unit = _report_clusters(opts["clusters"], table, cleaned.matrix.index)
-            not_clustered = [f.__name__ for f in (dimensionality, bootstrap_loadings)
-                             if clusters is not None and not _clusters_kw(f, clusters)]
+            not_clustered = [f.__name__ for f in (bootstrap_loadings,)
+                             if clusters is not None and "clusters" not in _clusters_kw(f, clusters)]
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
-            dim = dimensionality(cleaned.matrix, method=opts["method"], **common,
-                                 **_clusters_kw(dimensionality, clusters))
+            dim = dimensionality(cleaned.matrix, method=opts["method"], **full, clusters=clusters)
             bar.update()
 
             bar.set_postfix_str("factor analysis")
@@ -237,7 +237,9 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             k = int(min(max(k, 1), opts["max_factors"], p - 1))
             fm = FactorModel(k, method=opts["factor_method"], rotation=opts["rotation"] if k > 1 else None,
                              corr_method=opts["method"]).fit(cleaned.matrix)
-            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common, **_clusters_kw(bootstrap_loadings, clusters))
+            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common,
+                                           **_clusters_kw(bootstrap_loadings, clusters, ci_method=opts["ci_method"],
+                                                          batch_size=opts["batch_size"]))
             bar.update()
 
             bar.set_postfix_str("decomposition")
