@@ -284,7 +284,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
-                         units, record)
+                         units=units, clusters=record)
 
 
 def _resampling_units(table, cleaned, groups, opts, dec, full):
