@@ -27,7 +27,7 @@ from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_valu
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
-from ._options import check_options, provenance, unit_of
+from ._options import check_options, provenance, seed_record, unit_of
 from .resampling import bootstrap, check_n_boot_ci, child_rng, root_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
@@ -150,7 +150,7 @@ class Dimensionality:
             "n_metrics": self.n_metrics,
             "n_boot": self.n_boot,
             "level": self.level,
-            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "seed": seed_record(self.seed),
             "rules": list(self.rules),
             "options": {k: self.options[k] for k in sorted(self.options)},
             "eigenvalues": [e.to_dict() for e in self.eigenvalue_estimates.values()],
