@@ -2,19 +2,34 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
+from ._validation import check_labels
 from .errors import DataError, ParameterError, ParameterTypeError
-from .tree import BenchmarkTree, TreeCheck
+from .tree import BenchmarkTree, TreeCheck, check_tree
 
-__all__ = ["ScoreTable", "STATUS_VALUES"]
+__all__ = ["ScoreTable", "STATUS_VALUES", "ERROR_KINDS", "LOG_COLUMNS"]
 
 #: The values of :attr:`ScoreTable.status`.
 STATUS_VALUES = ("ok", "failed", "missing")
+
+#: The values of ``table.benchmarks["error_kind"]``: what a benchmark's ``errors`` mean.
+#: ``"standard_error"``: behaves like a standard error of the score (errors small next to the
+#: spread of the scores across models); ``"spread_over_subjects"``: errors larger than the spread
+#: of the scores themselves (a standard deviation over subjects or splits, not the uncertainty of
+#: the mean); ``"unknown"``: errors present but too few or ambiguous to tell; ``"none"``: no
+#: errors for this benchmark (aggregates, sources without errors).
+ERROR_KINDS = ("standard_error", "spread_over_subjects", "unknown", "none")
+
+#: Columns of :attr:`ScoreTable.log`.
+LOG_COLUMNS = ["item", "kind", "reason"]
+
+#: The aligned per-cell frames a table may carry besides ``scores`` and ``status``.
+_ALIGNED = ("errors", "raw", "timestamps", "versions")
 
 
 def _dups(values) -> list:
@@ -42,6 +57,28 @@ class ScoreTable:
         File name, or ``"DataFrame"``.
     tree_check : TreeCheck or None
         How well parents equal the mean of their children (None for flat tables).
+    errors : DataFrame or None
+        Like ``scores``: each score's error on the score's own (ceiled) scale, NaN where
+        unknown; what it means differs between benchmarks (``benchmarks["error_kind"]``).
+        None when the source has no errors.
+    raw : DataFrame or None
+        Like ``scores``: the score before ceiling normalisation (full precision), or None.
+    timestamps : DataFrame or None
+        Like ``scores``: when each score was computed (``datetime64[ns, UTC]``, NaT where
+        unknown), or None.
+    versions : DataFrame or None
+        Like ``scores``: the benchmark version each score was computed with (float, NaN where
+        unknown), or None.
+    benchmarks : DataFrame
+        One row per column of ``scores`` (same order), at least ``version`` (the benchmark's
+        version, NaN if unknown) and ``error_kind`` (one of :data:`ERROR_KINDS`); loaders add
+        the diagnosis behind ``error_kind`` and metadata (stimuli, data, metric).
+    log : DataFrame
+        What the loader left out, one row per item: ``item``, ``kind`` ("model" | "benchmark"
+        | ...), ``reason``.
+    notes : tuple of str
+        Facts about the source a reader must know (e.g. failed and never-run scores cannot be
+        told apart), shown by :meth:`summary`.
 
     Examples
     --------
@@ -57,6 +94,13 @@ class ScoreTable:
     tree: BenchmarkTree
     source: str = "DataFrame"
     tree_check: TreeCheck | None = None
+    errors: pd.DataFrame | None = None
+    raw: pd.DataFrame | None = None
+    timestamps: pd.DataFrame | None = None
+    versions: pd.DataFrame | None = None
+    benchmarks: pd.DataFrame | None = None
+    log: pd.DataFrame | None = None
+    notes: tuple[str, ...] = field(default=())
 
     def __post_init__(self) -> None:
         s = self.scores
@@ -80,6 +124,57 @@ class ScoreTable:
             raise DataError(f"the tree's nodes and the score columns differ: {extra}")
         if "model_name" not in self.models.columns or not self.models.index.equals(s.index):
             raise DataError("models must be indexed like scores and have a model_name column")
+        for name in _ALIGNED:
+            frame = getattr(self, name)
+            if frame is None:
+                continue
+            if not isinstance(frame, pd.DataFrame):
+                raise ParameterTypeError(f"{name} must be a pandas DataFrame or None, got "
+                                         f"{type(frame).__name__}")
+            if not (frame.index.equals(s.index) and frame.columns.equals(s.columns)):
+                raise DataError(f"{name} must have the same index and columns as scores")
+        object.__setattr__(self, "benchmarks", self._checked_benchmarks())
+        log = self.log
+        if log is None:
+            log = pd.DataFrame({c: pd.Series(dtype=object) for c in LOG_COLUMNS})
+        elif not isinstance(log, pd.DataFrame) or not set(LOG_COLUMNS) <= set(log.columns):
+            raise DataError(f"log must be a DataFrame with columns {LOG_COLUMNS}")
+        object.__setattr__(self, "log", log.reset_index(drop=True))
+        object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+
+    def _checked_benchmarks(self) -> pd.DataFrame:
+        cols = self.scores.columns
+        b = self.benchmarks
+        if b is None:
+            b = pd.DataFrame(index=pd.Index(cols, name="benchmark"))
+        elif not isinstance(b, pd.DataFrame):
+            raise ParameterTypeError(f"benchmarks must be a DataFrame or None, got "
+                                     f"{type(b).__name__}")
+        elif set(b.index) != set(cols) or b.index.duplicated().any():
+            diff = sorted(set(map(str, b.index)) ^ set(cols))[:5]
+            raise DataError(f"benchmarks must have one row per score column; differ: {diff}")
+        b = b.reindex(cols).copy()
+        b.index.name = "benchmark"
+        if "version" not in b.columns:
+            b.insert(0, "version", np.nan)
+        if "error_kind" not in b.columns:
+            has = (self.errors.notna().any() if self.errors is not None
+                   else pd.Series(False, index=cols))
+            b.insert(1, "error_kind", np.where(has.reindex(cols).to_numpy(), "unknown", "none"))
+        bad = ~b["error_kind"].isin(ERROR_KINDS)
+        if bad.any():
+            raise DataError(f"benchmarks: error_kind of {list(b.index[bad])[:5]} must be among "
+                            f"{ERROR_KINDS}")
+        return b
+
+    def __reduce__(self):
+        # The tree travels as (children, roots, domains) so that a table pickles whatever the
+        # tree class supports; every other field pickles as it is.
+        state = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        tree = state.pop("tree")
+        spec = (tree.to_dict(), list(tree.roots),
+                {n: tree.domain(n) for n in tree.nodes if tree.domain(n) is not None})
+        return (_unpickle_table, (state, spec))
 
     # -- constructors ---------------------------------------------------------------------------
     @classmethod
@@ -221,6 +316,79 @@ class ScoreTable:
         values = st.to_numpy().ravel()
         return {v: int((values == v).sum()) for v in STATUS_VALUES}
 
+    @property
+    def has_timestamps(self) -> bool:
+        """Whether the table knows when its leaf scores were computed."""
+        return self.timestamps is not None and bool(self.timestamps.notna().to_numpy().any())
+
+    def subset(
+        self, models: Sequence[str] | None = None, benchmarks: Sequence[str] | None = None
+    ) -> ScoreTable:
+        """The table restricted to some models and/or benchmark nodes, every aligned frame kept
+        consistent (scores, status, models, errors, raw, timestamps, versions, benchmarks).
+
+        Parameters
+        ----------
+        models : sequence of str, optional
+            Model ids to keep, in the order given (None keeps all).
+        benchmarks : sequence of str, optional
+            Benchmark nodes to keep (None keeps all). They stay in the table's column order;
+            the tree is restricted to them: a kept node's parent becomes its nearest kept
+            ancestor, and every node keeps the domain it had.
+
+        Returns
+        -------
+        ScoreTable
+            ``tree_check`` is recomputed on the kept models when every node is kept, and None
+            when nodes were dropped (a parent need no longer be the mean of its kept children).
+
+        Raises
+        ------
+        ParameterError
+            Unknown, repeated or no model ids or benchmark names.
+
+        Examples
+        --------
+        >>> df = pd.DataFrame({"V1": [0.2, 0.4], "i2n": [0.5, None]}, index=["m1", "m2"])
+        >>> t = ScoreTable.from_wide(df).subset(models=["m2"], benchmarks=["i2n"])
+        >>> t.scores.shape, t.status.loc["m2", "i2n"]
+        ((1, 1), 'missing')
+        """
+        s = self.scores
+        rows = list(s.index)
+        if models is not None:
+            rows = check_labels(models, s.index, name="models", kind="model ids",
+                                where="model ids of the table",
+                                hint=f"ids look like {list(s.index[:3])}")
+            if not rows or len(set(rows)) != len(rows):
+                raise ParameterError("models must be a non-empty list of distinct model ids")
+        cols = list(s.columns)
+        tree, check = self.tree, self.tree_check
+        if benchmarks is not None:
+            want = check_labels(benchmarks, s.columns, name="benchmarks", kind="benchmark names",
+                                where="benchmark nodes of the table",
+                                hint=f"nodes look like {cols[:3]}")
+            if not want or len(set(want)) != len(want):
+                raise ParameterError("benchmarks must be a non-empty list of distinct names")
+            keep = set(want)
+            cols = [c for c in cols if c in keep]
+            if len(cols) < s.shape[1]:
+                tree, check = _restricted_tree(self.tree, cols), None
+        if rows == list(s.index) and cols == list(s.columns):
+            return self
+        if check is not None and rows != list(s.index):
+            check = check_tree(s.loc[rows, cols], tree, tol=check.tolerance)
+
+        def take(frame):
+            return None if frame is None else frame.loc[rows, cols]
+
+        return replace(
+            self, scores=take(s), status=take(self.status), models=self.models.loc[rows],
+            tree=tree, tree_check=check, errors=take(self.errors), raw=take(self.raw),
+            timestamps=take(self.timestamps), versions=take(self.versions),
+            benchmarks=self.benchmarks.loc[cols],
+        )
+
     def summary(self) -> str:
         """Text summary: models, benchmarks, leaves per domain, cell status, tree check."""
         n_par = len(self.tree.to_dict())
@@ -239,10 +407,51 @@ class ScoreTable:
         ]
         if self.tree_check is not None:
             lines.append(f"  tree check: {self.tree_check}")
+        carried = [n for n in _ALIGNED if getattr(self, n) is not None]
+        if carried:
+            lines.append("  per score:  " + ", ".join(carried))
+        if self.errors is not None:
+            n_err = int(self.errors.notna().to_numpy().sum())
+            kinds = self.benchmarks["error_kind"].value_counts()
+            lines.append(f"  errors:     {n_err} cells; benchmarks by error kind: "
+                         + ", ".join(f"{k} {int(kinds.get(k, 0))}" for k in ERROR_KINDS
+                                     if kinds.get(k, 0)))
+        if self.has_timestamps:
+            ts = self.timestamps.stack()
+            lines.append(f"  timestamps: {ts.min():%Y-%m-%d} to {ts.max():%Y-%m-%d}")
+        if len(self.log):
+            per = self.log["kind"].value_counts()
+            lines.append("  left out:   " + ", ".join(f"{v} {k}s" for k, v in per.items())
+                         + " (see .log)")
+        lines += [f"  note: {n}" for n in self.notes]
         return "\n".join(lines)
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _unpickle_table(state: dict, spec: tuple) -> ScoreTable:
+    children, roots, domains = spec
+    return ScoreTable(tree=BenchmarkTree(children, roots=roots, domains=domains), **state)
+
+
+def _restricted_tree(tree: BenchmarkTree, keep: list[str]) -> BenchmarkTree:
+    """``tree`` restricted to ``keep``: parent = nearest kept ancestor; domains kept as they were."""
+    kept = set(keep)
+    children: dict[str, list[str]] = {}
+    roots = []
+    for node in keep:
+        p = tree.parent(node)
+        while p is not None and p not in kept:
+            p = tree.parent(p)
+        if p is None:
+            roots.append(node)
+        else:
+            children.setdefault(p, []).append(node)
+    order = {n: i for i, n in enumerate(tree.nodes)}
+    children = {p: sorted(cs, key=order.__getitem__) for p, cs in children.items()}
+    domains = {n: tree.domain(n) for n in keep if tree.domain(n) is not None}
+    return BenchmarkTree(children, roots=roots, domains=domains)
 
 
 def _check_domain_keys(domains, columns) -> None:
