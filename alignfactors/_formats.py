@@ -117,8 +117,8 @@ def parse_snapshot(obj, name: str) -> Parsed:
                         f"({{'model': {{'id', 'name'}}, '<benchmark>_vN': {{'value', ...}}}}); "
                         f"this file holds {kind}")
     ids, model_rows = [], []
-    cells: dict[str, dict] = {}  # field -> {(model_id, identifier): value}
-    order: dict[str, None] = {}
+    col: dict[str, int] = {}  # benchmark identifier -> column, in order of first appearance
+    found: list[tuple] = []  # (row, column, value, status, raw, error, version, timestamp, unceiled)
     for i, rec in enumerate(obj):
         where = f"{name}: record {i}"
         if not isinstance(rec, dict):
@@ -140,21 +140,24 @@ def parse_snapshot(obj, name: str) -> Parsed:
         for key, v in rec.items():
             if not (isinstance(v, dict) and "value" in v):
                 continue
-            order.setdefault(key, None)
+            j = col.setdefault(key, len(col))
             w = f"{where} (model id {mid}), {key!r}"
             value, status = _snapshot_value(v.get("value"), w)
-            cells.setdefault("value", {})[(mid, key)] = value
-            cells.setdefault("status", {})[(mid, key)] = status
-            for f in ("raw", "error", "version"):
-                cells.setdefault(f, {})[(mid, key)] = _number(v.get(f), f"{w} {f}")
-            cells.setdefault("timestamp", {})[(mid, key)] = v.get("timestamp")
+            raw, error, version = (_number(v.get(f), f"{w} {f}") for f in ("raw", "error",
+                                                                           "version"))
+            unceiled = v.get("value") in ("X", "x") and np.isfinite(raw)
+            if unceiled:
+                # Shown as X but scored: the website shows no ceiled value for benchmarks
+                # without a ceiling (engineering ones); the score is the raw value.
+                value, status = raw, "ok"
+            found.append((i, j, value, status, raw, error, version, v.get("timestamp"), unceiled))
     dup = pd.Index(ids)[pd.Index(ids).duplicated()].unique().tolist()
     if dup:
         raise DataError(f"{name}: duplicate model ids {dup[:5]}; each record must be one model")
-    if not order:
+    if not col:
         raise DataError(f"{name}: no record holds a score (entries '<benchmark>_vN': "
                         "{'value': ...})")
-    keys = list(order)
+    keys = list(col)
     short = {k: short_name(k) for k in keys}
     names = [short[k][0] for k in keys]
     clash = pd.Index(names)[pd.Index(names).duplicated()].unique().tolist()
@@ -163,17 +166,19 @@ def parse_snapshot(obj, name: str) -> Parsed:
         raise DataError(f"{name}: benchmark {clash[0]!r} appears in two versions {both}; a "
                         "snapshot holds one version per benchmark")
     index = pd.Index(ids, name="model_id")
+    r_idx, c_idx, *fields = zip(*found)
+    r_idx, c_idx = np.asarray(r_idx), np.asarray(c_idx)
+    shape = (len(ids), len(keys))
 
-    def frame(f, fill, dtype=float):
-        d = cells.get(f, {})
-        out = pd.DataFrame({short[k][0]: [d.get((m, k), fill) for m in ids] for k in keys},
-                           index=index)
-        return out.astype(dtype)
+    def frame(k, fill, dtype=float):
+        out = np.full(shape, fill, dtype=object if dtype is object else dtype)
+        out[r_idx, c_idx] = np.asarray(fields[k], dtype=object if dtype is object else dtype)
+        return pd.DataFrame(out, index=index, columns=names)
 
-    scores = frame("value", np.nan)
-    status = frame("status", "missing", object)
-    raw, errors, versions = frame("raw", np.nan), frame("error", np.nan), frame("version", np.nan)
-    stamps_obj = frame("timestamp", None, object)
+    scores = frame(0, np.nan)
+    status = frame(1, "missing", object)
+    raw, errors, versions = frame(2, np.nan), frame(3, np.nan), frame(4, np.nan)
+    stamps_obj = frame(5, None, object)
     try:
         stamps = stamps_obj.apply(lambda c: pd.to_datetime(c, utc=True, format="ISO8601"))
     except (ValueError, TypeError) as exc:
@@ -200,6 +205,8 @@ def parse_snapshot(obj, name: str) -> Parsed:
         "ceiling": (1.0 / typical).reindex(names).to_numpy(),
     }, index=pd.Index(names, name="benchmark"))
     benchmarks.loc[aggregates, "ceiling"] = np.nan
+    unceiled = frame(6, False, bool)
+    benchmarks["n_unceiled"] = unceiled.sum().reindex(names).to_numpy()
     p = Parsed(scores, status, models, errors=errors_ceiled, raw=raw, timestamps=stamps,
                versions=versions, benchmarks=benchmarks, aggregates=aggregates)
     if lost.to_numpy().any():

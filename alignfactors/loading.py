@@ -545,7 +545,8 @@ def _load_snapshot(text, name, tree, domain) -> ScoreTable:
                           f"{dom_aggs[0]}" if ok[c].any() else "no model has a score")
                 log.append({"item": c, "kind": "benchmark", "reason": reason})
         leaves = [c for c in kept if c not in p.aggregates]
-        rows = [m for m in rows if ok.loc[m, leaves].any()]
+        has = ok[leaves].any(axis=1)
+        rows = list(has.index[has])
         dropped = p.scores.index.difference(rows, sort=False)
         for m in dropped:
             log.append({"item": m, "kind": "model",
@@ -569,6 +570,11 @@ def _load_snapshot(text, name, tree, domain) -> ScoreTable:
     if domain is not None:
         notes.insert(0, f"domain {domain!r}: kept {len(cols)} of {p.scores.shape[1]} benchmarks "
                         f"and {len(rows)} of {p.scores.shape[0]} models (the rest in .log)")
+    n_unceiled = int(bench["n_unceiled"].sum())
+    if n_unceiled:
+        notes.append(f"{n_unceiled} scores shown as X on the website have a raw value "
+                     "(benchmarks without a ceiling, such as the engineering ones): their score "
+                     "is the raw value (benchmarks['n_unceiled'])")
     kinds = bench.loc[bench["n_errors"] > 0, "error_kind"].value_counts()
     if kinds.get("spread_over_subjects", 0):
         notes.append(f"{kinds['spread_over_subjects']} benchmarks have errors larger than a "
