@@ -651,8 +651,9 @@ def _read_domains(domains) -> dict[str, str] | None:
 def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
     """Read any leaderboard CSV: a Brain-Score export, a wide or a long table.
 
-    A file with a ``model_id`` column and columns named like ``average_*``/``neural_*``/
-    ``behavior_*``/``engineering_*`` is read by :func:`load_brainscore`. A file with columns
+    Brain-Score's layouts (today's CSV export, the zip export, the snapshot JSON) and a file with
+    a ``model_id`` column and columns named like ``average_*``/``neural_*``/``behavior_*``/
+    ``engineering_*`` are read by :func:`load_brainscore`. A file with columns
     ``model`` (or ``model=``), ``metric`` and ``score`` (and optionally ``domain``) is long.
     Otherwise it is wide: the first column (or ``model=``) holds the model ids.
 
@@ -675,8 +676,23 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
     >>> t.scores["V1"].tolist()
     [0.2, 0.3]
     """
-    df, name = _read_strings(path)
+    data, name = _read_data(path)
     doms = _read_domains(domains)
+    if isinstance(data, bytes) and data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, name)
+    special = None
+    if isinstance(data, bytes) and data[:4] == b"PK\x03\x04":
+        special = _load_zip(data, name, None, ())
+    else:
+        text = _decode(data, name)
+        if _formats.looks_json(text):
+            special = _load_snapshot(text, name, None, "auto")
+        else:
+            df, _ = _strings_from_text(text, name)
+            if _formats.is_today_header(list(df.columns)):
+                special = _load_csv_text(text, name, None)
+    if special is not None:  # a Brain-Score layout: see load_brainscore
+        return special if not doms else _with(special, special.tree.with_domains(doms))
     cols = list(df.columns)
     if "model_id" in cols and model in (None, "model_id") and any(
         re.match(r"^(average|neural|behaviou?r|engineering)_", c) for c in cols

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._render import markdown_table, text_table
+from ._render import json_number, markdown_table, text_table
 from .errors import AlignFactorsError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -125,6 +125,61 @@ class Trend:
     def __str__(self) -> str:
         return self.summary()
 
+    def plot(self, path=None):
+        """Figure: cleaned models and metrics, mean agreement and blocks, k of each rule and R²
+        of the aggregate on each part, against the date, with their intervals as error bars.
+
+        Returns the matplotlib Figure; with ``path`` it is also written there (PNG, 150 dpi).
+        """
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        f = self.to_frame()
+        f = f.assign(when=pd.to_datetime(f["date"]))
+        fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+        panels = [
+            (axes[0, 0], ("n_models_table", "n_models", "n_metrics"),
+             "Leaderboard size", "count"),
+            (axes[0, 1], tuple(q for q in dict.fromkeys(f["quantity"]) if q.startswith(
+                "agreement.")), "Agreement between metrics (Spearman)", "mean correlation"),
+            (axes[1, 0], tuple(q for q in dict.fromkeys(f["quantity"]) if q.startswith("k.")),
+             "Dimensions retained (rule: k)", "k"),
+            (axes[1, 1], tuple(q for q in dict.fromkeys(f["quantity"]) if q.startswith("r2.")),
+             f"R² of {self.options.get('aggregate')} on each part alone", "R²"),
+        ]
+        labels = {"n_models_table": "models with a score", "n_models": "models after cleaning",
+                  "n_metrics": "metrics after cleaning"}
+        for ax, quantities, title, ylabel in panels:
+            for j, q in enumerate(quantities):
+                g = f[f["quantity"] == q]
+                if g.empty:
+                    continue
+                shift = pd.to_timedelta((j - (len(quantities) - 1) / 2) * 12, unit="D")
+                x = g["when"] + (shift if not q.startswith("n_") else pd.Timedelta(0))
+                err = None
+                if g["ci_low"].notna().any():
+                    err = np.vstack([(g["value"] - g["ci_low"]).clip(lower=0).fillna(0),
+                                     (g["ci_high"] - g["value"]).clip(lower=0).fillna(0)])
+                ax.errorbar(x, g["value"], yerr=err, marker="o", ms=4, capsize=3, lw=1.2,
+                            label=labels.get(q, q.split(".", 1)[1]))
+            ax.set_title(title, fontsize=10)
+            ax.set_ylabel(ylabel)
+            ax.grid(alpha=0.3)
+            if quantities:
+                ax.legend(fontsize=7, loc="best")
+        for ax in axes[1]:
+            ax.set_xlabel("leaderboard as of")
+        fig.suptitle(f"Leaderboard over time ({self.options.get('n_boot')} resamples, "
+                     f"{int(100 * self.options.get('ci', 0.95))}% intervals; seed "
+                     f"{self.options.get('seed')})", fontsize=11)
+        fig.autofmt_xdate()
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=150)
+        return fig
+
     def to_dict(self) -> dict:
         """JSON-ready dict: options, skipped, and per date the counts and estimates."""
         out = {"options": {k: (v if isinstance(v, (str, int, float, bool, type(None), list))
@@ -135,7 +190,7 @@ class Trend:
                 "n_models_table": self.n_models_table.get(d),
                 "n_models": self.n_models.get(d), "n_metrics": self.n_metrics.get(d),
                 "agreement": {k: e.to_dict() for k, e in self.agreement.get(d, {}).items()},
-                "k": {r: {"k": k, "ci_low": lo, "ci_high": hi}
+                "k": {r: {"k": k, "ci_low": json_number(lo), "ci_high": json_number(hi)}
                       for r, (k, lo, hi) in self.k.get(d, {}).items()},
                 "r2": {k: e.to_dict() for k, e in self.r2.get(d, {}).items()},
             }
