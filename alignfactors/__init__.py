@@ -44,6 +44,7 @@ from .comparison import AggregationComparison, compare_aggregations
 from .trend import Trend, trend
 from . import datasets
 from .report import report
+from .families import DesignEffect, design_effect, model_families
 
 __version__ = "0.1.0"
 
@@ -57,4 +58,5 @@ __all__ = [
     "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "Trend", "trend", "__version__",
+    "model_families", "design_effect", "DesignEffect",
 ]
