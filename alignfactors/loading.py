@@ -517,6 +517,8 @@ def _snapshot_domain(p, domain, name):
     """Aggregates named for the domain, resolving "auto"."""
     named = {a: a.rsplit("_", 1)[1] for a in p.aggregates
              if re.match(r"^(average|neural|behaviou?r(al)?|engineering)_[A-Za-z]+$", a)}
+    if domain is None:
+        return None, []
     if domain == "auto":
         found = sorted(set(named.values()))
         if len(found) != 1:
@@ -580,11 +582,10 @@ def _load_snapshot(text, name, tree, domain) -> ScoreTable:
         notes.append(f"{kinds['spread_over_subjects']} benchmarks have errors larger than a "
                      "standard error of the score can be (benchmarks['error_kind'] == "
                      "'spread_over_subjects'); do not use them as standard errors")
-    # The aggregates' full-precision raw values sharpen the tree inference and check.
-    exact = scores.copy()
+    # The snapshot's aggregates are means of their children's *raw* values (full precision),
+    # not of the displayed values: the tree is inferred and checked on raw.
     raw = take(p.raw)
-    for a in aggregates:
-        exact[a] = raw[a].where(status[a] == "ok")
+    exact = raw.where(status == "ok").fillna(scores)
     btree, check = _tree_for(exact, tree)
     if tree is None:
         parents = set(btree.to_dict())
@@ -593,12 +594,14 @@ def _load_snapshot(text, name, tree, domain) -> ScoreTable:
                          f"aggregates (no version, timestamp or error): inferred only "
                          f"{sorted(parents - set(aggregates))[:5]}, marked only "
                          f"{sorted(set(aggregates) - parents)[:5]}")
-        notes.append("tree inferred and checked with the aggregates' full-precision raw values")
+    notes.append("the snapshot's aggregates are means of their children's raw values (not of "
+                 "the displayed scores): the tree is inferred and checked on raw, and as_of "
+                 "recomputes aggregates from raw")
     models = p.models.loc[rows]
     table = ScoreTable(scores, status, models, btree, name, check, errors=errors, raw=raw,
                        timestamps=take(p.timestamps), versions=take(p.versions), benchmarks=bench,
                        log=pd.DataFrame(log, columns=["item", "kind", "reason"]),
-                       notes=tuple(notes))
+                       notes=tuple(notes), aggregates_from="raw")
     return _in_tree_order(table) if tree is None else table
 
 

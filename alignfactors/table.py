@@ -79,6 +79,10 @@ class ScoreTable:
     notes : tuple of str
         Facts about the source a reader must know (e.g. failed and never-run scores cannot be
         told apart), shown by :meth:`summary`.
+    aggregates_from : {"scores", "raw"}
+        Which values the source's aggregates are means of: the children's ``scores`` (CSV
+        exports) or their ``raw`` values (the snapshot JSON); :meth:`as_of` recomputes them
+        the same way.
 
     Examples
     --------
@@ -101,6 +105,7 @@ class ScoreTable:
     benchmarks: pd.DataFrame | None = None
     log: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
+    aggregates_from: str = "scores"
 
     def __post_init__(self) -> None:
         s = self.scores
@@ -141,6 +146,10 @@ class ScoreTable:
             raise DataError(f"log must be a DataFrame with columns {LOG_COLUMNS}")
         object.__setattr__(self, "log", log.reset_index(drop=True))
         object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+        if self.aggregates_from not in ("scores", "raw") or (
+                self.aggregates_from == "raw" and self.raw is None):
+            raise DataError(f"aggregates_from must be 'scores' or 'raw' (with a raw frame), got "
+                            f"{self.aggregates_from!r}")
 
     def _checked_benchmarks(self) -> pd.DataFrame:
         cols = self.scores.columns
@@ -395,7 +404,9 @@ class ScoreTable:
         Leaf scores whose timestamp is after ``date`` become ``"missing"`` (not yet run), and
         so do leaf scores without a timestamp (their date is unknown; counted in the notes).
         Every aggregate is then recomputed with the website's rule: the mean of its direct
-        children with a missing child counted as 0, and missing when no child has a score.
+        children with a missing child counted as 0, and missing when no child has a score
+        (means of the children's ``raw`` values when ``aggregates_from == "raw"``, as in the
+        snapshot).
         Models left without any leaf score are dropped (listed in ``log``).
 
         Parameters
@@ -406,8 +417,8 @@ class ScoreTable:
         Returns
         -------
         ScoreTable
-            Same columns; ``raw`` of aggregates holds the recomputed full-precision values;
-            ``tree_check`` is recomputed (exact by construction).
+            Same columns; ``scores`` and ``raw`` of aggregates hold the recomputed
+            full-precision values; ``tree_check`` is recomputed (exact by construction).
 
         Raises
         ------
@@ -466,18 +477,22 @@ class ScoreTable:
                 masked[name] = frame
         new_ts = stamps.copy()
         new_ts[leaves] = ts.mask(drop)
-        # The website's rule, bottom-up: parent = mean of children, missing child = 0.
+        # The website's rule, bottom-up: parent = mean of children, missing child = 0, on the
+        # values the source's aggregates are means of (scores, or raw for the snapshot).
+        base = masked["raw"] if self.aggregates_from == "raw" else scores
+        base = base.where(status == "ok")
         for node in reversed(self.tree.nodes):
             kids = self.tree.children(node)
             if not kids:
                 continue
-            x = scores[kids].to_numpy()
+            x = base[kids].to_numpy()
             any_ok = ~np.isnan(x).all(axis=1)
-            scores[node] = np.where(any_ok, np.nan_to_num(x, nan=0.0).mean(axis=1), np.nan)
+            base[node] = np.where(any_ok, np.nan_to_num(x, nan=0.0).mean(axis=1), np.nan)
             status[node] = np.where(any_ok, "ok", "missing")
+        parents = [c for c in scores.columns if not self.tree.is_leaf(c)]
+        scores[parents] = base[parents]
         if "raw" in masked:
-            parents = [c for c in scores.columns if not self.tree.is_leaf(c)]
-            masked["raw"][parents] = scores[parents]
+            masked["raw"][parents] = base[parents]
         keep = (status[leaves] == "ok").any(axis=1)
         log = [self.log]
         gone = list(scores.index[~keep])
@@ -497,7 +512,9 @@ class ScoreTable:
                       log=pd.concat([x for x in log if len(x)] or [self.log], ignore_index=True),
                       notes=tuple(notes), source=f"{self.source} as of {label}")
         if out.tree_check is not None:
-            out = replace(out, tree_check=check_tree(out.scores, out.tree,
+            checked = out.raw.where(out.status == "ok") if self.aggregates_from == "raw" \
+                else out.scores
+            out = replace(out, tree_check=check_tree(checked, out.tree,
                                                      tol=out.tree_check.tolerance))
         return out
 
