@@ -163,7 +163,7 @@ class Trend:
                     err = np.vstack([(g["value"] - g["ci_low"]).clip(lower=0).fillna(0),
                                      (g["ci_high"] - g["value"]).clip(lower=0).fillna(0)])
                 ax.errorbar(x, g["value"], yerr=err, marker="o", ms=4, capsize=3, lw=1.2,
-                            label=labels.get(q, q.split(".", 1)[1]))
+                            label=labels.get(q, q.split(".", 1)[-1]))
             ax.set_title(title, fontsize=10)
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
