@@ -461,10 +461,10 @@ def _zip_csv(members: dict[str, bytes], name: str) -> tuple[str | None, str | No
         except InputFileError:
             continue
         first = next(csv.reader(io.StringIO(head[:4096])), [])
-        if _formats.is_today_header(first) or "model_id" in first:
-            board = board or member
-        elif tuple(first[:4]) == _formats.PLUGIN_HEADER:
+        if tuple(first[:4]) == _formats.PLUGIN_HEADER:
             plugins = plugins or member
+        elif _formats.is_today_header(first) or "model_id" in first:
+            board = board or member
     return board, plugins
 
 
@@ -617,7 +617,11 @@ def _snapshot_tree(values: pd.DataFrame, aggregates, name: str):
     # key order means nothing: roots in the order average_*, other aggregates, leaves
     order = sorted(cols, key=lambda c: (not c.startswith("average"), c not in children,
                                         cols.index(c)))
-    btree = BenchmarkTree.from_mapping(children, order=order)
+    weights = {p: [1.0 / len(k)] * len(k) for p, k in children.items()}
+    btree = BenchmarkTree.from_mapping(children, order=order, rules={
+        p: {"rule": "mean", "weights": weights[p],
+            "missing": "skip" if rules[p] == "mean_of_present" else "as_zero"}
+        for p in children})
     check = _formats.check_marked_tree(values, children, rules, _formats.SNAPSHOT_TOLERANCE)
     return btree, check, rules
 

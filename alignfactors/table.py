@@ -539,8 +539,14 @@ class ScoreTable:
                                  f"computed it) or 'missing_as_zero' (today's website), got "
                                  f"{rule!r}")
         own = self.benchmarks.get("aggregate_rule")
-        return {p: (own[p] if own is not None and isinstance(own.get(p), str)
-                    else "missing_as_zero") for p in parents}
+        out = {}
+        for p in parents:
+            given = (self.tree.rule(p) or {}).get("missing")
+            if own is not None and isinstance(own.get(p), str):
+                out[p] = own[p]
+            else:
+                out[p] = "mean_of_present" if given == "skip" else "missing_as_zero"
+        return out
 
     def summary(self) -> str:
         """Text summary: models, benchmarks, leaves per domain, cell status, tree check."""
