@@ -213,7 +213,9 @@ def parse_snapshot(obj, name: str) -> Parsed:
         p.notes.append(f"{int(lost.to_numpy().sum())} errors could not be put on the ceiled scale "
                        "(no usable value/raw ratio) and are NaN in .errors")
     p.notes.append("scores are the website's values (3 decimals, truncated towards 0); .raw "
-                   "holds the unceiled scores, and for aggregates their full-precision value")
+                   "holds the snapshot's 'raw' field (documented as the unceiled score, but "
+                   "value/raw varies between models for most neural benchmarks, so it is not "
+                   "one ceiling per benchmark), for aggregates their full-precision value")
     return p
 
 

@@ -303,10 +303,14 @@ def _md_trend(res: ReportResults, figs: dict, fig_no) -> list[str]:
     lines = [
         "## Over time", "",
         "The input dates every score, so the leaderboard can be rebuilt as it stood on each date "
-        f"({', '.join(tr.dates)}): scores computed later are removed and the aggregates recomputed with the "
-        "website's rule (mean of the children, missing counted as 0). Each date is then cleaned and analysed on "
-        "its own, with the report's options; intervals resample that date's models. Counts have no interval; "
-        "k is given with the percentile interval of k over resamples.", "",
+        f"({', '.join(tr.dates)}): scores computed later are removed and the aggregates recomputed with the rule "
+        "the source used for each of them (`table.benchmarks['aggregate_rule']`; the 2024 snapshot averages the "
+        "children that have a score, today's website counts a missing child as 0). Each date is then cleaned and "
+        "analysed on its own, with the report's options; intervals resample that date's models. Counts have no "
+        "interval; k is given with the percentile interval of k over resamples. The cleaned metric set changes "
+        "from date to date (row n_metrics: benchmarks are added, and a benchmark run on less than half of the "
+        "models of a date is dropped), so a change between dates mixes new models with a different set of "
+        "metrics.", "",
         tr.to_markdown(), "",
     ]
     if "trend" in figs:
