@@ -176,15 +176,6 @@ class ScoreTable:
                             f"{ERROR_KINDS}")
         return b
 
-    def __reduce__(self):
-        # The tree travels as (children, roots, domains) so that a table pickles whatever the
-        # tree class supports; every other field pickles as it is.
-        state = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        tree = state.pop("tree")
-        spec = (tree.to_dict(), list(tree.roots),
-                {n: tree.domain(n) for n in tree.nodes if tree.domain(n) is not None})
-        return (_unpickle_table, (state, spec))
-
     # -- constructors ---------------------------------------------------------------------------
     @classmethod
     def from_wide(
@@ -608,11 +599,6 @@ def _cutoff(date) -> tuple[pd.Timestamp, str]:
     return ts, label
 
 
-def _unpickle_table(state: dict, spec: tuple) -> ScoreTable:
-    children, roots, domains = spec
-    return ScoreTable(tree=BenchmarkTree(children, roots=roots, domains=domains), **state)
-
-
 def _restricted_tree(tree: BenchmarkTree, keep: list[str]) -> BenchmarkTree:
     """``tree`` restricted to ``keep``: parent = nearest kept ancestor; domains kept as they were."""
     kept = set(keep)
@@ -629,7 +615,9 @@ def _restricted_tree(tree: BenchmarkTree, keep: list[str]) -> BenchmarkTree:
     order = {n: i for i, n in enumerate(tree.nodes)}
     children = {p: sorted(cs, key=order.__getitem__) for p, cs in children.items()}
     domains = {n: tree.domain(n) for n in keep if tree.domain(n) is not None}
-    return BenchmarkTree(children, roots=roots, domains=domains)
+    rules = {p: tree.rule(p) for p, cs in children.items()
+             if cs == tree.children(p) and tree.rule(p) is not None}
+    return BenchmarkTree(children, roots=roots, domains=domains, rules=rules)
 
 
 def _check_domain_keys(domains, columns) -> None:
