@@ -163,7 +163,74 @@ class Searcher:
             ok = self.present[rows][:, pool].all(axis=0) if pool else np.zeros(0, bool)
             cols = [c for c, keep in zip(pool, ok) if keep]
             return rows, cols, self.x[rows][:, cols]
+        if policy == "available":  # with NaN: the mean is over the children present
+            ok = self.present[rows][:, pool].any(axis=0) if pool else np.zeros(0, bool)
+            cols = [c for c, keep in zip(pool, ok) if keep]
+            return rows, cols, self.x[rows][:, cols]
         return rows, list(pool), self.filled[rows][:, pool]
+
+    # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
+    # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
+    def _evaluate_available(self, p, rows, cols, w, a, y) -> Fit:
+        n = self.x.shape[0]
+        pres = ~np.isnan(a)
+        d = np.where(pres, a - y[:, None], 0.0)
+        pw = pres @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(pw > 0, (d @ w) / np.where(pw > 0, pw, 1), np.inf)
+            t = self.half[p] + (pres * self.half[cols]) @ w / np.where(pw > 0, pw, 1) + 1e-9
+        resid, tol, bad = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+        resid[rows], tol[rows] = np.where(np.isfinite(r), r, 0.0), t
+        bad[rows] = ~(np.abs(r) <= t)
+        keep = w > 0
+        ss = float(((y - y.mean()) ** 2).sum())
+        fin = np.isfinite(r)
+        r2 = 1 - float((r[fin] ** 2).sum()) / ss if ss > 0 and fin.all() else np.nan
+        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "available", rows.copy(), bad,
+                   resid, tol, r2)
+
+    def _fit_available(self, p, rows, cols, a, y, prune: bool) -> Fit:
+        allowed = self.allowed(y.size)
+        pres = ~np.isnan(a)
+        d = np.where(pres, a - y[:, None], 0.0)
+        lam = 1e3 * max(float(np.abs(d).max()), 1e-12) * np.sqrt(y.size)
+
+        def solve(keep, subset=None):
+            dd = d[keep] if subset is None else d[keep][:, subset]
+            k = dd.shape[1]
+            w = _nnls(np.vstack([dd, np.full((1, k), lam)]), np.r_[np.zeros(dd.shape[0]), lam])
+            full = np.zeros(len(cols))
+            full[subset if subset is not None else slice(None)] = w
+            return full / full.sum() if full.sum() > 0 else full
+
+        keep = np.ones(y.size, bool)
+        w = solve(keep)
+        f = self._evaluate_available(p, rows, cols, w, a, y)
+        for _ in range(4):
+            nb = f.n_bad
+            if nb <= allowed and (nb == 0 or _ > 0):
+                break
+            r = np.abs(f.resid[rows]) - f.tol[rows]
+            r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
+            keep = np.ones(y.size, bool)
+            if nb > allowed:
+                keep[np.argsort(-r, kind="stable")[: allowed + 1]] = False
+            else:
+                keep = r <= 0
+            w2 = solve(keep)
+            f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+            if f2.n_bad >= nb:
+                break
+            w, f = w2, f2
+        if prune and (w > 0).sum() > 1:
+            act = np.flatnonzero(w >= 1e-3 * w.max())
+            if act.size < (w > 0).sum():
+                self.budget.tick(self.names[p])
+                w2 = solve(~f.bad[rows], act)
+                f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+                if f2.n_bad <= max(f.n_bad, allowed):
+                    f = f2
+        return f
 
     def _evaluate(self, p, rows, cols, w, policy, a, y) -> Fit:
         n = self.x.shape[0]
@@ -189,6 +256,8 @@ class Searcher:
             return None
         self.budget.tick(self.names[p])
         y = self.x[rows, p]
+        if policy == "available":
+            return self._fit_available(p, rows, cols, a, y, prune)
         allowed = self.allowed(y.size)
         sub = _subsample(y, max(4 * len(cols) + 50, 400))
         w = _nnls(a[sub], y[sub])
@@ -270,6 +339,22 @@ class Searcher:
         k = len(kids)
         allowed = self.allowed(y.size)
         fixed = {"mean": np.full(k, 1.0 / k), "sum": np.ones(k)}
+        if policy == "available":
+            for rule in rules:
+                if rule == "mean":
+                    f = self._evaluate_available(p, rows, cols, fixed["mean"], a, y)
+                elif rule == "weighted_mean":
+                    g = self._fit_available(p, rows, cols, a, y, prune=False)
+                    f = self._evaluate_available(p, rows, cols, np.r_[[
+                        dict(zip(g.cols, g.weights)).get(c, 0.0) for c in cols]], a, y)
+                    if not (f.weights > 0).all() or len(f.cols) != k:
+                        continue
+                else:
+                    continue  # a sum over the children present is not a fixed rule
+                if f.n_bad <= allowed:
+                    f.rule = rule
+                    return f
+            return None
         for rule in rules:
             if rule in fixed:
                 f = self._evaluate(p, rows, cols, fixed[rule], policy, a, y)
@@ -379,7 +464,7 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
     for p in aggs:
         f = s.fit(p, leaves, step_a[p].policy)
         size[p] = len(f.cols) if f is not None and f.n_bad <= s.allowed(f.n_rows) else m + 1
-    order = sorted(aggs, key=lambda p: (size[p], -p))
+    order = _bottom_up(aggs, step_a, size)
     # 4. each aggregate over the current frontier (leaves and aggregates not yet inside another)
     frontier = set(leaves)
     children: dict[int, list[int]] = {}
@@ -433,6 +518,21 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
     return res
 
 
+def _bottom_up(aggs: list[int], step_a: dict[int, Fit], size: dict[int, int]) -> list[int]:
+    """Aggregates ordered so that one used in another's exact fit comes first (smaller leaf
+    sets first among the free ones; a cycle is broken at its smallest)."""
+    key = {p: (size[p], -p) for p in aggs}
+    needs = {p: {q for q in step_a[p].cols if q in key and q != p} for p in aggs}
+    order: list[int] = []
+    left = set(aggs)
+    while left:
+        free = [p for p in left if not (needs[p] & left)]
+        p = min(free or left, key=key.__getitem__)
+        order.append(p)
+        left.discard(p)
+    return order
+
+
 def _near(f: Fit, r2: float) -> bool:
     """Close but not exact: within rounding on most models, or a very high adjusted R^2."""
     n, k = f.n_rows, len(f.cols)
@@ -450,18 +550,20 @@ def _credible(f: Fit) -> bool:
 
 
 def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
+    """The first policy that fits every model, else the one with fewest misses; one policy
+    when nothing is missing (then they all agree)."""
     best = None
+    rows = s.present[:, p]
+    if pool and s.present[rows][:, pool].all():
+        policies = policies[:1]  # nothing missing where p is present: every policy is the same
     for policy in policies:
-        if policy == "as_zero" and "complete" in policies and best is not None:
-            rows = s.present[:, p]
-            if s.present[rows][:, pool].all():  # nothing missing: the same fit
-                break
         f = s.fit(p, pool, policy)
         if f is None:
             continue
-        if f.n_bad <= s.allowed(f.n_rows):
+        if f.n_bad == 0:
             return f
-        if best is None or (f.n_bad, -f.r2) < (best.n_bad, -best.r2):
+        if best is None or (f.n_bad, -np.nan_to_num(f.r2, nan=-np.inf)) < (
+                best.n_bad, -np.nan_to_num(best.r2, nan=-np.inf)):
             best = f
     return best
 
@@ -478,6 +580,8 @@ def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
     rows, cols, a = s.design(p, leaves, f.policy)
     if not cols:
         return None
+    if f.policy == "available":  # the linear form of the mean over the children present
+        a = np.nan_to_num(a - s.x[rows, p][:, None], nan=0.0)
     pos = {c: i for i, c in enumerate(cols)}
     idx = [pos[c] for c in f.cols if c in pos]
     if len(idx) != len(f.cols):
