@@ -249,8 +249,12 @@ class Searcher:
         return Fit([c for c, k in zip(cols, keep) if k], w[keep], policy, rows.copy(), bad,
                    resid, tol, r2)
 
-    def fit(self, p: int, pool: list[int], policy: str, *, prune: bool = True) -> Fit | None:
-        """Best non-negative fit of column ``p`` on ``pool`` (trimmed, pruned)."""
+    def fit(self, p: int, pool: list[int], policy: str, *, prune: bool = True,
+            allowed: int | None = None) -> Fit | None:
+        """Best non-negative fit of column ``p`` on ``pool`` (trimmed, pruned).
+
+        ``allowed`` overrides the number of models that may miss (for diagnosing near misses).
+        """
         rows, cols, a = self.design(p, pool, policy)
         if not cols or rows.sum() == 0:
             return None
@@ -258,7 +262,7 @@ class Searcher:
         y = self.x[rows, p]
         if policy == "available":
             return self._fit_available(p, rows, cols, a, y, prune)
-        allowed = self.allowed(y.size)
+        allowed = self.allowed(y.size) if allowed is None else allowed
         sub = _subsample(y, max(4 * len(cols) + 50, 400))
         w = _nnls(a[sub], y[sub])
         f = self._evaluate(p, rows, cols, w, policy, a, y)
@@ -455,8 +459,15 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 step_a[p] = f
             else:
                 res.undetermined[p] = f
-        elif _near(f, near_r2):
-            res.near[p] = f
+        elif _near(f, near_r2) or f.r2 > 0.99:
+            # how close: refit leaving out up to a quarter of the models, to name the misses
+            g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
+                if f.policy != "available" else None
+            if g is not None and g.n_bad < f.n_bad:
+                f = g
+                res.best[p] = f
+            if _near(f, near_r2):
+                res.near[p] = f
     aggs = [p for p in reps if p in step_a]
     leaves = [q for q in reps if q not in step_a]
     # 3. order the aggregates bottom-up by the size of their leaf sets
@@ -480,6 +491,10 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 rule_fit = s.fit_rule(p, kids, policy, rules)
                 if rule_fit is not None:
                     break
+        if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows) \
+                and len(f.cols) == 1 and "weighted" not in rules:
+            # a rescaled copy of one column (a total next to its average): the same aggregate
+            rule_fit = s.fit_rule(p, list(f.cols), f.policy, ("weighted",))
         if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows):
             # a column kept as a leaf (exact only by another rule) competes with its own
             # children in the frontier: try it in place of the columns of its fit
