@@ -431,11 +431,13 @@ def duplicate_groups(x: np.ndarray, half: np.ndarray, cols: list[int]) -> list[l
 def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
            policies=("complete", "as_zero"), max_mismatch: float = 0.0,
            required=frozenset(), exclude=frozenset(), max_steps: int | None = None,
-           near_r2: float = 0.995) -> SearchResult:
+           near_r2: float = 0.995, scaled_copies: bool = False) -> SearchResult:
     """Find the aggregates among the columns of ``x`` and nest them into a forest.
 
     ``required`` columns (by position) are accepted as aggregates on an exact fit even when the
     fit is not credible on its own (few models); ``exclude`` columns take no part at all.
+    ``scaled_copies``: a column that is a fixed multiple of one other (a total next to its
+    average) is its parent, whatever ``rules`` allow.
     """
     budget = _Budget(max_steps)
     s = Searcher(x, half, max_mismatch=max_mismatch, budget=budget, names=names)
@@ -492,7 +494,7 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 if rule_fit is not None:
                     break
         if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows) \
-                and len(f.cols) == 1 and "weighted" not in rules:
+                and len(f.cols) == 1 and scaled_copies and "weighted" not in rules:
             # a rescaled copy of one column (a total next to its average): the same aggregate
             rule_fit = s.fit_rule(p, list(f.cols), f.policy, ("weighted",))
         if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows):

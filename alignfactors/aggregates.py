@@ -19,8 +19,8 @@ from ._search import OutOfSteps, RULES, half_widths, search
 from .errors import DataError, ParameterError, ParameterTypeError
 from .tree import BenchmarkTree
 
-__all__ = ["detect_aggregates", "AggregateDetection", "AggregateFit", "fit_rules",
-           "MISSING_RULES"]
+__all__ = ["detect_aggregates", "apply_aggregates", "AggregateDetection", "AggregateFit",
+           "fit_rules", "MISSING_RULES"]
 
 #: How a parent treats a child without a score: ``"complete"`` (the parent exists only when every
 #: child does), ``"as_zero"`` (Brain-Score's 2025 export: a missing child counts as 0),
@@ -332,7 +332,7 @@ def detect_aggregates(
     exclude = frozenset(j for j, nm in enumerate(names) if nm in metadata)
     try:
         res = search(x, names, half, rules=rules, policies=missing, max_mismatch=max_mismatch,
-                     exclude=exclude, max_steps=max_steps)
+                     exclude=exclude, max_steps=max_steps, scaled_copies=True)
     except OutOfSteps as exc:
         raise DataError(f"aggregate detection gave up after {max_steps} fits (at column "
                         f"{exc.args[0]!r}); pass aggregates='none' or an explicit tree") from None
@@ -476,3 +476,73 @@ def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str]
     ordered = {nm: fits[nm] for nm in names if nm in fits}
     return AggregateDetection(tuple(names), ordered, {}, tuple(notes), decimals, new_tree,
                               "given", {"rules": list(rules), "missing": list(missing)})
+
+
+def apply_aggregates(table, aggregates="detect"):
+    """``table`` with its summary columns found (``"detect"``), left alone (``"none"``) or given.
+
+    ``"detect"`` runs :func:`detect_aggregates` on ``table.scores``: aggregate columns become the
+    tree's parents (rule and weights in ``tree.rule`` and ``table.benchmarks``), rank and constant
+    columns move to ``table.models`` (logged in ``table.log``), and ``table.notes`` says what
+    was found. A mapping ``parent -> children`` or a :class:`BenchmarkTree` is used as the tree,
+    each parent's rule fitted by :func:`fit_rules`. The result is in ``table.detection``.
+
+    Examples
+    --------
+    >>> from alignfactors.table import ScoreTable
+    >>> rng = np.random.default_rng(1)
+    >>> df = pd.DataFrame(np.round(rng.uniform(0, 1, (20, 2)), 2), columns=["a", "b"])
+    >>> df["Total"] = df.sum(axis=1).round(2)
+    >>> t = ScoreTable.from_wide(df)  # aggregates="detect" is the default
+    >>> t.tree.children("Total"), t.benchmarks.loc["Total", "rule"]
+    (['a', 'b'], 'sum')
+    """
+    import dataclasses
+
+    from .tree import BenchmarkTree as _Tree
+
+    if isinstance(aggregates, str):
+        if aggregates not in ("detect", "none"):
+            raise ParameterError(f"aggregates must be 'detect', 'none' or a tree (a mapping "
+                                 f"parent -> children), got {aggregates!r}")
+    elif not isinstance(aggregates, (Mapping, _Tree)):
+        raise ParameterTypeError(f"aggregates must be 'detect', 'none' or a tree (a mapping "
+                                 f"parent -> children), got {type(aggregates).__name__}")
+    scores = table.scores
+    tree = table.tree
+    domains = {n: tree.domain(n) for n in tree.nodes if tree.domain(n) is not None}
+    names = [str(c) for c in scores.columns]
+    if isinstance(aggregates, str) and aggregates == "none":
+        det = AggregateDetection(tuple(names), {}, {}, (), {}, tree, "none", {})
+        return dataclasses.replace(table, detection=det)
+    if isinstance(aggregates, str):
+        det = detect_aggregates(scores, domains=domains)
+    else:
+        mapping = aggregates.to_dict() if isinstance(aggregates, _Tree) else aggregates
+        given = _Tree.from_mapping(mapping, order=names, domains=domains or None)
+        det = fit_rules(scores, given)
+    meta = [c for c in names if c in det.metadata]
+    kept = [c for c in names if c not in det.metadata]
+    frame = det.to_frame().set_index("column")
+    bench = table.benchmarks.loc[kept].copy()
+    for col in ("role", "rule", "missing", "children", "weights"):
+        bench[col] = frame.loc[kept, col].to_numpy()
+    models = table.models.copy()
+    for c in meta:
+        models[c] = scores[c].to_numpy()
+    log = table.log
+    if meta:
+        extra = pd.DataFrame({"item": meta, "kind": "benchmark",
+                              "reason": [f"{det.metadata[c]} column: model metadata, not a metric "
+                                         "(moved to table.models)" for c in meta]})
+        log = pd.concat([log, extra], ignore_index=True)
+    notes = tuple(table.notes) + ((f"summary columns: {det.headline()}",) if det.method != "none"
+                                  else ()) + det.notes
+
+    def take(frame_):
+        return None if frame_ is None else frame_[kept]
+
+    return dataclasses.replace(
+        table, scores=scores[kept], status=table.status[kept], models=models, tree=det.tree,
+        errors=take(table.errors), raw=take(table.raw), timestamps=take(table.timestamps),
+        versions=take(table.versions), benchmarks=bench, log=log, notes=notes, detection=det)

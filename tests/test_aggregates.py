@@ -231,3 +231,72 @@ def test_result_renders():
     assert isinstance(d, AggregateDetection)
     assert "| Overall | aggregate | mean |" in d.to_markdown()
     assert "3 aggregates" in d.summary() and str(d) == d.summary()
+
+
+# --- where detection meets loading, the CLI and the report ----------------------------------
+
+def _board_csv(tmp_path):
+    m = _two_level(seed=13)
+    m["Rank"] = m["Overall"].rank(ascending=False, method="min")
+    m.insert(0, "model", m.index)
+    path = tmp_path / "board.csv"
+    m.to_csv(path, index=False)
+    return path
+
+
+def test_load_table_and_from_wide_detect_by_default(tmp_path):
+    from alignfactors.loading import load_table
+    from alignfactors.table import ScoreTable
+
+    path = _board_csv(tmp_path)
+    t = load_table(path)
+    assert t.detection.method == "detect" and "Rank" not in t.scores.columns
+    assert t.models["Rank"].notna().all()
+    assert t.tree.children("Overall") == ["Vision", "Language"]
+    assert t.tree.rule("Vision") == {"rule": "mean", "weights": pytest.approx([1 / 3] * 3),
+                                     "missing": "complete"}
+    assert t.benchmarks.loc["Overall", "role"] == "aggregate"
+    assert t.benchmarks.loc["Overall", "children"] == "Vision; Language"
+    assert t.log.set_index("item").loc["Rank", "reason"].startswith("rank column")
+    assert any(n.startswith("summary columns: 3 aggregate columns") for n in t.notes)
+    assert t.status.columns.equals(t.scores.columns)
+    flat = load_table(path, aggregates="none")
+    assert flat.tree.leaves() == list(flat.scores.columns) and "Rank" in flat.scores.columns
+    assert flat.detection.method == "none"
+    given = load_table(path, aggregates={"Vision": ["m0", "m1", "m2"]})
+    assert given.detection.method == "given" and given.tree.rule("Vision")["rule"] == "mean"
+    assert "Overall" in given.tree.leaves()
+    with pytest.raises(ParameterError, match="aggregates must be 'detect', 'none' or a tree"):
+        load_table(path, aggregates="auto")
+    df = pd.read_csv(path).set_index("model")
+    w = ScoreTable.from_wide(df)
+    assert _sets(w.tree) == _sets(t.tree)
+    assert ScoreTable.from_wide(df, aggregates="none").tree.to_dict() == {}
+
+
+def test_detected_table_pickles(tmp_path):
+    import pickle
+
+    from alignfactors.loading import load_table
+
+    t = load_table(_board_csv(tmp_path))
+    back = pickle.loads(pickle.dumps(t))
+    assert back.tree == t.tree and back.tree.rules == t.tree.rules
+    assert back.detection.to_dict() == t.detection.to_dict()
+
+
+def test_cli_aggregates_option(tmp_path, capsys):
+    from alignfactors.cli import main
+
+    path = _board_csv(tmp_path)
+    assert main(["agreement", str(path), "--n-boot", "0", "--quiet"]) == 0
+    detected = capsys.readouterr().out
+    assert main(["agreement", str(path), "--n-boot", "0", "--quiet", "--aggregates", "none"]) == 0
+    flat = capsys.readouterr().out
+    assert detected != flat
+    tree = tmp_path / "tree.json"
+    tree.write_text('{"Vision": ["m0", "m1", "m2"]}')
+    assert main(["agreement", str(path), "--n-boot", "0", "--quiet", "--aggregates",
+                 str(tree)]) == 0
+    assert main(["agreement", str(path), "--aggregates", "nope.json"]) == 2
+    assert "expected 'detect', 'none' or a JSON file" in capsys.readouterr().err
