@@ -203,12 +203,16 @@ class Searcher:
             full[subset if subset is not None else slice(None)] = w
             return full / full.sum() if full.sum() > 0 else full
 
-        keep = np.ones(y.size, bool)
+        keep = np.zeros(y.size, bool)
+        keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
         w = solve(keep)
         f = self._evaluate_available(p, rows, cols, w, a, y)
+        if not keep.all() and f.n_bad > allowed:
+            w = solve(np.ones(y.size, bool))
+            f = self._evaluate_available(p, rows, cols, w, a, y)
         for _ in range(4):
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0):
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
                 break
             r = np.abs(f.resid[rows]) - f.tol[rows]
             r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
@@ -222,9 +226,22 @@ class Searcher:
             if f2.n_bad >= nb:
                 break
             w, f = w2, f2
-        if prune and (w > 0).sum() > 1:
-            act = np.flatnonzero(w >= 1e-3 * w.max())
-            if act.size < (w > 0).sum():
+        if prune and (w > 0).sum() > 1 and f.n_bad <= allowed:
+            # keep the weights that differ from 0 beyond their standard error (t > 5)
+            act = np.flatnonzero(w > 0)
+            ok = ~f.bad[rows]
+            dk = d[ok][:, act]
+            r = dk @ w[act]
+            sigma2 = max(float(r @ r) / max(dk.shape[0] - act.size, 1), 1e-30)
+            g = dk.T @ dk
+            ridge = 1e-12 * max(float(np.trace(g)), 1e-300) / act.size
+            try:
+                se = np.sqrt(np.clip(np.diag(np.linalg.inv(g + ridge * np.eye(act.size))), 0, None)
+                             * sigma2)
+                act = act[w[act] > 5 * se]
+            except np.linalg.LinAlgError:
+                act = np.flatnonzero(w >= 1e-3 * w.max())
+            if 0 < act.size < (w > 0).sum():
                 self.budget.tick(self.names[p])
                 w2 = solve(~f.bad[rows], act)
                 f2 = self._evaluate_available(p, rows, cols, w2, a, y)
@@ -263,7 +280,7 @@ class Searcher:
         if policy == "available":
             return self._fit_available(p, rows, cols, a, y, prune)
         allowed = self.allowed(y.size) if allowed is None else allowed
-        sub = _subsample(y, max(4 * len(cols) + 50, 400))
+        sub = _subsample(y, max(2 * len(cols) + 100, 300))
         w = _nnls(a[sub], y[sub])
         f = self._evaluate(p, rows, cols, w, policy, a, y)
         if sub.size < y.size and f.n_bad > allowed:
@@ -271,8 +288,8 @@ class Searcher:
             f = self._evaluate(p, rows, cols, w, policy, a, y)
         for _ in range(4):  # trimmed refits: a few bad models must not pull the weights
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0):
-                break
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+                break  # exact, or too far from exact for a few models to explain
             r = np.abs(f.resid[rows]) - f.tol[rows]
             if nb > allowed:  # drop the worst models the allowance permits, plus 1
                 drop = np.argsort(-r, kind="stable")[: allowed + 1]
@@ -287,7 +304,7 @@ class Searcher:
             w, f = w2, f2
         if prune and f.n_bad <= allowed:
             w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed)
-        elif prune and f.r2 > 0.99 and len(cols) <= 400:
+        elif prune and f.r2 > 0.99 and len(cols) <= 400 and f.n_bad <= max(3, 0.1 * y.size):
             # nearly exact: least squares over many collinear columns also fits the rounding
             # noise and can push a few models past the tolerance. The exact question is whether
             # any non-negative weights are within the rounding on every model (but the allowed
@@ -431,7 +448,7 @@ def duplicate_groups(x: np.ndarray, half: np.ndarray, cols: list[int]) -> list[l
 def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
            policies=("complete", "as_zero"), max_mismatch: float = 0.0,
            required=frozenset(), exclude=frozenset(), max_steps: int | None = None,
-           near_r2: float = 0.995, scaled_copies: bool = False) -> SearchResult:
+           near_r2: float = 0.9, scaled_copies: bool = False) -> SearchResult:
     """Find the aggregates among the columns of ``x`` and nest them into a forest.
 
     ``required`` columns (by position) are accepted as aggregates on an exact fit even when the
@@ -461,7 +478,7 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 step_a[p] = f
             else:
                 res.undetermined[p] = f
-        elif _near(f, near_r2) or f.r2 > 0.99:
+        elif f.r2 > 0.99 and f.n_bad < f.n_rows:
             # how close: refit leaving out up to a quarter of the models, to name the misses
             g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
                 if f.policy != "available" else None
@@ -551,13 +568,8 @@ def _bottom_up(aggs: list[int], step_a: dict[int, Fit], size: dict[int, int]) ->
 
 
 def _near(f: Fit, r2: float) -> bool:
-    """Close but not exact: within rounding on most models, or a very high adjusted R^2."""
-    n, k = f.n_rows, len(f.cols)
-    if n - f.n_bad >= 0.5 * n:
-        return True
-    if n - k - 1 <= 0 or not np.isfinite(f.r2):
-        return False
-    return 1 - (1 - f.r2) * (n - 1) / (n - k - 1) >= r2
+    """Close but not exact: within rounding on most models, with a high R^2."""
+    return f.n_rows - f.n_bad >= 0.5 * f.n_rows and f.r2 >= r2
 
 
 def _credible(f: Fit) -> bool:
