@@ -32,6 +32,7 @@ from .correlation import cor_smooth
 from .tree import BenchmarkTree, TreeCheck, infer_tree
 from .table import ScoreTable
 from .loading import load_brainscore, load_table
+from .aggregates import AggregateDetection, AggregateFit, detect_aggregates
 from .cleaning import Cleaned, clean
 from .agreement import Agreement, agreement
 from .dimensions import Dimensionality, dimensionality
@@ -53,6 +54,7 @@ __all__ = [
     "InputFileError", "NotFittedError", "ParameterError", "ParameterTypeError", "SmoothingWarning", "TreeError",
     "Estimate", "BootstrapResult", "bootstrap", "cor_smooth",
     "BenchmarkTree", "TreeCheck", "infer_tree", "ScoreTable", "load_brainscore", "load_table",
+    "AggregateDetection", "AggregateFit", "detect_aggregates",
     "Cleaned", "clean", "Agreement", "agreement", "Dimensionality", "dimensionality",
     "FactorModel", "FitIndices", "KMOResult", "BartlettResult", "LoadingsBootstrap", "kmo", "bartlett_sphericity",
     "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",

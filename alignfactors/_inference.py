@@ -93,7 +93,9 @@ def check_tree(
     """Compare every parent with the mean of its direct children (missing child counted as 0).
 
     Only cells where the parent is present are compared; parents absent from ``scores`` are
-    skipped.
+    skipped. A parent with a known rule (``tree.rule(parent)``) is compared with that rule:
+    its weights, and the mean over the children present when its ``missing`` is
+    ``"available"``.
 
     Examples
     --------
@@ -112,7 +114,19 @@ def check_tree(
         if parent not in pos or not all(k in pos for k in kids):
             continue
         rows = ~np.isnan(x[:, pos[parent]])
-        mean = filled[:, [pos[k] for k in kids]].mean(axis=1)
+        rule = tree.rule(parent) or {}
+        w = np.asarray(rule.get("weights", np.full(len(kids), 1.0 / len(kids))), float)
+        if rule.get("rule") not in (None, "mean"):
+            pass  # a weighted rule: the weights as given
+        elif rule.get("missing") == "available":  # the mean over the children present
+            w = np.full(len(kids), 1.0 / len(kids))
+        cols = [pos[k] for k in kids]
+        if rule.get("missing") == "available":
+            have = ~np.isnan(x[:, cols])
+            with np.errstate(invalid="ignore", divide="ignore"):
+                mean = (filled[:, cols] @ w) / (have @ w)
+        else:
+            mean = filled[:, cols] @ w
         err = np.abs(mean[rows] - x[rows, pos[parent]])
         n_par += 1
         n_cells += int(rows.sum())
@@ -203,8 +217,8 @@ def infer_tree(
     required = frozenset(j for j, nm in enumerate(names) if _AGGREGATE_PATTERN.match(nm))
     try:
         res = search(x, names, np.full(len(names), tol / 2), rules=("mean",),
-                     policies=("as_zero",), max_mismatch=max_mismatch, required=required,
-                     max_steps=max_steps)
+                     policies=("as_zero", "available"), max_mismatch=max_mismatch,
+                     required=required, max_steps=max_steps)
     except OutOfSteps as exc:
         raise TreeError(
             f"benchmark tree inference gave up after {max_steps} steps (at column "
@@ -230,8 +244,9 @@ def infer_tree(
         raise TreeError(_failure_message_free(names, x, scores.index, unmatched[0], res))
     from .tree import BenchmarkTree  # tree.py imports this module at its end
 
-    rules = {p: {"rule": "mean", "weights": [1.0 / len(k)] * len(k), "missing": "as_zero"}
-             for p, k in mapping.items()}
+    policy = {names[p]: f.policy for p, f in res.fits.items()}
+    rules = {p: {"rule": "mean", "weights": [1.0 / len(k)] * len(k),
+                 "missing": policy.get(p, "as_zero")} for p, k in mapping.items()}
     tree = BenchmarkTree.from_mapping(mapping, order=names, rules=rules)
     check = check_tree(scores, tree, tol)
     return tree, replace(check, notes=tuple(notes))

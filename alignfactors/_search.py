@@ -163,7 +163,91 @@ class Searcher:
             ok = self.present[rows][:, pool].all(axis=0) if pool else np.zeros(0, bool)
             cols = [c for c, keep in zip(pool, ok) if keep]
             return rows, cols, self.x[rows][:, cols]
+        if policy == "available":  # with NaN: the mean is over the children present
+            ok = self.present[rows][:, pool].any(axis=0) if pool else np.zeros(0, bool)
+            cols = [c for c, keep in zip(pool, ok) if keep]
+            return rows, cols, self.x[rows][:, cols]
         return rows, list(pool), self.filled[rows][:, pool]
+
+    # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
+    # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
+    def _evaluate_available(self, p, rows, cols, w, a, y) -> Fit:
+        n = self.x.shape[0]
+        pres = ~np.isnan(a)
+        d = np.where(pres, a - y[:, None], 0.0)
+        pw = pres @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(pw > 0, (d @ w) / np.where(pw > 0, pw, 1), np.inf)
+            t = self.half[p] + (pres * self.half[cols]) @ w / np.where(pw > 0, pw, 1) + 1e-9
+        resid, tol, bad = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+        resid[rows], tol[rows] = np.where(np.isfinite(r), r, 0.0), t
+        bad[rows] = ~(np.abs(r) <= t)
+        keep = w > 0
+        ss = float(((y - y.mean()) ** 2).sum())
+        fin = np.isfinite(r)
+        r2 = 1 - float((r[fin] ** 2).sum()) / ss if ss > 0 and fin.all() else np.nan
+        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "available", rows.copy(), bad,
+                   resid, tol, r2)
+
+    def _fit_available(self, p, rows, cols, a, y, prune: bool) -> Fit:
+        allowed = self.allowed(y.size)
+        pres = ~np.isnan(a)
+        d = np.where(pres, a - y[:, None], 0.0)
+        lam = 1e3 * max(float(np.abs(d).max()), 1e-12) * np.sqrt(y.size)
+
+        def solve(keep, subset=None):
+            dd = d[keep] if subset is None else d[keep][:, subset]
+            k = dd.shape[1]
+            w = _nnls(np.vstack([dd, np.full((1, k), lam)]), np.r_[np.zeros(dd.shape[0]), lam])
+            full = np.zeros(len(cols))
+            full[subset if subset is not None else slice(None)] = w
+            return full / full.sum() if full.sum() > 0 else full
+
+        keep = np.zeros(y.size, bool)
+        keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
+        w = solve(keep)
+        f = self._evaluate_available(p, rows, cols, w, a, y)
+        if not keep.all() and f.n_bad > allowed:
+            w = solve(np.ones(y.size, bool))
+            f = self._evaluate_available(p, rows, cols, w, a, y)
+        for _ in range(4):
+            nb = f.n_bad
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+                break
+            r = np.abs(f.resid[rows]) - f.tol[rows]
+            r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
+            keep = np.ones(y.size, bool)
+            if nb > allowed:
+                keep[np.argsort(-r, kind="stable")[: allowed + 1]] = False
+            else:
+                keep = r <= 0
+            w2 = solve(keep)
+            f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+            if f2.n_bad >= nb:
+                break
+            w, f = w2, f2
+        if prune and (w > 0).sum() > 1 and f.n_bad <= allowed:
+            # keep the weights that differ from 0 beyond their standard error (t > 5)
+            act = np.flatnonzero(w > 0)
+            ok = ~f.bad[rows]
+            dk = d[ok][:, act]
+            r = dk @ w[act]
+            sigma2 = max(float(r @ r) / max(dk.shape[0] - act.size, 1), 1e-30)
+            g = dk.T @ dk
+            ridge = 1e-12 * max(float(np.trace(g)), 1e-300) / act.size
+            try:
+                se = np.sqrt(np.clip(np.diag(np.linalg.inv(g + ridge * np.eye(act.size))), 0, None)
+                             * sigma2)
+                act = act[w[act] > 5 * se]
+            except np.linalg.LinAlgError:
+                act = np.flatnonzero(w >= 1e-3 * w.max())
+            if 0 < act.size < (w > 0).sum():
+                self.budget.tick(self.names[p])
+                w2 = solve(~f.bad[rows], act)
+                f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+                if f2.n_bad <= max(f.n_bad, allowed):
+                    f = f2
+        return f
 
     def _evaluate(self, p, rows, cols, w, policy, a, y) -> Fit:
         n = self.x.shape[0]
@@ -182,15 +266,21 @@ class Searcher:
         return Fit([c for c, k in zip(cols, keep) if k], w[keep], policy, rows.copy(), bad,
                    resid, tol, r2)
 
-    def fit(self, p: int, pool: list[int], policy: str, *, prune: bool = True) -> Fit | None:
-        """Best non-negative fit of column ``p`` on ``pool`` (trimmed, pruned)."""
+    def fit(self, p: int, pool: list[int], policy: str, *, prune: bool = True,
+            allowed: int | None = None) -> Fit | None:
+        """Best non-negative fit of column ``p`` on ``pool`` (trimmed, pruned).
+
+        ``allowed`` overrides the number of models that may miss (for diagnosing near misses).
+        """
         rows, cols, a = self.design(p, pool, policy)
         if not cols or rows.sum() == 0:
             return None
         self.budget.tick(self.names[p])
         y = self.x[rows, p]
-        allowed = self.allowed(y.size)
-        sub = _subsample(y, max(4 * len(cols) + 50, 400))
+        if policy == "available":
+            return self._fit_available(p, rows, cols, a, y, prune)
+        allowed = self.allowed(y.size) if allowed is None else allowed
+        sub = _subsample(y, max(2 * len(cols) + 100, 300))
         w = _nnls(a[sub], y[sub])
         f = self._evaluate(p, rows, cols, w, policy, a, y)
         if sub.size < y.size and f.n_bad > allowed:
@@ -198,8 +288,8 @@ class Searcher:
             f = self._evaluate(p, rows, cols, w, policy, a, y)
         for _ in range(4):  # trimmed refits: a few bad models must not pull the weights
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0):
-                break
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+                break  # exact, or too far from exact for a few models to explain
             r = np.abs(f.resid[rows]) - f.tol[rows]
             if nb > allowed:  # drop the worst models the allowance permits, plus 1
                 drop = np.argsort(-r, kind="stable")[: allowed + 1]
@@ -214,7 +304,7 @@ class Searcher:
             w, f = w2, f2
         if prune and f.n_bad <= allowed:
             w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed)
-        elif prune and f.r2 > 0.99 and len(cols) <= 400:
+        elif prune and f.r2 > 0.99 and len(cols) <= 400 and f.n_bad <= max(3, 0.1 * y.size):
             # nearly exact: least squares over many collinear columns also fits the rounding
             # noise and can push a few models past the tolerance. The exact question is whether
             # any non-negative weights are within the rounding on every model (but the allowed
@@ -270,6 +360,22 @@ class Searcher:
         k = len(kids)
         allowed = self.allowed(y.size)
         fixed = {"mean": np.full(k, 1.0 / k), "sum": np.ones(k)}
+        if policy == "available":
+            for rule in rules:
+                if rule == "mean":
+                    f = self._evaluate_available(p, rows, cols, fixed["mean"], a, y)
+                elif rule == "weighted_mean":
+                    g = self._fit_available(p, rows, cols, a, y, prune=False)
+                    f = self._evaluate_available(p, rows, cols, np.r_[[
+                        dict(zip(g.cols, g.weights)).get(c, 0.0) for c in cols]], a, y)
+                    if not (f.weights > 0).all() or len(f.cols) != k:
+                        continue
+                else:
+                    continue  # a sum over the children present is not a fixed rule
+                if f.n_bad <= allowed:
+                    f.rule = rule
+                    return f
+            return None
         for rule in rules:
             if rule in fixed:
                 f = self._evaluate(p, rows, cols, fixed[rule], policy, a, y)
@@ -342,11 +448,13 @@ def duplicate_groups(x: np.ndarray, half: np.ndarray, cols: list[int]) -> list[l
 def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
            policies=("complete", "as_zero"), max_mismatch: float = 0.0,
            required=frozenset(), exclude=frozenset(), max_steps: int | None = None,
-           near_r2: float = 0.995) -> SearchResult:
+           near_r2: float = 0.9, scaled_copies: bool = False) -> SearchResult:
     """Find the aggregates among the columns of ``x`` and nest them into a forest.
 
     ``required`` columns (by position) are accepted as aggregates on an exact fit even when the
     fit is not credible on its own (few models); ``exclude`` columns take no part at all.
+    ``scaled_copies``: a column that is a fixed multiple of one other (a total next to its
+    average) is its parent, whatever ``rules`` allow.
     """
     budget = _Budget(max_steps)
     s = Searcher(x, half, max_mismatch=max_mismatch, budget=budget, names=names)
@@ -370,8 +478,15 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 step_a[p] = f
             else:
                 res.undetermined[p] = f
-        elif _near(f, near_r2):
-            res.near[p] = f
+        elif f.r2 > 0.99 and f.n_bad < f.n_rows:
+            # how close: refit leaving out up to a quarter of the models, to name the misses
+            g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
+                if f.policy != "available" else None
+            if g is not None and g.n_bad < f.n_bad:
+                f = g
+                res.best[p] = f
+            if _near(f, near_r2):
+                res.near[p] = f
     aggs = [p for p in reps if p in step_a]
     leaves = [q for q in reps if q not in step_a]
     # 3. order the aggregates bottom-up by the size of their leaf sets
@@ -379,7 +494,7 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
     for p in aggs:
         f = s.fit(p, leaves, step_a[p].policy)
         size[p] = len(f.cols) if f is not None and f.n_bad <= s.allowed(f.n_rows) else m + 1
-    order = sorted(aggs, key=lambda p: (size[p], -p))
+    order = _bottom_up(aggs, step_a, size)
     # 4. each aggregate over the current frontier (leaves and aggregates not yet inside another)
     frontier = set(leaves)
     children: dict[int, list[int]] = {}
@@ -395,6 +510,10 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 rule_fit = s.fit_rule(p, kids, policy, rules)
                 if rule_fit is not None:
                     break
+        if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows) \
+                and len(f.cols) == 1 and scaled_copies and "weighted" not in rules:
+            # a rescaled copy of one column (a total next to its average): the same aggregate
+            rule_fit = s.fit_rule(p, list(f.cols), f.policy, ("weighted",))
         if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows):
             # a column kept as a leaf (exact only by another rule) competes with its own
             # children in the frontier: try it in place of the columns of its fit
@@ -433,14 +552,24 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
     return res
 
 
+def _bottom_up(aggs: list[int], step_a: dict[int, Fit], size: dict[int, int]) -> list[int]:
+    """Aggregates ordered so that one used in another's exact fit comes first (smaller leaf
+    sets first among the free ones; a cycle is broken at its smallest)."""
+    key = {p: (size[p], -p) for p in aggs}
+    needs = {p: {q for q in step_a[p].cols if q in key and q != p} for p in aggs}
+    order: list[int] = []
+    left = set(aggs)
+    while left:
+        free = [p for p in left if not (needs[p] & left)]
+        p = min(free or left, key=key.__getitem__)
+        order.append(p)
+        left.discard(p)
+    return order
+
+
 def _near(f: Fit, r2: float) -> bool:
-    """Close but not exact: within rounding on most models, or a very high adjusted R^2."""
-    n, k = f.n_rows, len(f.cols)
-    if n - f.n_bad >= 0.5 * n:
-        return True
-    if n - k - 1 <= 0 or not np.isfinite(f.r2):
-        return False
-    return 1 - (1 - f.r2) * (n - 1) / (n - k - 1) >= r2
+    """Close but not exact: within rounding on most models, with a high R^2."""
+    return f.n_rows - f.n_bad >= 0.5 * f.n_rows and f.r2 >= r2
 
 
 def _credible(f: Fit) -> bool:
@@ -450,18 +579,20 @@ def _credible(f: Fit) -> bool:
 
 
 def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
+    """The first policy that fits every model, else the one with fewest misses; one policy
+    when nothing is missing (then they all agree)."""
     best = None
+    rows = s.present[:, p]
+    if pool and s.present[rows][:, pool].all():
+        policies = policies[:1]  # nothing missing where p is present: every policy is the same
     for policy in policies:
-        if policy == "as_zero" and "complete" in policies and best is not None:
-            rows = s.present[:, p]
-            if s.present[rows][:, pool].all():  # nothing missing: the same fit
-                break
         f = s.fit(p, pool, policy)
         if f is None:
             continue
-        if f.n_bad <= s.allowed(f.n_rows):
+        if f.n_bad == 0:
             return f
-        if best is None or (f.n_bad, -f.r2) < (best.n_bad, -best.r2):
+        if best is None or (f.n_bad, -np.nan_to_num(f.r2, nan=-np.inf)) < (
+                best.n_bad, -np.nan_to_num(best.r2, nan=-np.inf)):
             best = f
     return best
 
@@ -478,6 +609,8 @@ def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
     rows, cols, a = s.design(p, leaves, f.policy)
     if not cols:
         return None
+    if f.policy == "available":  # the linear form of the mean over the children present
+        a = np.nan_to_num(a - s.x[rows, p][:, None], nan=0.0)
     pos = {c: i for i, c in enumerate(cols)}
     idx = [pos[c] for c in f.cols if c in pos]
     if len(idx) != len(f.cols):

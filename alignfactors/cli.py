@@ -33,6 +33,11 @@ def _common(p: argparse.ArgumentParser, *, input_optional: bool = False) -> None
     p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--domains", metavar="FILE", help="CSV metric,domain for a generic table")
+    p.add_argument("--aggregates", default="detect", metavar="MODE",
+                   help="summary columns: 'detect' (default: columns that are the mean, a "
+                        "fixed-weight mean or the sum of others, ranks and constants are not "
+                        "analysed as metrics), 'none' (every column is a metric), or a JSON file "
+                        "with the tree {parent: [children]}")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
@@ -101,10 +106,29 @@ def _read_config(path: str) -> dict:
     return data
 
 
+def _aggregates_option(value: str):
+    if value in ("detect", "none"):
+        return value
+    p = Path(value)
+    if not p.is_file():
+        raise ParameterError(f"--aggregates {value!r}: expected 'detect', 'none' or a JSON file "
+                             "with the tree {parent: [children]}; no such file")
+    try:
+        tree = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"--aggregates {value}: not valid JSON ({exc}); write an object "
+                             "{parent: [children, ...]}") from None
+    if not isinstance(tree, dict) or not all(isinstance(v, list) for v in tree.values()):
+        raise ParameterError(f"--aggregates {value}: expected a JSON object {{parent: [children, "
+                             f"...]}}, got {type(tree).__name__}")
+    return tree
+
+
 def _load(args):
     from .loading import load_table
 
-    return load_table(args.input, domains=args.domains)
+    aggregates = _aggregates_option(getattr(args, "aggregates", "detect"))
+    return load_table(args.input, domains=args.domains, aggregates=aggregates)
 
 
 def _clusters(args, table):

@@ -17,6 +17,7 @@ import pandas as pd
 
 from . import _formats
 from .errors import DataError, InputFileError, ParameterError, ParameterTypeError, TreeError
+from .aggregates import apply_aggregates
 from .table import ScoreTable
 from .tree import BenchmarkTree, check_tree, infer_tree
 
@@ -389,7 +390,7 @@ def load_brainscore(path_or_buffer, *, tree=None, metadata=(), domain="auto") ->
     ...          '"1","m","1",".6",".5",".4"\\n"2","m","2",,".2",".4"\\n')
     >>> u = load_brainscore(io.StringIO(today))
     >>> list(u.scores.columns), u.status.loc["2", "b"]
-    (['average_vision', 'a', 'b'], 'missing')
+    (['average_vision', 'b', 'a'], 'missing')
     """
     if isinstance(metadata, str) or not all(isinstance(m, str) for m in metadata):
         raise ParameterTypeError(f"metadata must be a list of column names, got {metadata!r}")
@@ -672,7 +673,8 @@ def _read_domains(domains) -> dict[str, str] | None:
     )
 
 
-def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
+def load_table(path, *, domains=None, model: str | None = None,
+               aggregates="detect") -> ScoreTable:
     """Read any leaderboard CSV: a Brain-Score export, a wide or a long table.
 
     Brain-Score's layouts (today's CSV export, the zip export, the snapshot JSON) and a file with
@@ -688,6 +690,13 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
         Metric -> domain, or a path to a 2-column CSV ``metric,domain``.
     model : str, optional
         Name of the model id column.
+    aggregates : "detect", "none" or mapping, default "detect"
+        Summary columns. ``"detect"``: for a wide or long table, columns equal to the mean, a
+        fixed-weight mean or the sum of other columns (within the printed rounding) become
+        parents of the tree and ranks/constants model metadata
+        (:func:`~alignfactors.aggregates.apply_aggregates`, result in ``table.detection``);
+        for a Brain-Score layout, the tree is inferred (:func:`~alignfactors.tree.infer_tree`).
+        ``"none"``: every column is a metric. A mapping ``parent -> children``: that tree.
 
     Returns
     -------
@@ -702,26 +711,34 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
     """
     data, name = _read_data(path)
     doms = _read_domains(domains)
+    if isinstance(aggregates, str) and aggregates not in ("detect", "none"):
+        raise ParameterError(f"aggregates must be 'detect', 'none' or a tree (a mapping parent "
+                             f"-> children), got {aggregates!r}")
+    if not isinstance(aggregates, (str, Mapping, BenchmarkTree)):
+        raise ParameterTypeError(f"aggregates must be 'detect', 'none' or a tree (a mapping "
+                                 f"parent -> children), got {type(aggregates).__name__}")
+    bs_tree = None if aggregates == "detect" else False if aggregates == "none" else (
+        aggregates.to_dict() if isinstance(aggregates, BenchmarkTree) else aggregates)
     if isinstance(data, bytes) and data[:2] == b"\x1f\x8b":
         data = _gunzip(data, name)
     special = None
     if isinstance(data, bytes) and data[:4] == b"PK\x03\x04":
-        special = _load_zip(data, name, None, ())
+        special = _load_zip(data, name, bs_tree, ())
     else:
         text = _decode(data, name)
         if _formats.looks_json(text):
-            special = _load_snapshot(text, name, None, "auto")
+            special = _load_snapshot(text, name, bs_tree, "auto")
         else:
             df, _ = _strings_from_text(text, name)
             if _formats.is_today_header(list(df.columns)):
-                special = _load_csv_text(text, name, None)
+                special = _load_csv_text(text, name, bs_tree)
     if special is not None:  # a Brain-Score layout: see load_brainscore
         return special if not doms else _with(special, special.tree.with_domains(doms))
     cols = list(df.columns)
     if "model_id" in cols and model in (None, "model_id") and any(
         re.match(r"^(average|neural|behaviou?r|engineering)_", c) for c in cols
     ):
-        return _brainscore_from_strings(df, name, None, doms)
+        return _brainscore_from_strings(df, name, bs_tree, doms)
     model_col = model or ("model" if "model" in cols else cols[0])
     if model_col not in cols:
         raise DataError(f"{name}: model={model!r} is not a column; found columns {cols[:8]}")
@@ -731,9 +748,10 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
             "score"].to_numpy()
         dom_col = "domain" if "domain" in cols else None
         table = ScoreTable.from_long(long, model=model_col, metric="metric", score="score",
-                                     domain=dom_col)
+                                     domain=dom_col, aggregates="none")
         if doms:
             table = _with(table, table.tree.with_domains(doms))
+        table = apply_aggregates(table, aggregates)
     else:
         ids = df[model_col]
         dup = list(ids[ids.duplicated()].unique())
@@ -742,11 +760,12 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
         meta_cols = [c for c in cols if c == "model_name"]
         bench = df.drop(columns=[model_col, *meta_cols])
         scores, status = _parse_scores(bench, pd.Index(ids.to_list(), name="model_id"), name)
-        wide = ScoreTable.from_wide(scores, domains=doms)
+        wide = ScoreTable.from_wide(scores, domains=doms, aggregates="none")
         table = _with(wide, wide.tree, status=status)
         if meta_cols:
             models = pd.DataFrame({"model_name": df["model_name"].to_list()}, index=scores.index)
             table = _with(table, table.tree, models=models)
+        table = apply_aggregates(table, aggregates)
     return _with(table, table.tree, source=name)
 
 

@@ -169,7 +169,15 @@ def _sha256(path: Path) -> str:
 
 def _input_record(table, source) -> dict:
     """File name + sha256 of its bytes (never an absolute path); for an in-memory table, a hash
-    of its scores written as CSV."""
+    of its scores written as CSV; what aggregate detection found, when it ran."""
+    record = _input_hash(table, source)
+    det = getattr(table, "detection", None)
+    if det is not None:
+        record["aggregates"] = det.to_dict()
+    return record
+
+
+def _input_hash(table, source) -> dict:
     if source is not None:
         p = Path(source)
         return {"name": p.name, "sha256": _sha256(p), "sha256_of": "file bytes",

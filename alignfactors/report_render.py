@@ -98,6 +98,8 @@ def _md_data(res: ReportResults) -> list[str]:
         + (f"Cells: {st.get('ok', 0)} scored, {st.get('failed', 0)} failed (`X`), {st.get('missing', 0)} never run. "
            if st else "")
         + ("" if t.tree_check is None else f"Tree check: {t.tree_check}."), "",
+        *([f"Summary columns: {t.detection.headline()}.", ""]
+          if getattr(t, "detection", None) is not None else []),
         f"Cleaning (max_missing={c.options['max_missing']}, complete={c.options['complete']}, "
         f"level={c.options['level']!r}, domains={c.options['domains']!r}) leaves **{n} models × {p} metrics** ("
         + ", ".join(f"{v} {k}" for k, v in per.items()) + "). Every dropped item, by reason:", "",

@@ -83,6 +83,10 @@ class ScoreTable:
         Which values the source's aggregates are means of: the children's ``scores`` (CSV
         exports) or their ``raw`` values (the snapshot JSON); :meth:`as_of` recomputes them
         the same way.
+    detection : AggregateDetection or None
+        For generic tables: which columns were found to be aggregates (with their rule and
+        weights), ranks or constants, and how (:func:`~alignfactors.aggregates.detect_aggregates`);
+        None when no detection ran (Brain-Score layouts: see ``tree_check``).
 
     Examples
     --------
@@ -106,6 +110,7 @@ class ScoreTable:
     log: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
     aggregates_from: str = "scores"
+    detection: object | None = None
 
     def __post_init__(self) -> None:
         s = self.scores
@@ -179,9 +184,10 @@ class ScoreTable:
     # -- constructors ---------------------------------------------------------------------------
     @classmethod
     def from_wide(
-        cls, df: pd.DataFrame, domains: Mapping[str, str] | None = None
+        cls, df: pd.DataFrame, domains: Mapping[str, str] | None = None, *,
+        aggregates="detect",
     ) -> ScoreTable:
-        """A flat table from a wide DataFrame: one row per model, one column per metric.
+        """A table from a wide DataFrame: one row per model, one column per metric.
 
         Parameters
         ----------
@@ -190,6 +196,13 @@ class ScoreTable:
             if present, goes to ``models``.
         domains : mapping of str to str, optional
             Metric -> domain (``"neural"``, ``"behavioral"``, ``"engineering"``, ...).
+        aggregates : "detect", "none" or mapping, default "detect"
+            ``"detect"``: columns that are the mean, a fixed-weight mean or the sum of others
+            become the tree's parents, rank and constant columns go to ``models``
+            (:func:`~alignfactors.aggregates.apply_aggregates`; what was found is in
+            ``detection``, ``benchmarks``, ``notes`` and ``log``). ``"none"``: every column is
+            a metric (a flat tree). A mapping ``parent -> children`` (or a BenchmarkTree):
+            that tree, each parent's rule fitted.
 
         Raises
         ------
@@ -225,7 +238,9 @@ class ScoreTable:
         models = pd.DataFrame(
             {"model_name": names if names is not None else list(scores.index)}, index=scores.index
         )
-        return cls(scores, status, models, tree, "DataFrame", None)
+        from .aggregates import apply_aggregates  # aggregates.py builds on this module
+
+        return apply_aggregates(cls(scores, status, models, tree, "DataFrame", None), aggregates)
 
     @classmethod
     def from_long(
@@ -235,8 +250,10 @@ class ScoreTable:
         metric: str = "metric",
         score: str = "score",
         domain: str | None = None,
+        *,
+        aggregates="detect",
     ) -> ScoreTable:
-        """A flat table from a long DataFrame: one row per (model, metric) score.
+        """A table from a long DataFrame: one row per (model, metric) score.
 
         Models and metrics keep the order of their first appearance; (model, metric) pairs
         that do not occur are ``"missing"``.
@@ -248,6 +265,8 @@ class ScoreTable:
             Names of the columns holding model id, metric name and score.
         domain : str, optional
             Name of a column holding each metric's domain.
+        aggregates : "detect", "none" or mapping, default "detect"
+            As in :meth:`from_wide`.
 
         Raises
         ------
@@ -295,7 +314,7 @@ class ScoreTable:
         wide = wide.reindex(index=pd.unique(d[model]), columns=pd.unique(d[metric]))
         wide.index.name = None
         wide.columns.name = None
-        return cls.from_wide(wide, domains=doms)
+        return cls.from_wide(wide, domains=doms, aggregates=aggregates)
 
     # -- views ----------------------------------------------------------------------------------
     @property
