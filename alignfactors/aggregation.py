@@ -294,8 +294,7 @@ def _validate_aggregate(table, method, hierarchical, weights, missing, domains, 
         if not models or len(set(models)) != len(models):
             raise ParameterError("models must be a non-empty list of distinct model ids")
         keep = table.scores.index.isin(models)
-        table = ScoreTable(table.scores[keep], table.status[keep], table.models[keep],
-                           table.tree, table.source, table.tree_check)
+        table = table.subset(models=list(table.scores.index[keep]))
     children, top = _pruned_tree(tree, units, root)
     w = _validate_weights(weights, children, tree)
     if not hierarchical:  # one parent over every metric; a metric's weight folds in its ancestors'

@@ -360,8 +360,7 @@ def _units(table, method, metrics=None):
 def _subset(table, ids):
     if list(table.scores.index) == list(ids):
         return table
-    return ScoreTable(table.scores.loc[ids], table.status.loc[ids], table.models.loc[ids], table.tree,
-                      table.source, table.tree_check)
+    return table.subset(models=list(ids))
 
 
 def _copy_numbers(counts):
