@@ -82,8 +82,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="output directory: trend.md, trend.png, trend.json")
     p.add_argument("--aggregate", default="average_vision",
                    help="aggregate whose R² on each part is followed (default average_vision)")
-    p.add_argument("--clusters", default=None, metavar="UNIT",
-                   help="resampling unit: 'families' or 'architecture' (default: models)")
+    _clusters_option(p)
     return parser
 
 
@@ -249,12 +248,12 @@ def _cmd_trend(args) -> int:
 
     table = _load(args)
     res = trend(table, args.dates, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
-                clusters=args.clusters, progress=not args.quiet)
+                clusters=_clusters(args, table), progress=not args.quiet)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     cmd = (f"alignfactors trend {Path(args.input).name} --dates {','.join(res.dates)} "
            f"--n-boot {args.n_boot} --seed {args.seed}"
-           + (f" --clusters {args.clusters}" if args.clusters else ""))
+           + f" --clusters {args.clusters}")
     (out / "trend.md").write_text(
         f"# Leaderboard over time: {Path(args.input).name}\n\n"
         f"Command: `{cmd}`\n\n"
