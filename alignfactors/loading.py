@@ -389,7 +389,7 @@ def load_brainscore(path_or_buffer, *, tree=None, metadata=(), domain="auto") ->
     ...          '"1","m","1",".6",".5",".4"\\n"2","m","2",,".2",".4"\\n')
     >>> u = load_brainscore(io.StringIO(today))
     >>> list(u.scores.columns), u.status.loc["2", "b"]
-    (['average_vision', 'a', 'b'], 'missing')
+    (['average_vision', 'b', 'a'], 'missing')
     """
     if isinstance(metadata, str) or not all(isinstance(m, str) for m in metadata):
         raise ParameterTypeError(f"metadata must be a list of column names, got {metadata!r}")
