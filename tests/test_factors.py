@@ -140,7 +140,7 @@ def test_sklearn_contract():
         m.loadings_
     with pytest.raises(AttributeError):
         m.fit_
-    assert m.get_params() == {"n_factors": 2, "method": "minres", "rotation": "varimax", "corr_method": "spearman",
+    assert m.get_params() == {"n_factors": 2, "method": "minres", "rotation": "varimax", "gamma": 0.0, "corr_method": "spearman",
                               "max_iter": 1000, "smooth": True}
     X, _ = _sim(200)
     assert m.fit(X) is m
@@ -204,8 +204,15 @@ def test_errors():
         FactorModel(1).fit(Xc)
     with pytest.raises(DataError, match="symmetric correlation matrix"):
         FactorModel(1).fit(X.iloc[:9], is_corr=True)
-    with pytest.raises(ParameterTypeError, match="DataFrame"):
-        FactorModel(1).fit([[1, 2], [3, 4]])
+    with pytest.raises(DataError, match="Expected 2D array"):
+        FactorModel(1).fit([1.0, 2.0, 3.0])
+    Xi = X.copy()
+    Xi.iloc[0, 4] = np.inf
+    with pytest.raises(DataError, match=r"infinite values \(inf\) in metrics \['v4'\]"):
+        FactorModel(1).fit(Xi)
+    with pytest.raises(ParameterTypeError, match="dense"):
+        from scipy import sparse
+        FactorModel(1).fit(sparse.csr_matrix(X.to_numpy()))
     with pytest.raises(DataError, match=r"missing values in \['v2'\]"):
         kmo(Xn)
     with pytest.raises(ParameterError, match="n_obs must be an integer"):
