@@ -1,6 +1,7 @@
 """Tests of alignfactors.factors against R psych 2.2.9 fixtures (tests/reference/psych_reference.R)."""
 
 import json
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -304,3 +305,78 @@ def test_real_export_three_factors(brainscore_path):
     assert (L.loc[behav, "F1"].abs() >= L.loc[behav].abs().max(axis=1) - 1e-12).mean() > 0.9
     it = [x for x in L.index if x.endswith("IT-pls")]
     assert L.loc[it].abs().idxmax(axis=1).nunique() == 1 and L.loc[it].abs().idxmax(axis=1).iloc[0] != "F1"
+
+
+# ------------------------------------------------------------------ every extraction x rotation vs R (factor_grid.json)
+GRID_REF = json.loads((REF / "factor_grid.json").read_text())
+GRID_TOL = 1e-3
+
+
+def _grid_input(case):
+    if case["dataset"] == "harman_burt":
+        h = GRID_REF["harman_burt"]
+        return pd.DataFrame(h["correlation"], index=h["variables"], columns=h["variables"])
+    return _corr(_ref(case["dataset"]))
+
+
+def grid_differences(key):
+    """Largest absolute differences to R for one case of factor_grid.json, after matching factors.
+
+    Factors are matched to psych's by Hungarian assignment on |Tucker congruence| and sign: psych and
+    we both sort by variance explained, but near-ties may order two factors differently.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    case = GRID_REF["cases"][key]
+    rot = None if case["rotation"] == "none" else case["rotation"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = FactorModel(case["n_factors"], method=case["method"], rotation=rot, gamma=case["gamma"]).fit(
+            _grid_input(case), is_corr=True, n_obs=case["n_obs"])
+    ours, theirs = m.loadings_.to_numpy(), np.array(case["loadings"])
+    c = tucker_congruence(ours, theirs)
+    rows, cols = linear_sum_assignment(-np.abs(c))
+    perm = np.empty(len(rows), int)
+    perm[cols] = rows
+    sign = np.sign(c[perm, np.arange(len(cols))])
+    ours = ours[:, perm] * sign
+    out = {"loadings": np.abs(ours - theirs).max()}
+    if case["Phi"] is not None:
+        phi = m.factor_corr_.to_numpy()[np.ix_(perm, perm)] * np.outer(sign, sign)
+        out["Phi"] = np.abs(phi - np.array(case["Phi"])).max()
+    comm = case["communalities"] if case["communalities"] is not None else case["communality"]
+    out["communalities"] = np.abs(m.communalities_.to_numpy() - comm).max()
+    out["uniquenesses"] = np.abs(m.uniquenesses_.to_numpy() - case["uniquenesses"]).max()
+    return out, m
+
+
+@pytest.mark.parametrize("key", sorted(GRID_REF["cases"]))
+def test_every_extraction_and_rotation_matches_r(key):
+    case = GRID_REF["cases"][key]
+    if "error" in case:
+        pytest.skip(f"R itself fails on this case: {case['error']}")
+    diffs, m = grid_differences(key)
+    if case["dataset"] != "harman_burt":
+        assert max(diffs.values()) <= GRID_TOL, diffs
+        return
+    # Heywood case (Harman.Burt, k = 3). Both solutions put Sociability and Sorrow at the bound and
+    # report their communalities as 1 - 0.005 (psych's $communalities), flagged in heywood_. psych's
+    # optim stops early on this improper solution (its projected gradient is still 4e-3), so the other
+    # metrics differ by up to 0.03; ours has the lower minres objective. Not counted as agreement.
+    from alignfactors import _factor_kernels as kern
+
+    psych_comm = np.array(case["communalities"])
+    assert m.heywood_ == [v for v, c in zip(m.loadings_.index, psych_comm) if c >= 0.995 - 1e-9]
+    np.testing.assert_allclose(m.communalities_[m.heywood_], 0.995, atol=1e-9)
+    r = m.corr_.to_numpy()
+    ours = kern._minres_fun_grad(1 - m.communalities_.to_numpy(), r, 3)[0]
+    theirs = kern._minres_fun_grad(np.clip(1 - psych_comm, 0.005, 1), r, 3)[0]
+    assert ours < theirs
+
+
+def test_grid_covers_every_offered_option():
+    from alignfactors.factors import METHODS, ROTATIONS
+
+    seen = {(c["method"], c["rotation"]) for c in GRID_REF["cases"].values() if "error" not in c}
+    offered = {(m, r) for m in METHODS for r in ROTATIONS if r not in (None, "oblimax")}
+    assert offered <= seen
