@@ -154,6 +154,56 @@ def test_sklearn_contract():
         FactorModel(1).transform(X)
 
 
+@pytest.mark.filterwarnings("ignore::alignfactors.errors.ConvergenceWarning")  # Heywood fits on sklearn's random data
+@pytest.mark.filterwarnings("ignore::sklearn.exceptions.SkipTestWarning")
+def test_check_estimator_passes():
+    """scikit-learn's full estimator check suite. No check is skipped on purpose: the only one
+    scikit-learn skips itself is check_array_api_input (needs SCIPY_ARRAY_API=1 and array-api-compat;
+    FactorModel does not claim array-API support)."""
+    from sklearn.utils.estimator_checks import check_estimator
+
+    results = check_estimator(FactorModel(), on_fail=None)
+    failed = {r["check_name"]: str(r["exception"])[:200] for r in results if r["status"] == "failed"}
+    skipped = {r["check_name"] for r in results if r["status"] == "skipped"}
+    assert failed == {}
+    assert skipped <= {"check_array_api_input"}
+    assert len(results) >= 45
+
+
+def test_correlation_input_has_no_data_state():
+    d = _ref("thurstone")
+    m = FactorModel(3).fit(_corr(d), is_corr=True, n_obs=d["n_obs"])
+    assert "mean_" not in vars(m) and m.n_features_in_ == 9
+    with pytest.raises(AttributeError, match="fitted on a correlation matrix"):
+        m.mean_
+    with pytest.raises(DataError, match="fitted on a correlation matrix"):
+        m.transform(_corr(d))
+    X, _ = _sim(200)
+    assert "mean_" in vars(FactorModel(3).fit(X)) and "mean_" not in vars(m.fit(_corr(d), is_corr=True))
+
+
+def test_transform_array_in_array_out_and_set_output():
+    X, _ = _sim(200)
+    a = FactorModel(2, corr_method="pearson").fit(X.to_numpy())
+    s = a.transform(X.to_numpy())
+    assert isinstance(s, np.ndarray) and s.shape == (200, 2)
+    np.testing.assert_allclose(FactorModel(2, corr_method="pearson").fit(X).transform(X).to_numpy(), s)
+    out = FactorModel(2, corr_method="pearson").set_output(transform="pandas").fit(X.to_numpy()).transform(X.to_numpy())
+    assert list(out.columns) == ["F1", "F2"]
+    with pytest.raises(DataError, match="X has 3 features, but FactorModel is expecting 9"):
+        a.transform(X.to_numpy()[:, :3])
+
+
+def test_oblimax_deprecated_and_gamma_validated():
+    X, _ = _sim(200)
+    with pytest.warns(DeprecationWarning, match="oblimax.*no counterpart in R"):
+        FactorModel(2, rotation="oblimax").fit(X)
+    with pytest.raises(ParameterError, match="gamma is oblimin's parameter"):
+        FactorModel(2, rotation="varimax", gamma=0.5).fit(X)
+    with pytest.raises(ParameterError, match="gamma must be a finite number"):
+        FactorModel(2, rotation="oblimin", gamma=float("nan")).fit(X)
+
+
 def test_with_rotation_returns_new_model():
     X, _ = _sim(300)
     m = FactorModel(3, corr_method="pearson").fit(X)
