@@ -124,83 +124,125 @@ def extract(s: np.ndarray, k: int, method: str, *, start: np.ndarray | None = No
 
 
 # ----------------------------------------------------------------------------- rotation criteria (vgQ.*)
-def vgq_quartimax(L: np.ndarray) -> tuple[float, np.ndarray]:
+# Each takes loadings L of shape (..., p, k) -- one solution or a stack of B -- and returns the
+# criterion f (shape (...)) and its gradient Gq (same shape as L).
+def vgq_quartimax(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """GPArotation ``vgQ.quartimax``: f = -sum(L^4)/4."""
-    return -float(np.sum(L**4)) / 4, -(L**3)
+    return -np.sum(L**4, axis=(-2, -1)) / 4, -(L**3)
 
 
-def vgq_cf(L: np.ndarray, kappa: float) -> tuple[float, np.ndarray]:
+def vgq_cf(L: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
     """GPArotation ``vgQ.cf`` (Crawford-Ferguson family; kappa = k/(2p) is equamax)."""
-    p, k = L.shape
+    p, k = L.shape[-2:]
     L2 = L**2
     rows = L2 @ (np.ones((k, k)) - np.eye(k))
     cols = (np.ones((p, p)) - np.eye(p)) @ L2
-    f = (1 - kappa) * np.sum(L2 * rows) / 4 + kappa * np.sum(L2 * cols) / 4
-    return float(f), (1 - kappa) * L * rows + kappa * L * cols
+    f = (1 - kappa) * np.sum(L2 * rows, axis=(-2, -1)) / 4 + kappa * np.sum(L2 * cols, axis=(-2, -1)) / 4
+    return f, (1 - kappa) * L * rows + kappa * L * cols
 
 
-def vgq_oblimin(L: np.ndarray, gam: float) -> tuple[float, np.ndarray]:
+def vgq_oblimin(L: np.ndarray, gam: float) -> tuple[np.ndarray, np.ndarray]:
     """GPArotation ``vgQ.oblimin``: gam 0 quartimin, 0.5 biquartimin, 1 covarimin."""
-    p, k = L.shape
+    p, k = L.shape[-2:]
     X = (L**2) @ (np.ones((k, k)) - np.eye(k))
     if gam != 0:
-        X = X - (gam / p) * X.sum(axis=0, keepdims=True)
-    return float(np.sum(L**2 * X)) / 4, L * X
+        X = X - (gam / p) * X.sum(axis=-2, keepdims=True)
+    return np.sum(L**2 * X, axis=(-2, -1)) / 4, L * X
 
 
-def vgq_geomin(L: np.ndarray, delta: float) -> tuple[float, np.ndarray]:
+def vgq_geomin(L: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
     """GPArotation ``vgQ.geomin``."""
-    p, k = L.shape
+    k = L.shape[-1]
     L2 = L**2 + delta
-    pro = np.exp(np.log(L2).sum(axis=1) / k)
-    return float(pro.sum()), (2 / k) * (L / L2) * pro[:, None]
+    pro = np.exp(np.log(L2).sum(axis=-1) / k)
+    return pro.sum(axis=-1), (2 / k) * (L / L2) * pro[..., None]
 
 
-Criterion = Callable[[np.ndarray], tuple[float, np.ndarray]]
+Criterion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _tr(x: np.ndarray) -> np.ndarray:
+    return np.swapaxes(x, -1, -2)
 
 
 def gpa_rotate(A: np.ndarray, criterion: Criterion, *, oblique: bool, Tmat: np.ndarray | None = None,
-               eps: float = 1e-5, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray, bool, int]:
-    """Gradient projection rotation, ``GPArotation::GPForth`` / ``GPFoblq`` line by line (normalize=FALSE).
+               eps: float = 1e-5, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gradient projection rotation, ``GPArotation::GPForth`` / ``GPFoblq`` step by step (normalize=FALSE).
 
-    Returns ``(L, Tmat, converged, n_iter)``: rotated loadings ``L = A T`` (orthogonal) or
+    ``A`` is one unrotated solution (p, k) or a stack (B, p, k), rotated together: each solution
+    follows exactly the iterations it would follow alone (its own step size, line search and
+    stopping), the arithmetic is only batched, so a result does not depend on the batch it is in.
+    Returns ``(L, Tmat, converged, n_iter)``: loadings ``L = A T`` (orthogonal) or
     ``L = A (T')^{-1}`` (oblique, Phi = T'T); stops when the projected gradient norm < ``eps``
-    (GPArotation's default 1e-5). ``Tmat`` is the starting rotation (identity by default).
+    (GPArotation's default 1e-5). ``Tmat`` is the starting rotation (identity by default): a
+    warm start, e.g. the full-data rotation when refitting bootstrap resamples.
     """
-    k = A.shape[1]
-    T = np.eye(k) if Tmat is None else np.array(Tmat, float)
+    single = A.ndim == 2
+    A = A[None] if single else A
+    B, _, k = A.shape
+    T = np.broadcast_to(np.eye(k), (B, k, k)).copy() if Tmat is None else \
+        np.array(np.broadcast_to(Tmat, (B, k, k)), dtype=float)
 
-    def rot(t):
-        return A @ t if not oblique else A @ np.linalg.inv(t).T
+    def rot(a, t):
+        if not oblique:
+            return a @ t, None
+        ti = np.linalg.inv(t)
+        return a @ _tr(ti), ti
 
-    L = rot(T)
+    def grad(a, L, Gq, ti):
+        return _tr(a) @ Gq if not oblique else -_tr(_tr(L) @ Gq @ ti)
+
+    L, Ti = rot(A, T)
     f, Gq = criterion(L)
-    G = A.T @ Gq if not oblique else -(L.T @ Gq @ np.linalg.inv(T)).T
-    al = 1.0
-    s = math.inf
-    it = 0
+    G = grad(A, L, Gq, Ti)
+    al = np.ones(B)
+    s = np.full(B, np.inf)
+    n_iter = np.zeros(B, int)
+    active = np.arange(B)
     for it in range(max_iter + 1):
+        Ta, Ga = T[active], G[active]
         if oblique:
-            Gp = G - T * np.sum(T * G, axis=0)[None, :]
+            Gp = Ga - Ta * np.sum(Ta * Ga, axis=-2, keepdims=True)
         else:
-            M = T.T @ G
-            Gp = G - T @ ((M + M.T) / 2)
-        s = math.sqrt(float(np.sum(Gp * Gp)))
-        if s < eps:
+            M = _tr(Ta) @ Ga
+            Gp = Ga - Ta @ ((M + _tr(M)) / 2)
+        sa = np.sqrt(np.sum(Gp * Gp, axis=(-2, -1)))
+        s[active] = sa
+        n_iter[active] = it
+        go = sa >= eps
+        active, Gp, sa, Ta = active[go], Gp[go], sa[go], Ta[go]
+        if active.size == 0 or it == max_iter:
             break
-        al *= 2
+        Aa, fa = A[active], f[active]
+        ala = al[active] * 2
+        searching = np.ones(active.size, bool)
+        Tt = np.empty_like(Ta)
+        Lt = np.empty_like(L[active])
+        ft = np.empty(active.size)
+        Gqt = np.empty_like(Lt)
+        Tit = np.empty_like(Ta) if oblique else None
         for _ in range(11):
-            X = T - al * Gp
+            i = np.flatnonzero(searching)
+            X = Ta[i] - ala[i, None, None] * Gp[i]
             if oblique:
-                Tt = X / np.sqrt(np.sum(X**2, axis=0))[None, :]
+                Tc = X / np.sqrt(np.sum(X**2, axis=-2, keepdims=True))
             else:
                 u, _, vt = np.linalg.svd(X)
-                Tt = u @ vt
-            Lt = rot(Tt)
-            ft, Gqt = criterion(Lt)
-            if f - ft > 0.5 * s**2 * al:
+                Tc = u @ vt
+            Lc, Tic = rot(Aa[i], Tc)
+            fc, Gqc = criterion(Lc)
+            Tt[i], Lt[i], ft[i], Gqt[i] = Tc, Lc, fc, Gqc
+            if oblique:
+                Tit[i] = Tic
+            ok = fa[i] - fc > 0.5 * sa[i] ** 2 * ala[i]
+            searching[i[ok]] = False
+            ala[i[~ok]] /= 2
+            if not searching.any():
                 break
-            al /= 2
-        T, L, f, Gq = Tt, Lt, ft, Gqt
-        G = A.T @ Gq if not oblique else -(L.T @ Gq @ np.linalg.inv(T)).T
-    return L, T, s < eps, it
+        T[active], L[active], f[active] = Tt, Lt, ft
+        G[active] = grad(Aa, Lt, Gqt, Tit)
+        al[active] = ala
+    out_L = L[0] if single else L
+    out_T = T[0] if single else T
+    conv = s < eps
+    return out_L, out_T, (bool(conv[0]) if single else conv), (int(n_iter[0]) if single else n_iter)
