@@ -101,7 +101,10 @@ class FitIndices:
 
     Attributes: ``objective`` (ML discrepancy of the smoothed model), ``statistic`` (chi-square,
     psych's ``STATISTIC``), ``dof``, ``p_value``, ``rmsea``, ``tli``, ``bic``, ``null_statistic``,
-    ``null_dof``, ``rms`` (root mean square off-diagonal residual).
+    ``null_dof``, ``rms`` (root mean square off-diagonal residual), ``rmsea_low``/``rmsea_high``
+    (90% interval of the RMSEA: the noncentrality lambda with ``P(chi2_dof(lambda) <= statistic)``
+    = 0.95 / 0.05, RMSEA = sqrt(lambda / ((n - 1) dof)), as psych's ``RMSEA[c("lower", "upper")]``;
+    Browne & Cudeck 1992, https://doi.org/10.1177/0049124192021002005).
     """
 
     objective: float
@@ -115,6 +118,13 @@ class FitIndices:
     null_dof: float
     rms: float
     n_obs: float
+    rmsea_low: float = math.nan
+    rmsea_high: float = math.nan
+
+    @property
+    def rmsea_ci(self) -> tuple[float, float]:
+        """90% confidence interval of the RMSEA (noncentral chi-square inversion, as ``psych::factor.stats``)."""
+        return (self.rmsea_low, self.rmsea_high)
 
     def to_dict(self) -> dict:
         return {k: (None if isinstance(v, float) and not math.isfinite(v) else v) for k, v in self.__dict__.items()}
@@ -145,7 +155,26 @@ def _fit_indices(r: np.ndarray, load: np.ndarray, phi: np.ndarray, n_obs: float 
     rmsea = math.sqrt(max(chisq / (dof * n) - 1 / (n - 1), 0)) if dof > 0 else nan
     bic = stat - dof * math.log(n)
     null_stat = f0 * ((n - 1) - (2 * p + 5) / 6)
-    return FitIndices(obj, stat, dof, pval, rmsea, tli, bic, null_stat, null_dof, rms, n)
+    lo, hi = _rmsea_interval(stat, dof, n, rmsea) if dof > 0 else (nan, nan)
+    return FitIndices(obj, stat, dof, pval, rmsea, tli, bic, null_stat, null_dof, rms, n, lo, hi)
+
+
+def _rmsea_interval(stat: float, dof: float, n: float, rmsea: float, tail: float = 0.05) -> tuple[float, float]:
+    """psych::factor.stats' 90% RMSEA interval: roots in the noncentrality of the chi-square cdf."""
+    from scipy.optimize import brentq
+
+    top = max(n, stat) + 2 * n
+
+    def bound(level):
+        f = lambda lam: stats.ncx2.cdf(stat, dof, lam) - level if lam > 0 else stats.chi2.cdf(stat, dof) - level  # noqa: E731
+        if f(0.0) <= 0:
+            return 0.0
+        if f(top) > 0:
+            return math.nan
+        return math.sqrt(brentq(f, 0.0, top, xtol=1e-10) / (n - 1) / dof)
+
+    hi, lo = bound(tail), bound(1 - tail)
+    return (lo if not lo > rmsea else math.nan), (hi if not hi < rmsea else math.nan)
 
 
 # ----------------------------------------------------------------------------- input

@@ -68,6 +68,8 @@ def test_fa_matches_psych(ds, fm, rot):
                          (f.null_statistic, "null_chisq")]:
         assert ours == pytest.approx(ref[theirs], rel=1e-5, abs=1e-4), theirs
     assert f.rmsea == pytest.approx(ref["RMSEA"], abs=1e-6)
+    # R's uniroot stops at tol ~1.2e-4 in the noncentrality: about 1e-5 in RMSEA
+    np.testing.assert_allclose(f.rmsea_ci, ref["RMSEA_full"][1:3], atol=5e-5)
     assert f.p_value == pytest.approx(ref["PVAL"], rel=1e-4, abs=1e-8)
     assert m.converged_ and m.heywood_ == []
 
@@ -479,3 +481,37 @@ def test_grid_covers_every_offered_option():
     seen = {(c["method"], c["rotation"]) for c in GRID_REF["cases"].values() if "error" not in c}
     offered = {(m, r) for m in METHODS for r in ROTATIONS if r not in (None, "oblimax")}
     assert offered <= seen
+
+
+# ------------------------------------------------------------------ fit over k
+def test_factor_fit_table_matches_psych_and_flags():
+    from alignfactors.adequacy import factor_fit_table
+
+    d = _ref("harman74")
+    t = factor_fit_table(_corr(d), 4, is_corr=True, n_obs=d["n_obs"], source="parallel_fa")
+    assert list(t.table["k"]) == [2, 3, 4, 5, 6] and t.k == 4 and not t.clipped
+    row = t.table.set_index("k").loc[4]
+    ref = d["fa"]["minres_none"]
+    assert row.rmsea == pytest.approx(ref["RMSEA"], abs=1e-6) and row.tli == pytest.approx(ref["TLI"], rel=1e-5)
+    assert row.bic == pytest.approx(ref["BIC"], rel=1e-5) and row.dof == ref["dof"]
+    # Harman74 with 4 factors: RMSEA 0.039, TLI 0.93 -> acceptable; 2 factors: poor
+    assert not t.poor_fit and t.table.set_index("k").at[2, "poor_fit"]
+    assert "k = 4 from parallel_fa. At k = 4: RMSEA 0.039" in t.note() and "clipped" not in t.note()
+    json.dumps(t.to_dict())
+    assert list(t.to_frame().columns)[:3] == ["k", "chi2", "dof"] and "poor_fit" in t.to_markdown()
+
+
+def test_factor_fit_table_says_when_k_is_clipped():
+    from alignfactors.adequacy import factor_fit_table
+
+    X, _ = _sim(300)
+    t = factor_fit_table(X, 5, max_factors=2, source="parallel_fa", corr_method="pearson")
+    assert t.k == 2 and t.k_requested == 5 and t.clipped
+    assert set(t.table["k"]) >= {2, 5}
+    assert "k = 5 from parallel_fa, clipped to max_factors = 2: k = 2 factors are fitted" in t.note()
+    # the true model has 3 factors: 2 fit poorly, 3 do not
+    tab = t.table.set_index("k")
+    assert tab.at[2, "poor_fit"] and not tab.at[3, "poor_fit"] and t.poor_fit
+    assert t.k_min_bic == 3
+    with pytest.raises(ParameterTypeError, match="max_factors must be a positive integer"):
+        factor_fit_table(X, 3, max_factors=0)
