@@ -75,6 +75,7 @@ class ReportResults:
     simulated: bool = False
     skipped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    factor_fit: Any = None  # adequacy.FactorFitTable: fit over k, poor-fit flag, clipping of k
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -188,12 +189,11 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.update()
 
             bar.set_postfix_str("factor analysis")
-            p = cleaned.matrix.shape[1]
-            k = opts["n_factors"] if opts["n_factors"] is not None else dim.n_dimensions.get("parallel_fa", 1)
-            k = int(min(max(k, 1), opts["max_factors"], p - 1))
+            fit_table = _factor_fit_table(cleaned.matrix, dim, opts)
+            k = fit_table.k
             fm = FactorModel(k, method=opts["factor_method"], rotation=opts["rotation"] if k > 1 else None,
                              corr_method=opts["method"]).fit(cleaned.matrix)
-            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common)
+            boot_load = bootstrap_loadings(cleaned.matrix, fm, **common)
             bar.update()
 
             bar.set_postfix_str("decomposition")
@@ -228,7 +228,22 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     finally:
         bar.close()
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts},
-                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught)
+                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
+                         factor_fit=fit_table)
+
+
+def _factor_fit_table(matrix, dim, opts):
+    """k for the factor model: the n_factors option, else the parallel_fa rule; clipped to max_factors
+    (and p - 1) with the clipping stated, and the fit tabulated over k around it."""
+    from .adequacy import factor_fit_table
+
+    p = matrix.shape[1]
+    if opts["n_factors"] is not None:
+        k, source = int(opts["n_factors"]), "the n_factors option"
+    else:
+        k, source = max(int(dim.n_dimensions.get("parallel_fa", 1)), 1), "the parallel_fa rule"
+    return factor_fit_table(matrix, min(k, p - 1), max_factors=opts["max_factors"], source=source,
+                            method=opts["factor_method"], corr_method=opts["method"])
 
 
 # ------------------------------------------------------------------------------------------ results.json
@@ -286,7 +301,8 @@ def results_to_dict(res: ReportResults) -> dict:
         "dimensionality": res.dimensionality.to_dict(),
         "decomposition": dec,
         "aggregation": res.comparison.to_dict(),
-        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
+        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict(),
+                    **({"fit_over_k": res.factor_fit.to_dict()} if res.factor_fit is not None else {})},
         "environment": package_versions(),
         "warnings": list(res.warnings),
     }
