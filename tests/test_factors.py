@@ -515,3 +515,32 @@ def test_factor_fit_table_says_when_k_is_clipped():
     assert t.k_min_bic == 3
     with pytest.raises(ParameterTypeError, match="max_factors must be a positive integer"):
         factor_fit_table(X, 3, max_factors=0)
+
+
+@pytest.mark.parametrize("ds", DATASETS)
+def test_kernels_match_psych_one_factor_values(ds):
+    from alignfactors import _factor_kernels as kern
+
+    d = _ref(ds)
+    r = np.array(d["correlation"])
+    np.testing.assert_allclose(kern.fa1_values(r), d["fa1_minres_values"], atol=1e-6)
+    psi = kern.extract(r, 1, "minres")[1]
+    red = r.copy()
+    np.fill_diagonal(red, 1 - psi)
+    np.testing.assert_allclose(kern.eigh_desc(red)[0], d["fa1_minres_values"], atol=1e-6)
+    np.testing.assert_allclose(kern.eigh_desc(r)[0], d["eigenvalues"], atol=1e-10)
+    np.testing.assert_allclose(1 - 1 / np.diag(np.linalg.inv(r)), kern.smc(r), atol=1e-12)
+
+
+def test_gpa_batch_gives_the_same_bits_as_one_at_a_time():
+    from alignfactors import _factor_kernels as kern
+
+    rng = np.random.default_rng(4)
+    A = rng.normal(scale=0.5, size=(7, 12, 3))
+    for crit, obl in [(lambda L: kern.vgq_oblimin(L, 0.0), True), (lambda L: kern.vgq_geomin(L, 0.01), True),
+                      (kern.vgq_quartimax, False), (lambda L: kern.vgq_cf(L, 3 / 24), False)]:
+        L, T, conv, it = kern.gpa_rotate(A, crit, oblique=obl)
+        for i in range(7):
+            Li, Ti, ci, iti = kern.gpa_rotate(A[i], crit, oblique=obl)
+            np.testing.assert_array_equal(L[i], Li)
+            assert conv[i] == ci and it[i] == iti
