@@ -43,6 +43,16 @@ class KMOResult:
     def to_dict(self) -> dict:
         return {"overall": self.overall, "per_variable": {k: float(v) for k, v in self.per_variable.items()}}
 
+    def to_frame(self) -> pd.DataFrame:
+        """One row per metric (``metric``, ``msa``) and a last row ``overall``."""
+        rows = [{"metric": str(k), "msa": float(v)} for k, v in self.per_variable.items()]
+        return pd.DataFrame(rows + [{"metric": "overall", "msa": self.overall}])
+
+    def to_markdown(self) -> str:
+        from ._render import markdown_table
+
+        return markdown_table(self.to_frame())
+
     def summary(self) -> str:
         return f"KMO overall MSA = {self.overall:.3f}\n" + text_table(
             self.per_variable.rename("MSA").rename_axis("metric").reset_index())
@@ -90,6 +100,15 @@ class BartlettResult:
 
     def to_dict(self) -> dict:
         return dict(self.__dict__)
+
+    def to_frame(self) -> pd.DataFrame:
+        """One row: statistic, dof, p_value, n_obs."""
+        return pd.DataFrame([self.to_dict()])[["statistic", "dof", "p_value", "n_obs"]]
+
+    def to_markdown(self) -> str:
+        from ._render import markdown_table
+
+        return markdown_table(self.to_frame())
 
     def summary(self) -> str:
         return f"Bartlett sphericity: chi2 = {self.statistic:.3f}, dof = {self.dof:g}, p = {self.p_value:.3g}, n = {self.n_obs}"

@@ -97,6 +97,8 @@ def test_kmo_bartlett_match_psych(ds):
     assert b.statistic == pytest.approx(d["bartlett"]["chisq"], rel=1e-12)
     assert b.dof == d["bartlett"]["df"]
     assert b.p_value == pytest.approx(d["bartlett"]["p_value"], rel=1e-10)
+    assert list(km.to_frame()["metric"])[-1] == "overall" and "msa" in km.to_markdown()
+    assert b.to_frame().shape == (1, 4) and "p_value" in b.to_markdown()
 
 
 @pytest.mark.parametrize("case", ["hand_made", "pairwise_missing"])
