@@ -198,6 +198,9 @@ class FactorFitTable:
         s = f"k = {self.k_requested} from {self.source}"
         if self.clipped:
             s += f", clipped to max_factors = {self.max_factors}: k = {self.k} factors are fitted, fewer than the rule asks"
+        if not row.dof > 0 or not np.isfinite(row.rmsea):
+            return s + (f". At k = {self.k} the chi-square fit indices are undefined (dof = {row.dof:g} or n unknown); "
+                        "only the residuals (RMSR) describe the fit.")
         s += (f". At k = {self.k}: RMSEA {row.rmsea:.3f} [{row.rmsea_low:.3f}, {row.rmsea_high:.3f}], "
               f"TLI {row.tli:.3f}, BIC {row.bic:.1f}")
         if row.poor_fit:

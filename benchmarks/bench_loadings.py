@@ -68,6 +68,8 @@ def main(argv=None) -> int:
     ap.add_argument("--rotation", default="oblimin")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--routes", action="store_true", help="also time the intermediate routes")
+    ap.add_argument("--baseline-ref", default="9c4ddf9",
+                    help="git commit whose FactorModel is 'today's' refit (default: the start of round 2); '' to skip")
     ap.add_argument("--out", default=str(ROOT / "reports" / "benchmark_loadings.md"))
     args = ap.parse_args(argv)
 
@@ -116,6 +118,12 @@ def main(argv=None) -> int:
     say(f"| old: FactorModel refit from scratch | {t_old * 1e3:.1f} | {t_old * m:.0f} |")
     say(f"| new: warm-started, batched GPA | {t_new * 1e3:.1f} | {t_new * m:.0f} |")
     say(f"\nSpeed-up (old / new): **{t_old / t_new:.1f}x**\n")
+    if args.baseline_ref:
+        t_base = _baseline(args.baseline_ref, args.k, args.rotation, idx[: min(64, args.n_boot)])
+        if t_base is not None:
+            say(f"Today's code (FactorModel of commit {args.baseline_ref}, refit per resample as its bootstrap_loadings "
+                f"did; first {min(64, args.n_boot)} resamples): {t_base * 1e3:.1f} ms per resample, projected "
+                f"{t_base * m:.0f} s; speed-up of the new route over it: **{t_base / t_new:.1f}x**\n")
     if routes:
         say("Routes measured on the first 64 resamples (ms per resample):\n")
         say("| route | ms |")
@@ -142,6 +150,48 @@ def main(argv=None) -> int:
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"\nwrote {args.out}")
     return 0
+
+
+_BASELINE = r"""
+import sys, time, warnings
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+warnings.simplefilter("ignore")
+from threadpoolctl import threadpool_limits
+import alignfactors as af
+from alignfactors.factors import FactorModel
+assert af.__file__.startswith(sys.argv[1]), af.__file__
+X = af.clean(af.load_brainscore(sys.argv[2])).matrix if sys.argv[2] != "-" else None
+idx = np.load(sys.argv[3])
+with threadpool_limits(limits=1, user_api="blas"):
+    t = time.perf_counter()
+    for rows in idx:
+        FactorModel(int(sys.argv[4]), rotation=sys.argv[5]).fit(X.iloc[np.sort(rows)])
+    print((time.perf_counter() - t) / len(idx))
+"""
+
+
+def _baseline(ref: str, k: int, rotation: str, idx: np.ndarray):
+    """Seconds per resample of the FactorModel refit in commit ``ref`` (run in a subprocess from a git archive)."""
+    import subprocess
+    import tempfile
+
+    if not DATA.exists():
+        print("note: the baseline needs the real export; skipped", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        arch = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "alignfactors"], capture_output=True)
+        if arch.returncode:
+            print(f"note: git archive {ref} failed; baseline skipped", file=sys.stderr)
+            return None
+        subprocess.run(["tar", "-x", "-C", tmp], input=arch.stdout, check=True)
+        np.save(Path(tmp) / "idx.npy", idx)
+        out = subprocess.run([sys.executable, "-c", _BASELINE, tmp, str(DATA), str(Path(tmp) / "idx.npy"), str(k),
+                              rotation], capture_output=True, text=True, cwd=tmp)
+        if out.returncode:
+            print(f"note: baseline failed: {out.stderr[-500:]}", file=sys.stderr)
+            return None
+        return float(out.stdout.strip().splitlines()[-1])
 
 
 def _routes(X, model, full, weights) -> dict:
