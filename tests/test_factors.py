@@ -113,7 +113,8 @@ def test_cor_smooth_matches_psych(case):
 def test_smoothing_warns_and_records():
     c = _ref("cor_smooth")["cases"]["hand_made"]
     R = pd.DataFrame(c["input"], index=c["variables"], columns=c["variables"])
-    with pytest.warns(SmoothingWarning, match="not positive definite"):
+    with pytest.warns(SmoothingWarning, match="not positive definite"), \
+            pytest.warns(ConvergenceWarning, match="Heywood case: metrics \\['A1'\\]"):
         m = FactorModel(1).fit(R, is_corr=True, n_obs=50)
     assert m.smoothed_
     np.testing.assert_allclose(m.corr_.to_numpy(), c["output"], atol=1e-12)
@@ -278,9 +279,14 @@ def test_heywood_detected_and_warned():
     # three metrics, two nearly collinear: minres drives a uniqueness to the 0.005 bound
     R = np.array([[1.0, 0.99, 0.3], [0.99, 1.0, 0.3], [0.3, 0.3, 1.0]])
     R[0, 2] = R[2, 0] = 0.6
-    with pytest.warns(ConvergenceWarning, match="Heywood"):
+    with pytest.warns(ConvergenceWarning, match="Heywood"), pytest.warns(SmoothingWarning):
         m = FactorModel(1).fit(R, is_corr=True, n_obs=100)
-    assert m.heywood_ and m.uniquenesses_[m.heywood_].le(0.005 + 1e-6).all()
+    # psych's convention: the communality of a Heywood metric is 1 - the bounded uniqueness,
+    # while uniquenesses_ (1 - diag(L Phi L')) shows how improper the solution is
+    assert m.heywood_ and np.allclose(m.communalities_[m.heywood_], 0.995)
+    assert m.uniquenesses_[m.heywood_].le(0.005 + 1e-6).all()
+    assert "Heywood cases (communality reported as 1 - 0.005)" in m.summary()
+    assert m.to_frame().set_index("metric").loc[m.heywood_, "heywood"].all()
 
 
 # ------------------------------------------------------------------ invariance
@@ -546,3 +552,20 @@ def test_gpa_batch_gives_the_same_bits_as_one_at_a_time():
             Li, Ti, ci, iti = kern.gpa_rotate(A[i], crit, oblique=obl)
             np.testing.assert_array_equal(L[i], Li)
             assert conv[i] == ci and it[i] == iti
+
+
+def test_results_pickle_round_trip():
+    import pickle
+
+    from alignfactors.adequacy import factor_fit_table
+
+    X, _ = _sim(120, seed=2)
+    m = FactorModel(2, rotation="oblimin", corr_method="pearson").fit(X)
+    b = bootstrap_loadings(X, m, n_boot=6, seed=0, ci_method="percentile")
+    t = factor_fit_table(X, 2, corr_method="pearson")
+    for obj in (m, b, t):
+        back = pickle.loads(pickle.dumps(obj))
+        assert type(back) is type(obj)
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(b)).loadings, b.loadings)
+    pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(t)).table, t.table)
+    np.testing.assert_array_equal(pickle.loads(pickle.dumps(m)).transform(X), m.transform(X))
