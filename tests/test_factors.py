@@ -569,3 +569,21 @@ def test_results_pickle_round_trip():
     pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(b)).loadings, b.loadings)
     pd.testing.assert_frame_equal(pickle.loads(pickle.dumps(t)).table, t.table)
     np.testing.assert_array_equal(pickle.loads(pickle.dumps(m)).transform(X), m.transform(X))
+
+
+def test_report_takes_k_from_the_rule_and_renders_fit_and_clipping():
+    from types import SimpleNamespace
+
+    from alignfactors.report import _factor_fit_table
+    from alignfactors.report_render import _md_factor_fit
+
+    X, _ = _sim(300)
+    dim = SimpleNamespace(n_dimensions={"parallel_fa": 5})
+    ft = _factor_fit_table(X, dim, {"n_factors": None, "max_factors": 2, "factor_method": "minres",
+                                    "method": "pearson"})
+    assert ft.k == 2 and ft.clipped and ft.source == "the parallel_fa rule"
+    md = "\n".join(_md_factor_fit(ft))
+    assert "| **2** |" in md and "**Poor fit:**" in md and "| 3 |" in md
+    assert "clipped to max_factors = 2" in ft.note()
+    ft3 = _factor_fit_table(X, dim, {"n_factors": 3, "max_factors": 5, "factor_method": "minres", "method": "pearson"})
+    assert ft3.k == 3 and not ft3.clipped and "Poor fit" not in "\n".join(_md_factor_fit(ft3))
