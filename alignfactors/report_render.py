@@ -164,7 +164,9 @@ def _md_dimensions(res: ReportResults, figs: dict, fig_no) -> list[str]:
         lines += _md_factor_fit(ft)
     lines += [f"Extraction {fm.method}, rotation {fm.rotation or 'none'}, "
               f"{fm.corr_method} correlations{' (smoothed)' if fm.smoothed_ else ''}. Loadings with {lb.level:.0%} "
-              f"bootstrap intervals ({lb.n_boot} resamples; factors matched to the full-data solution by "
+              f"bootstrap intervals ({lb.n_boot} resamples of "
+              f"{'models' if lb.options.get('unit', 'model') == 'model' else str(lb.options.get('n_units')) + ' ' + str(lb.options.get('unit')) + ' clusters'}"
+              "; factors matched to the full-data solution by "
               f"{lb.align}; {lb.n_nonconverged} non-converged, {lb.n_heywood} Heywood and {lb.n_undefined} "
               "unfittable replicates):", ""]
     L = lb.loadings
