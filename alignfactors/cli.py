@@ -1,4 +1,4 @@
-"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate``.
+"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate|trend``.
 
 A thin layer: parse the arguments, call the public functions, write or print, return an exit
 code. It holds no statistics. Errors the user can fix (any :class:`AlignFactorsError`, and
@@ -33,6 +33,11 @@ def _common(p: argparse.ArgumentParser, *, input_optional: bool = False) -> None
     p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
     p.add_argument("--domains", metavar="FILE", help="CSV metric,domain for a generic table")
+    p.add_argument("--aggregates", default="detect", metavar="MODE",
+                   help="summary columns: 'detect' (default: columns that are the mean, a "
+                        "fixed-weight mean or the sum of others, ranks and constants are not "
+                        "analysed as metrics), 'none' (every column is a metric), or a JSON file "
+                        "with the tree {parent: [children]}")
     p.add_argument("--quiet", action="store_true", help="no progress bars or notes on stderr")
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
@@ -68,6 +73,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--method", default="brainscore", metavar="M", help="aggregation rule (default brainscore)")
     p.add_argument("--top", type=int, default=20, help="models to print (default 20; 0 = all)")
+    p = sub.add_parser("trend", help="the headline analyses on the leaderboard as it stood at "
+                                     "several dates (needs timestamps: the snapshot JSON)")
+    _common(p)
+    p.add_argument("--dates", required=True, metavar="D1,D2,...",
+                   help="comma-separated dates YYYY-MM-DD")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output directory: trend.md, trend.png, trend.json")
+    p.add_argument("--aggregate", default="average_vision",
+                   help="aggregate whose R² on each part is followed (default average_vision)")
+    p.add_argument("--clusters", default=None, metavar="UNIT",
+                   help="resampling unit: 'families' or 'architecture' (default: models)")
     return parser
 
 
@@ -90,10 +106,29 @@ def _read_config(path: str) -> dict:
     return data
 
 
+def _aggregates_option(value: str):
+    if value in ("detect", "none"):
+        return value
+    p = Path(value)
+    if not p.is_file():
+        raise ParameterError(f"--aggregates {value!r}: expected 'detect', 'none' or a JSON file "
+                             "with the tree {parent: [children]}; no such file")
+    try:
+        tree = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"--aggregates {value}: not valid JSON ({exc}); write an object "
+                             "{parent: [children, ...]}") from None
+    if not isinstance(tree, dict) or not all(isinstance(v, list) for v in tree.values()):
+        raise ParameterError(f"--aggregates {value}: expected a JSON object {{parent: [children, "
+                             f"...]}}, got {type(tree).__name__}")
+    return tree
+
+
 def _load(args):
     from .loading import load_table
 
-    return load_table(args.input, domains=args.domains)
+    aggregates = _aggregates_option(getattr(args, "aggregates", "detect"))
+    return load_table(args.input, domains=args.domains, aggregates=aggregates)
 
 
 def _clusters(args, table):
@@ -209,8 +244,34 @@ def _cmd_aggregate(args) -> int:
     return 0
 
 
+def _cmd_trend(args) -> int:
+    from .trend import trend
+
+    table = _load(args)
+    res = trend(table, args.dates, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+                clusters=args.clusters, progress=not args.quiet)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = (f"alignfactors trend {Path(args.input).name} --dates {','.join(res.dates)} "
+           f"--n-boot {args.n_boot} --seed {args.seed}"
+           + (f" --clusters {args.clusters}" if args.clusters else ""))
+    (out / "trend.md").write_text(
+        f"# Leaderboard over time: {Path(args.input).name}\n\n"
+        f"Command: `{cmd}`\n\n"
+        "Each date is the leaderboard as it stood then (scores computed later removed, "
+        "aggregates recomputed with the website's rule), cleaned and analysed on its own; "
+        "intervals resample its models (or clusters).\n\n"
+        f"{res.to_markdown()}\n\n![trend](trend.png)\n", encoding="utf-8")
+    res.plot(out / "trend.png")
+    (out / "trend.json").write_text(json.dumps(res.to_dict(), indent=1, sort_keys=False),
+                                    encoding="utf-8")
+    print(res.summary())
+    _note(args, f"wrote {out / 'trend.md'}, {out / 'trend.png'} and {out / 'trend.json'}")
+    return 0
+
+
 _COMMANDS = {"report": _cmd_report, "agreement": _cmd_agreement, "dimensions": _cmd_dimensions,
-             "decompose": _cmd_decompose, "aggregate": _cmd_aggregate}
+             "decompose": _cmd_decompose, "aggregate": _cmd_aggregate, "trend": _cmd_trend}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,7 +6,8 @@ of dimensions that common rules retain (Kaiser, Horn's parallel analysis on comp
 factors as ``psych::fa.parallel`` does it, Velicer's MAP as ``psych::VSS``, the optimal
 coordinates and acceleration factor of ``nFactors``, and a cross-validated factor-analysis
 likelihood). Every quantity except the cross-validated likelihood is a statistic of the
-resampling engine, so it gets a bootstrap interval over models and a distribution of k.
+resampling engine, so it gets a bootstrap interval over models (or whole families, ``clusters=``)
+and a distribution of k, P(k), in which every resample is compared with null data of its own kind.
 """
 
 from __future__ import annotations

@@ -25,6 +25,7 @@ from scipy import special
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ._options import check_options
 from .errors import DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -49,7 +50,6 @@ NUMERICAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 Statistic = Callable[[np.ndarray], np.ndarray]
-_METHODS = ("bca", "percentile")
 
 
 def check_seed(seed: Any) -> np.random.Generator:
@@ -247,28 +247,25 @@ class BootstrapResult:
     def __getitem__(self, i: int) -> Estimate:
         return self.estimates[i]
 
+    def to_frame(self) -> "pd.DataFrame":
+        """Tidy frame, one row per component (``component`` 0..p-1 and the Estimate columns)."""
+        from ._render import estimates_frame
+
+        return estimates_frame(dict(enumerate(self.estimates)), name="component")
+
     def __len__(self) -> int:
         return len(self.estimates)
 
 
 def check_n_boot_ci(n_boot: Any, ci: Any) -> None:
-    """Validate the resampling options every analysis shares, before any work is done."""
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    """Validate ``n_boot`` and ``ci`` (kept for callers; the one validator is ``_options.check_options``)."""
+    check_options(n_boot=n_boot, ci=ci)
 
 
 def _validate(n: int, n_boot: int, ci: float, method: str, n_jobs: int, batch_size: int | None) -> None:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n (number of models) must be a positive integer; got {n!r}.")
-    check_n_boot_ci(n_boot, ci)
-    if method not in _METHODS:
-        raise ParameterError(f"method must be one of {_METHODS}; got {method!r}.")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ParameterError(f"n_jobs must be a non-zero integer (-1 = all cores); got {n_jobs!r}.")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise ParameterError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    check_options(n_boot=n_boot, ci=ci, ci_method=method, n_jobs=n_jobs, batch_size=batch_size)
 
 
 def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
