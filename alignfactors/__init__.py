@@ -37,7 +37,7 @@ from .cleaning import Cleaned, clean
 from .agreement import Agreement, agreement
 from .dimensions import Dimensionality, dimensionality
 from .factors import FactorModel, FitIndices
-from .adequacy import BartlettResult, KMOResult, bartlett_sphericity, kmo
+from .adequacy import BartlettResult, FactorFitTable, KMOResult, bartlett_sphericity, factor_fit_table, kmo
 from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
@@ -57,7 +57,7 @@ __all__ = [
     "AggregateDetection", "AggregateFit", "detect_aggregates",
     "Cleaned", "clean", "Agreement", "agreement", "Dimensionality", "dimensionality",
     "FactorModel", "FitIndices", "KMOResult", "BartlettResult", "LoadingsBootstrap", "kmo", "bartlett_sphericity",
-    "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
+    "bootstrap_loadings", "factor_fit_table", "FactorFitTable", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "Trend", "trend", "__version__",
     "model_families", "design_effect", "DesignEffect",

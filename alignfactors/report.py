@@ -83,6 +83,7 @@ class ReportResults:
     units: Any = None
     clusters: Any = None
     trend: Any = None
+    factor_fit: Any = None  # adequacy.FactorFitTable: fit over k, poor-fit flag, clipping of k
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -242,12 +243,11 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.update()
 
             bar.set_postfix_str("factor analysis")
-            p = cleaned.matrix.shape[1]
-            k = opts["n_factors"] if opts["n_factors"] is not None else dim.n_dimensions.get("parallel_fa", 1)
-            k = int(min(max(k, 1), opts["max_factors"], p - 1))
+            fit_table = _factor_fit_table(cleaned.matrix, dim, opts)
+            k = fit_table.k
             fm = FactorModel(k, method=opts["factor_method"], rotation=opts["rotation"] if k > 1 else None,
                              corr_method=opts["method"]).fit(cleaned.matrix)
-            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common,
+            boot_load = bootstrap_loadings(cleaned.matrix, fm, **common,
                                            **_clusters_kw(bootstrap_loadings, clusters, ci_method=opts["ci_method"],
                                                           batch_size=opts["batch_size"]))
             bar.update()
@@ -295,7 +295,21 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
-                         units=units, clusters=record, trend=trend_res)
+                         units=units, clusters=record, trend=trend_res, factor_fit=fit_table)
+
+
+def _factor_fit_table(matrix, dim, opts):
+    """k for the factor model: the n_factors option, else the parallel_fa rule; clipped to max_factors
+    (and p - 1) with the clipping stated, and the fit tabulated over k around it."""
+    from .adequacy import factor_fit_table
+
+    p = matrix.shape[1]
+    if opts["n_factors"] is not None:
+        k, source = int(opts["n_factors"]), "the n_factors option"
+    else:
+        k, source = max(int(dim.n_dimensions.get("parallel_fa", 1)), 1), "the parallel_fa rule"
+    return factor_fit_table(matrix, min(k, p - 1), max_factors=opts["max_factors"], source=source,
+                            method=opts["factor_method"], corr_method=opts["method"])
 
 
 def _resampling_units(table, cleaned, groups, opts, dec, full):
@@ -397,7 +411,8 @@ def results_to_dict(res: ReportResults) -> dict:
         "dimensionality": res.dimensionality.to_dict(),
         "decomposition": dec,
         "aggregation": res.comparison.to_dict(),
-        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
+        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict(),
+                    **({"fit_over_k": res.factor_fit.to_dict()} if res.factor_fit is not None else {})},
         "resampling_units": None if res.units is None else res.units.to_dict(),
         "clusters": res.clusters,
         "environment": package_versions(),
