@@ -41,6 +41,7 @@ from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
+from .reliability import Disattenuated, Reliability, disattenuate, reliability
 from . import datasets
 from .report import report
 
@@ -55,5 +56,6 @@ __all__ = [
     "FactorModel", "FitIndices", "KMOResult", "BartlettResult", "LoadingsBootstrap", "kmo", "bartlett_sphericity",
     "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
+    "Reliability", "Disattenuated", "reliability", "disattenuate",
     "__version__",
 ]
