@@ -153,6 +153,8 @@ def agreement(
     batch_size: int | None = None,
     progress: bool | None = None,
     reliability: Any = None,
+    noise: str | None = None,
+    errors: pd.DataFrame | None = None,
 ) -> Agreement:
     """How much do alignment metrics agree? Correlations between all metric pairs, with intervals.
 
@@ -190,6 +192,15 @@ def agreement(
         ``disattenuated.over_one``. Assumes classical test theory with errors independent of
         the true scores and of each other; with Spearman correlations the correction is
         approximate (exact for Pearson).
+    noise : {None, "errors"}, default=None
+        ``"errors"``: each resample also perturbs every score by its own standard error (from
+        ``errors=``, else from ``reliability`` when it was estimated from errors), so the
+        intervals carry score measurement error as well as the sampling of models. Metrics
+        whose errors are flagged as not standard errors are not perturbed (listed in
+        ``noise_note``). Perturbed resamples hold the error twice (data + perturbation); the
+        intervals measure the added width, not an unbiased centre.
+    errors : DataFrame, optional
+        Standard errors of ``matrix``'s scores (models x metrics, same scale), for ``noise``.
 
     Returns
     -------
@@ -232,6 +243,11 @@ def agreement(
     diff_names = [f"{a} minus {b}" for a, b in itertools.combinations(block_names, 2)]
     diff_idx = [(block_names.index(a), block_names.index(b)) for a, b in itertools.combinations(block_names, 2)]
 
+    scale = None
+    if noise is not None:
+        from .reliability import noise_scale
+
+        scale = noise_scale(data, noise, errors, reliability)
     correction = None
     if reliability is not None:
         from .reliability import _Correction
@@ -250,18 +266,22 @@ def agreement(
     if complete and method in ("spearman", "pearson"):
         ties = RankPlan(x) if method == "spearman" else None
 
-        def statistic(w):
-            r = resampled_correlation(x, w, method, ties)
+        def statistic(w, noise=None):
+            if noise is None:
+                r = resampled_correlation(x, w, method, ties)
+            else:
+                r = np.stack([resampled_correlation(x + noise[b], w[b : b + 1], method)[0] for b in range(len(w))])
             return summarise(r[:, iu[0], iu[1]], w)
 
         # ~64 resamples a batch keeps the (B, p, n) rank arrays cache-friendly and bounded (~50 MB).
         statistic.batch_size = int(max(1, min(64, 5e7 // (8 * x.shape[0] * p * 4 + 8 * p * p))))
     else:
-        def statistic(w):
+        def statistic(w, noise=None):
             out = []
-            for wi in w:
+            for b, wi in enumerate(w):
                 rows = np.repeat(np.arange(x.shape[0]), np.rint(wi).astype(int))
-                r = pd.DataFrame(x[rows]).corr(method=method).to_numpy()
+                xb = x[rows] if noise is None else (x + noise[b])[rows]
+                r = pd.DataFrame(xb).corr(method=method).to_numpy()
                 out.append(r[iu])
             return summarise(np.vstack(out), w)
 
@@ -273,7 +293,8 @@ def agreement(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, x.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed,
-                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, dtype=dtype, stacklevel=3)
+                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, dtype=dtype, stacklevel=3,
+                        **({"noise": scale} if scale is not None else {}))
     est = list(res.estimates)
     nb, nd = len(block_names), len(diff_names)
     mean = est[0]

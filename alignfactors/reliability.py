@@ -33,11 +33,11 @@ import numpy as np
 import pandas as pd
 
 from ._render import estimates_frame, json_number, markdown_table, text_table
-from .errors import DataError, ParameterError, ParameterTypeError
+from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .resampling import bootstrap, check_n_boot_ci
 
-__all__ = ["reliability", "Reliability", "disattenuate", "Disattenuated", "SOURCES", "ASSUMPTIONS"]
+__all__ = ["reliability", "Reliability", "disattenuate", "Disattenuated", "noise_scale", "SOURCES", "ASSUMPTIONS"]
 
 SOURCES = ("errors", "replicates", "split")
 
@@ -736,3 +736,41 @@ class _Correction:
         })
         return Disattenuated(matrix, mean, blocks, raw_mean, raw_blocks, rel_est, dict(self.excluded), pairs,
                              self.source)
+
+
+def noise_scale(matrix: pd.DataFrame, noise: Any, errors: pd.DataFrame | None = None,
+                reliability: Reliability | None = None) -> np.ndarray:
+    """Standard errors aligned with ``matrix`` for ``noise="errors"`` (0 where none is usable).
+
+    Errors come from ``errors`` (models x metrics, the scale of ``matrix``) or, failing that,
+    from ``reliability`` when it was estimated from errors. Metrics flagged as having errors that
+    are not standard errors get no perturbation; a warning names them (nothing dropped silently).
+    """
+    if noise != "errors":
+        raise ParameterError(f"noise must be None or 'errors'; got {noise!r}.")
+    flags: dict[str, str] = {}
+    if errors is None and reliability is not None and reliability._kernel is not None:
+        errors = reliability._kernel.errors
+    if reliability is not None:
+        flags = {m: r for m, r in reliability.flags.items() if reliability.sources.get(m) == "errors"}
+    if errors is None:
+        raise DataError("noise='errors' needs standard errors: pass errors= (models x metrics, e.g. table.errors "
+                        "for the matrix's models) or a reliability estimated with source='errors'.")
+    if not isinstance(errors, pd.DataFrame):
+        raise ParameterTypeError(f"errors must be a DataFrame (models x metrics); got {type(errors).__name__}.")
+    e = errors.copy()
+    e.index, e.columns = [str(i) for i in e.index], [str(c) for c in e.columns]
+    cols = [str(c) for c in matrix.columns]
+    se = e.reindex(index=[str(i) for i in matrix.index], columns=cols).to_numpy(dtype=float)
+    if (se < 0).any():
+        raise DataError("errors has negative values; standard errors are >= 0.")
+    skipped = [c for c in cols if c in flags]
+    none = [c for j, c in enumerate(cols) if c not in flags and not np.isfinite(se[:, j]).any()]
+    for j, c in enumerate(cols):
+        if c in flags:
+            se[:, j] = 0.0
+    if skipped or none:
+        warnings.warn(f"noise='errors': no perturbation for {len(skipped)} metrics whose errors are flagged "
+                      f"(e.g. {skipped[:3]}) and {len(none)} metrics without errors (e.g. {none[:3]}).",
+                      DegenerateDataWarning, stacklevel=3)
+    return np.nan_to_num(se, nan=0.0)

@@ -36,6 +36,7 @@ __all__ = [
     "check_seed",
     "draw_indices",
     "check_n_boot_ci",
+    "noise_rng",
 ]
 
 Statistic = Callable[[np.ndarray], np.ndarray]
@@ -151,9 +152,9 @@ def _validate(n: int, n_boot: int, ci: float, method: str, n_jobs: int, batch_si
         raise ParameterError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
 
 
-def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
+def _evaluate(statistic: Statistic, weights: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
     with np.errstate(all="ignore"):
-        out = np.asarray(statistic(weights), dtype=float)
+        out = np.asarray(statistic(weights) if noise is None else statistic(weights, noise=noise), dtype=float)
     if out.ndim == 1:
         out = out[:, None]
     if out.ndim != 2 or out.shape[0] != weights.shape[0]:
@@ -164,23 +165,47 @@ def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _one_batch(statistic, idx, n):
-    return _evaluate(statistic, _counts(idx, n))
+def _one_batch(statistic, idx, n, noise=None):
+    w = _counts(idx, n)
+    if noise is None:
+        return _evaluate(statistic, w)
+    return np.hstack([_evaluate(statistic, w), _evaluate(statistic, w, noise)])
 
 
-def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out):
+#: Spawn key of the child stream that draws score noise (``noise=``): "noise" in ASCII.
+NOISE_STREAM = int.from_bytes(b"noise", "little")
+
+
+def noise_rng(rng: np.random.Generator) -> np.random.Generator:
+    """The named child stream for score noise: derived from ``rng``'s seed, never drawing from ``rng``.
+
+    Adding noise therefore leaves every resample of models (and every other interval) unchanged.
+    """
+    ss = rng.bit_generator.seed_seq
+    return np.random.default_rng(np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (NOISE_STREAM,)))
+
+
+def _noise_batches(scale, starts, batch_size, total, rng):
+    """Per-batch noise ``scale * z``, drawn in resample order (independent of the batch size)."""
+    for s in starts:
+        b = min(batch_size, total - s)
+        yield None if scale is None else rng.standard_normal((b, *scale.shape)) * scale
+
+
+def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, noise=None, nrng=None):
     """Evaluate all resamples batch by batch into the preallocated ``out`` (n_boot, p)."""
     starts = list(range(0, idx.shape[0], batch_size))
+    eps = _noise_batches(noise, starts, batch_size, idx.shape[0], nrng)
     if n_jobs == 1:
         it = tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr)
-        for s in it:
-            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n)
+        for s, e in zip(it, eps):
+            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, e)
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
 
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_batch)(statistic, idx[s : s + batch_size], n) for s in starts
+        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, e) for s, e in zip(starts, eps)
     )
     for s, res in zip(tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr), results):
         out[s : s + batch_size] = res
@@ -270,6 +295,7 @@ def bootstrap(
     keep_distribution: bool = True,
     dtype: Any = np.float64,
     stacklevel: int = 2,
+    noise: np.ndarray | None = None,
 ) -> BootstrapResult:
     """Bootstrap a vectorised statistic over ``n`` models (rows).
 
@@ -311,6 +337,16 @@ def bootstrap(
     stacklevel : int, default=2
         Passed to ``warnings.warn``; analyses calling the engine add their own frames so a
         warning points at the user's line.
+    noise : ndarray, shape (n, q), optional
+        Standard errors of the data (``noise="errors"`` in the analyses): each resample also
+        perturbs every value by its own error, ``eps = noise * z`` with ``z ~ N(0, 1)``, and the
+        statistic is called as ``statistic(weights, noise=eps)`` with ``eps`` of shape
+        ``(B, n, q)``, and as ``statistic(weights)``. The replicate is the unperturbed value plus
+        the perturbation's shift minus the shift's mean over resamples: perturbing scores that
+        already hold their error attenuates correlations, and only the added spread is wanted.
+        The point estimate and the jackknife use the data as they are. ``z`` comes
+        from a named child stream of ``seed`` (:func:`noise_rng`), so the resamples of models
+        are the same with and without noise.
 
     Returns
     -------
@@ -353,10 +389,24 @@ def bootstrap(
     if progress is None:
         progress = n_boot * n >= 200_000 and sys.stderr.isatty()
     idx = draw_indices(n, n_boot, rng)
+    if noise is not None:
+        noise = np.nan_to_num(np.asarray(noise, dtype=float), nan=0.0)
+        if noise.ndim != 2 or noise.shape[0] != n or (noise < 0).any():
+            raise ParameterError(f"noise must be an array (n={n}, q) of standard errors >= 0; got shape {noise.shape}.")
     # Statistics are batches of small products: multithreaded BLAS only oversubscribes the
     # cores (10x slower on 2 cores); parallelism comes from n_jobs instead.
     with threadpool_limits(limits=1, user_api="blas"):
-        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, p), dtype=dtype))
+        width = p if noise is None else 2 * p
+        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, width), dtype=dtype),
+                            noise, noise_rng(rng) if noise is not None else None)
+        if noise is not None:
+            # replicate = model resample + (its perturbed value - its value), recentred on the mean shift:
+            # perturbing already noisy scores holds the error twice, which biases (attenuates) the
+            # perturbed values; only the added spread is kept.
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                shift = dist[:, p:] - dist[:, :p]
+                dist = (dist[:, :p] + shift - np.nanmean(shift, axis=0)).astype(dtype)
         del idx
         jack = _jackknife(statistic, n, bs) if method == "bca" and n > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
