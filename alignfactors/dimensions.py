@@ -247,6 +247,7 @@ def dimensionality(
     n_jobs: int = 1,
     batch_size: int | None = None,
     progress: bool | None = None,
+    reliability: Any = None,
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -282,6 +283,13 @@ def dimensionality(
         Decides the null data sets, the CV folds and the resamples.
     n_jobs, batch_size, progress
         See :func:`alignfactors.resampling.bootstrap`; results do not depend on them.
+    reliability : Reliability, optional
+        From :func:`alignfactors.reliability`: run the rules on the correlation matrix corrected
+        for attenuation (:math:`r_{ab}/\\sqrt{rel_a rel_b}`, reliabilities re-estimated on the
+        models of each resample), smoothed to positive definite as ``psych::cor.smooth``.
+        Metrics flagged in ``reliability`` are left out (listed in ``notes``). Assumes classical
+        test theory (independent errors); approximate for Spearman. The parallel-analysis
+        reference is the uncorrected null; ``cv_likelihood`` is skipped (it needs raw data).
 
     Returns
     -------
@@ -341,16 +349,27 @@ def dimensionality(
     >>> round(float(res.explained[1]), 2)
     0.65
     """
+    correction = None
+    if reliability is not None:
+        from .reliability import usable_metrics
+
+        if matrix is None:
+            raise ParameterError("reliability= needs matrix (models x metrics), not corr=: the reliabilities are "
+                                 "re-estimated on the models of each resample.")
+        keep, excluded, rel_stat = usable_metrics(reliability, matrix)
+        matrix = matrix.set_axis([str(c) for c in matrix.columns], axis=1)[keep]
+        rules = tuple(r for r in (rules or RULES) if r != "cv_likelihood")
+        correction = (rel_stat, excluded)
     rules, n, p, max_k = _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile,
                                                   parallel_null, map_power, max_k, n_boot, ci)
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
-                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress)
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, correction)
 
 
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
-                    n_boot, ci, seed, n_jobs, batch_size, progress):
+                    n_boot, ci, seed, n_jobs, batch_size, progress, correction=None):
     rng = check_seed(seed)
     notes: list[str] = []
     raw = matrix is not None
@@ -358,6 +377,14 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         data = matrix.astype(float)
         x = data.to_numpy()
         r_full = correlation_matrix(data, method)[0].to_numpy()
+        if correction is not None:
+            from .reliability import corrected_correlation
+
+            rel_stat, excluded = correction
+            r_full = corrected_correlation(r_full, rel_stat(np.ones((1, n)))[0])
+            notes.append(f"rules run on the correlations corrected for attenuation (smoothed as psych::cor.smooth); "
+                         f"{len(excluded)} metrics without a usable reliability left out"
+                         + (f": {', '.join(sorted(excluded))}." if excluded else "."))
     else:
         x = None
         r_full, smoothed = cor_smooth(corr.to_numpy(dtype=float))
@@ -428,9 +455,10 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         def statistic(weights):
             out = np.full((weights.shape[0], 2 * p + 1 + len(corr_rules)), np.nan)
             rs = resampled_correlation(x, weights, method, ties)
+            rels = correction[0](weights) if correction is not None else None
             for b in range(weights.shape[0]):
-                rb = rs[b]
-                if not np.all(np.isfinite(rb)):
+                rb = rs[b] if rels is None else corrected_correlation(rs[b], rels[b])
+                if rb is None or not np.all(np.isfinite(rb)):
                     continue
                 try:
                     wb, _, _, kb = _rule_ks(rb, corr_rules, ref_pc, ref_fa, max_k, map_power)

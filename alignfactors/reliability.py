@@ -37,7 +37,7 @@ from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterT
 from .estimate import Estimate
 from .resampling import bootstrap, check_n_boot_ci
 
-__all__ = ["reliability", "Reliability", "disattenuate", "Disattenuated", "noise_scale", "SOURCES", "ASSUMPTIONS"]
+__all__ = ["reliability", "Reliability", "disattenuate", "Disattenuated", "noise_scale", "usable_metrics", "corrected_correlation", "SOURCES", "ASSUMPTIONS"]
 
 SOURCES = ("errors", "replicates", "split")
 
@@ -679,22 +679,17 @@ class _Correction:
     """
 
     def __init__(self, rel: Reliability, data: pd.DataFrame, iu, masks: dict, block_names: list):
-        if not isinstance(rel, Reliability):
-            raise ParameterTypeError(f"reliability must be a Reliability (af.reliability(...)); got {type(rel).__name__}.")
         cols = [str(c) for c in data.columns]
         self.cols, self.iu, self.block_names = cols, iu, block_names
-        kernel = rel._kernel
-        src = {c: rel.sources[c] for c in cols if c in rel.sources}
-        self.rel_stat = replace(kernel, source=src).bind(data)
-        point = self.rel_stat(np.ones((1, len(data))))[0]
-        self.excluded: dict[str, str] = {}
-        for j, c in enumerate(cols):
-            if c not in rel.sources:
-                self.excluded[c] = "no reliability for this metric"
-            elif c in rel.flags:
-                self.excluded[c] = rel.flags[c]
-            elif not (0 < point[j] <= 1):
-                self.excluded[c] = f"reliability {point[j]:.3g} on the matrix's models is outside (0, 1]"
+        keep, self.excluded, stat = usable_metrics(rel, data)
+        sel = np.array([c in keep for c in cols])
+
+        def rel_stat(weights: np.ndarray) -> np.ndarray:
+            out = np.full((weights.shape[0], len(cols)), np.nan)
+            out[:, sel] = stat(weights)
+            return out
+
+        self.rel_stat = rel_stat
         self.source = rel.source
         ok = np.array([c not in self.excluded for c in cols])
         self.pair_ok = ok[iu[0]] & ok[iu[1]]
@@ -774,3 +769,40 @@ def noise_scale(matrix: pd.DataFrame, noise: Any, errors: pd.DataFrame | None = 
                       f"(e.g. {skipped[:3]}) and {len(none)} metrics without errors (e.g. {none[:3]}).",
                       DegenerateDataWarning, stacklevel=3)
     return np.nan_to_num(se, nan=0.0)
+
+
+def usable_metrics(rel: Reliability, matrix: pd.DataFrame) -> tuple[list[str], dict[str, str], Callable]:
+    """Split ``matrix``'s columns into those a correction can use and those it excludes (with reasons).
+
+    Returns ``(keep, excluded, statistic)`` where ``statistic(weights)`` re-estimates the
+    reliabilities of the kept columns on ``matrix``'s rows (``matrix[keep]``).
+    """
+    if not isinstance(rel, Reliability):
+        raise ParameterTypeError(f"reliability must be a Reliability (af.reliability(...)); got {type(rel).__name__}.")
+    cols = [str(c) for c in matrix.columns]
+    src = {c: rel.sources[c] for c in cols if c in rel.sources}
+    point = replace(rel._kernel, source=src).bind(matrix)(np.ones((1, len(matrix))))[0]
+    excluded: dict[str, str] = {}
+    for j, c in enumerate(cols):
+        if c not in rel.sources:
+            excluded[c] = "no reliability for this metric"
+        elif c in rel.flags:
+            excluded[c] = rel.flags[c]
+        elif not (0 < point[j] <= 1):
+            excluded[c] = f"reliability {point[j]:.3g} on the matrix's models is outside (0, 1]"
+    keep = [c for c in cols if c not in excluded]
+    sub = matrix.set_axis(cols, axis=1)[keep]
+    return keep, excluded, replace(rel._kernel, source={c: src[c] for c in keep}).bind(sub)
+
+
+def corrected_correlation(r: np.ndarray, rel: np.ndarray) -> np.ndarray | None:
+    """``r / sqrt(rel_a rel_b)`` smoothed to positive definite as ``psych::cor.smooth``; None if undefined."""
+    from .correlation import cor_smooth
+
+    rel = np.asarray(rel, dtype=float)
+    if not (np.all(np.isfinite(rel)) and np.all(rel > 0) and np.all(np.isfinite(r))):
+        return None
+    d = np.sqrt(rel)
+    out = r / d[:, None] / d[None, :]
+    np.fill_diagonal(out, 1.0)
+    return cor_smooth(out)[0]
