@@ -44,6 +44,7 @@ from .comparison import AggregationComparison, compare_aggregations
 from .reliability import Disattenuated, Reliability, disattenuate, reliability
 from . import datasets
 from .report import report
+from .families import DesignEffect, design_effect, model_families
 
 __version__ = "0.1.0"
 
@@ -58,4 +59,5 @@ __all__ = [
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "Reliability", "Disattenuated", "reliability", "disattenuate",
     "__version__",
+    "model_families", "design_effect", "DesignEffect",
 ]

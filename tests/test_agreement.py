@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from alignfactors.agreement import agreement
+from alignfactors.resampling import child_rng
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
 
 
@@ -57,7 +58,7 @@ def test_same_seed_same_result_any_batch_size_or_jobs():
 
 def test_fast_path_equals_materialised_pandas_loop():
     m = _matrix(n=25, p=4)
-    fast = agreement(m, n_boot=50, seed=5)
+    rng = child_rng(5, "resamples")  # the engine draws resamples from this named stream
     rng = np.random.default_rng(5)
     idx = rng.integers(0, 25, size=(50, 25), dtype=np.int32)
     iu = np.triu_indices(4, 1)
