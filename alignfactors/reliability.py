@@ -370,8 +370,12 @@ def _validate(data, source, errors, groups, metrics, min_models, n_boot, ci):
             halves = (halves[0][metrics], halves[1][metrics])
     if source == "replicates":
         if groups is None:
-            from .families import model_families  # engine's variant families
+            from .families import model_families
+            from .table import ScoreTable
 
+            if not isinstance(data, ScoreTable):
+                raise ParameterError("source='replicates' with a DataFrame needs groups= (model_id -> replicate group, "
+                                     "e.g. af.model_families(table, level='variant')); or pass the ScoreTable.")
             groups = model_families(data, level="variant")
         if isinstance(groups, Mapping):
             groups = pd.Series(dict(groups))
@@ -477,7 +481,7 @@ def reliability(
     >>> se = pd.DataFrame(np.full((400, 1), 0.5), columns=["m"])
     >>> x = pd.DataFrame(t + 0.5 * rng.normal(size=(400, 1)), columns=["m"])
     >>> rel = reliability(x, errors=se, n_boot=200, seed=0)  # truth: 1 / 1.25 = 0.8
-    >>> round(rel.estimates["m"].value, 2)
+    >>> round(rel.estimates["m"].value, 1)
     0.8
     """
     scores, errors, groups, halves, kinds = _validate(data, source, errors, groups, metrics, min_models, n_boot, ci)
@@ -536,19 +540,17 @@ def reliability(
 
     statistic = kernel.bind(scores)
     statistic.batch_size = int(max(1, min(64, 2e7 // (8 * max(1, n * len(cols)) * 4))))
-    unit = "model"
-    kwargs: dict[str, Any] = {}
     if clusters is None and source == "replicates":
-        kwargs["clusters"], unit = codes, "replicate group"
-    elif clusters is not None:
+        codes_b, unit = codes, "replicate group"
+    else:
         from .families import resolve_clusters
 
-        kwargs["clusters"] = resolve_clusters(clusters, scores.index, table=data if source != "split" else None)
-        unit = "cluster"
+        codes_b = resolve_clusters(clusters, list(scores.index), table=data if source != "split" else None)
+        unit = "model" if codes_b is None else "cluster"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
-                        batch_size=batch_size, progress=progress, stacklevel=3, **kwargs)
+                        batch_size=batch_size, progress=progress, stacklevel=3, clusters=codes_b, unit=unit)
     est = dict(zip(cols, res.estimates))
     for c, e in est.items():
         if c in flags:

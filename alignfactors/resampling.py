@@ -517,8 +517,9 @@ def bootstrap(
         noise = np.nan_to_num(np.asarray(noise, dtype=float), nan=0.0)
         if noise.ndim != 2 or noise.shape[0] != n or (noise < 0).any():
             raise ParameterError(f"noise must be an array (n={n}, q) of standard errors >= 0; got shape {noise.shape}.")
-        seed = root_seed(seed)  # one root for both streams (a Generator is drawn from once, as without noise)
-    rng = child_rng(seed, stream)
+    # one root for both streams (a Generator is drawn from once, as without noise)
+    root = root_seed(seed) if noise is not None else seed
+    rng = child_rng(root, stream)
     bs = int(batch_size or getattr(statistic, "batch_size", None) or 64)
     theta_hat = _evaluate(statistic, np.ones((1, n)))[0]
     p = theta_hat.shape[0]
@@ -543,7 +544,7 @@ def bootstrap(
     with threadpool_limits(limits=1, user_api="blas"):
         width = p if noise is None else 2 * p
         dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, width), dtype=dtype),
-                            codes, noise, child_rng(seed, "noise") if noise is not None else None)
+                            codes, noise, child_rng(root, "noise") if noise is not None else None)
         if noise is not None:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
