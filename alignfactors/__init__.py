@@ -42,6 +42,7 @@ from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
 from .reliability import Disattenuated, Reliability, disattenuate, reliability
+from .trend import Trend, trend
 from . import datasets
 from .report import report
 from .families import DesignEffect, design_effect, model_families
@@ -60,4 +61,5 @@ __all__ = [
     "Reliability", "Disattenuated", "reliability", "disattenuate",
     "__version__",
     "model_families", "design_effect", "DesignEffect",
+    "Trend", "trend",
 ]

@@ -106,7 +106,10 @@ def one(source: str, n: int, level: float, rep: int, seed: int, n_boot: int) -> 
         warnings.simplefilter("ignore")
         rel = (reliability(x, errors=se, n_boot=0) if source == "errors"
                else reliability(x, source="replicates", groups=groups, n_boot=0))
-        agr = agreement(x, method="pearson", groups=domains, reliability=rel, n_boot=n_boot, seed=rep)
+        # families share a true score: resample whole families (the independent unit)
+        clusters = None if groups is None else groups.astype(str)
+        agr = agreement(x, method="pearson", groups=domains, reliability=rel, n_boot=n_boot, seed=rep,
+                        clusters=clusters)
         d = agr.disattenuated
         rules = ["parallel_pc", "map"]
         k_raw = dimensionality(x, method="pearson", rules=rules, n_boot=0, seed=rep).n_dimensions
@@ -225,7 +228,7 @@ to `af.reliability(source="errors")`; for `replicates` models come in families (
 others 2–6 seeds sharing one true score) and the reliability is the ICC over families.
 
 **Procedure.** `agreement(x, method="pearson", groups=domains, reliability=rel, n_boot={args.n_boot})`
-(BCa over models, reliabilities re-estimated in each resample), and `dimensionality` (parallel
+(BCa over models, over families for `replicates`; reliabilities re-estimated in each resample), and `dimensionality` (parallel
 analysis of components and MAP, no bootstrap) on the raw and on the corrected matrix. The raw
 mean's truth is the attenuated population value ρ·√(rel_a rel_b); the corrected mean's truth is ρ.
 Coverage is the share of replicates whose 95% interval contains the truth.
