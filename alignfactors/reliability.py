@@ -322,13 +322,17 @@ def _labels(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     return frame.astype(float)
 
 
-def _validate(data, source, errors, groups, metrics, min_models, n_boot, ci):
+def _validate(data, source, errors, groups, metrics, min_models, n_boot, ci, error_kind=None):
     if source not in SOURCES:
         raise ParameterError(f"source must be one of {SOURCES}; got {source!r}.")
     check_n_boot_ci(n_boot, ci)
     if not isinstance(min_models, (int, np.integer)) or min_models < 3:
         raise ParameterError(f"min_models must be an integer >= 3; got {min_models!r}.")
-    kinds = None
+    kinds = error_kind
+    if isinstance(kinds, Mapping):
+        kinds = pd.Series(dict(kinds))
+    if kinds is not None and not isinstance(kinds, pd.Series):
+        raise ParameterTypeError(f"error_kind must be a Series or mapping metric -> kind; got {type(kinds).__name__}.")
     if source == "split":
         if not (isinstance(data, (tuple, list)) and len(data) == 2):
             raise ParameterTypeError("source='split' needs data=(half_a, half_b): two score tables (ScoreTable or "
@@ -349,7 +353,7 @@ def _validate(data, source, errors, groups, metrics, min_models, n_boot, ci):
         if source == "errors":
             if errors is None and isinstance(data, ScoreTable):
                 errors = data.errors
-                if data.benchmarks is not None and "error_kind" in data.benchmarks.columns:
+                if kinds is None and data.benchmarks is not None and "error_kind" in data.benchmarks.columns:
                     kinds = data.benchmarks["error_kind"]
             if errors is None:
                 raise DataError("source='errors' needs standard errors: give a ScoreTable loaded from a source with "
@@ -394,6 +398,7 @@ def reliability(
     *,
     source: str = "errors",
     errors: pd.DataFrame | None = None,
+    error_kind: pd.Series | Mapping | None = None,
     groups: pd.Series | Mapping | None = None,
     metrics: Sequence[str] | None = None,
     min_models: int = 10,
@@ -423,6 +428,9 @@ def reliability(
         Standard errors on the scale of the scores (models x metrics); default ``table.errors``.
         With a ScoreTable, ``table.benchmarks["error_kind"] == "spread_over_subjects"`` flags a
         metric whose errors are not standard errors.
+    error_kind : Series or mapping, optional
+        metric -> what its errors are (``table.benchmarks["error_kind"]``), for a DataFrame
+        ``data``; ``"spread_over_subjects"`` flags the metric.
     groups : Series or mapping, optional
         model_id -> replicate group (seeds, checkpoints of one model); default
         ``model_families(data, level="variant")``. Models in no group are groups of one: they
@@ -484,7 +492,8 @@ def reliability(
     >>> round(rel.estimates["m"].value, 1)
     0.8
     """
-    scores, errors, groups, halves, kinds = _validate(data, source, errors, groups, metrics, min_models, n_boot, ci)
+    scores, errors, groups, halves, kinds = _validate(data, source, errors, groups, metrics, min_models, n_boot, ci,
+                                                      error_kind)
     cols = list(scores.columns)
     if source == "errors":
         errors = errors.reindex(index=scores.index, columns=cols)
