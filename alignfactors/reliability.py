@@ -469,7 +469,8 @@ def reliability(
     9 members) and takes no resampling weights. Spearman-Brown:
     :math:`rel = 2r/(1+r)`. A value outside [0, 1] is flagged, never clipped: for errors it means
     the error is not a standard error of the score; for replicates that seeds vary more than
-    models.
+    models. A reliability whose interval reaches 0 is flagged too (the correction divides by its
+    square root, so it would be unbounded).
 
     References
     ----------
@@ -580,6 +581,9 @@ def reliability(
             flags[c] = f"impossible reliability {v:.3g} > 1"
         elif source == "errors" and v == 1:
             flags[c] = "every error is zero: no estimate of measurement error"
+        elif n_boot and e.ci[0] <= 0:
+            flags[c] = (f"reliability {v:.3g} but its interval [{e.ci[0]:.3g}, {e.ci[1]:.3g}] reaches 0: dividing by "
+                        "it would make the corrected correlation unbounded")
     return Reliability(est, flags, {c: source for c in cols}, detail, int(n_boot), float(ci),
                        seed if not isinstance(seed, np.random.Generator) else None, unit, kernel)
 
@@ -767,7 +771,7 @@ def noise_scale(matrix: pd.DataFrame, noise: Any, errors: pd.DataFrame | None = 
     e = errors.copy()
     e.index, e.columns = [str(i) for i in e.index], [str(c) for c in e.columns]
     cols = [str(c) for c in matrix.columns]
-    se = e.reindex(index=[str(i) for i in matrix.index], columns=cols).to_numpy(dtype=float)
+    se = np.array(e.reindex(index=[str(i) for i in matrix.index], columns=cols).to_numpy(dtype=float))
     if (se < 0).any():
         raise DataError("errors has negative values; standard errors are >= 0.")
     skipped = [c for c in cols if c in flags]

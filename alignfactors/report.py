@@ -75,6 +75,7 @@ class ReportResults:
     simulated: bool = False
     skipped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    reliability: Any = None
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -219,6 +220,12 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter = table.scores[cols].dropna().copy()
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
+            # "Reliability and measurement error": only when the input has errors or replicate models
+            from .report_reliability import run_reliability_section
+
+            rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
+                                                  n_boot=int(n_boot), ci=opts["ci"], seed=seed,
+                                                  n_jobs=opts["n_jobs"], progress=progress)
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
@@ -228,7 +235,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     finally:
         bar.close()
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts},
-                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught)
+                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught, rel_section)
 
 
 # ------------------------------------------------------------------------------------------ results.json
@@ -289,6 +296,7 @@ def results_to_dict(res: ReportResults) -> dict:
         "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
         "environment": package_versions(),
         "warnings": list(res.warnings),
+        **({"reliability": res.reliability.to_dict()} if res.reliability is not None else {}),
     }
     return _plain(out)
 

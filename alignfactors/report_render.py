@@ -75,6 +75,10 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
         a = res.scatter.attrs
         figs["parts_scatter"] = lambda: F.scatter_parts(res.scatter, x=a["x"], y=a["y"],
                                                         colour_label=f"{a['colour']} rank")
+    if getattr(res, "reliability", None) is not None:
+        from .report_reliability import reliability_figure
+
+        figs["reliability"] = lambda: reliability_figure(res.reliability)
     out = {}
     for name, make in figs.items():
         F.save_figure(make(), folder / f"{name}.png")
@@ -309,6 +313,10 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
     lines += _md_data(res)
     lines += _md_agreement(res, figs, fig_no)
     lines += _md_dimensions(res, figs, fig_no)
+    if getattr(res, "reliability", None) is not None:
+        from .report_reliability import render_reliability_section
+
+        lines += render_reliability_section(res.reliability, figs.get("reliability"), fig_no)
     lines += _md_decomposition(res, figs, fig_no)
     lines += _md_aggregation(res, figs, fig_no)
     lines += _md_methods(res)
