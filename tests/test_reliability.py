@@ -235,3 +235,58 @@ def test_icc_kernel_matches_design_effect_icc():
     de = design_effect(x, clusters=groups.astype(str), n_boot=0)
     for c in ("a", "b"):
         assert rel.estimates[c].value == pytest.approx(de.icc[c].value, abs=1e-12)
+
+
+def _table_with_errors_and_seeds(n_fam=40, seeds=3, seed=0):
+    """A leaderboard with per-score errors and families of seed replicates (known structure)."""
+    from dataclasses import replace
+
+    rng = np.random.default_rng(seed)
+    sizes = np.where(np.arange(n_fam) < 10, seeds, 1)
+    fam = np.repeat(np.arange(n_fam), sizes)
+    n = fam.size
+    names = [f"net{f}_seed-{k}" if sizes[f] > 1 else f"net{f}" for f, k in
+             zip(fam, np.concatenate([np.arange(s) for s in sizes]))]
+    f = rng.normal(size=(n_fam, 1))[fam]
+    cols = ["n1", "n2", "n3", "b1", "b2", "b3"]
+    t = f @ np.ones((1, 6)) * 0.7 + rng.normal(size=(n_fam, 6))[fam] * 0.7
+    se = np.full((n, 6), 0.3)
+    x = t + se * rng.normal(size=(n, 6))
+    df = pd.DataFrame(x, columns=cols, index=[f"m{i}" for i in range(n)])
+    df.insert(0, "model_name", names)
+    table = af.ScoreTable.from_wide(df, domains={c: "neural" if c[0] == "n" else "behavioral" for c in cols})
+    return replace(table, errors=pd.DataFrame(se, index=table.scores.index, columns=cols))
+
+
+def test_report_section_runs_and_renders():
+    import itertools
+    import json
+
+    from alignfactors.report_reliability import render_reliability_section, run_reliability_section
+
+    table = _table_with_errors_and_seeds()
+    cleaned = af.clean(table)
+    dim = af.dimensionality(cleaned.matrix, rules=["parallel_pc", "map"], n_boot=20, seed=0)
+    sec = run_reliability_section(table, cleaned, dim, method="spearman", groups=cleaned.domains, n_boot=30,
+                                  ci=0.95, seed=0)
+    assert set(sec.by_source) == {"errors", "replicates"}
+    assert set(sec.disattenuated.blocks) == {"neural-neural", "neural-behavioral", "behavioral-behavioral"}
+    assert set(sec.widening["interval over"]) >= {"models", "models + score error"}
+    text = "\n".join(render_reliability_section(sec, None, itertools.count(1)))
+    assert text.startswith("## Reliability and measurement error") and "**Answer.**" in text
+    json.dumps(sec.to_dict(), allow_nan=False)
+
+
+def test_report_section_absent_without_errors_or_replicates():
+    from alignfactors.report_reliability import run_reliability_section
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame(rng.normal(size=(30, 4)), columns=["n1", "n2", "b1", "b2"],
+                      index=[f"m{i}" for i in range(30)])
+    df.insert(0, "model_name", [f"model{i}" for i in range(30)])
+    table = af.ScoreTable.from_wide(df, domains={"n1": "neural", "n2": "neural", "b1": "behavioral",
+                                                 "b2": "behavioral"})
+    cleaned = af.clean(table)
+    dim = af.dimensionality(cleaned.matrix, rules=["map"], n_boot=0, seed=0)
+    assert run_reliability_section(table, cleaned, dim, method="spearman", groups=cleaned.domains, n_boot=0,
+                                   ci=0.95, seed=0) is None
