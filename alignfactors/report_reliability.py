@@ -117,10 +117,16 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
     agr = agreement(m, method=method, groups=groups, reliability=used, **common)
     d = agr.disattenuated
     rules = [r for r in dim.rules if r != "cv_likelihood"]
-    dim_c = dimensionality(m, method=method, reliability=used, rules=rules, **common)
     keep = [c for c in m.columns if c not in d.excluded]
-    k_same = dict(dim.n_dimensions) if len(keep) == m.shape[1] else (
-        dimensionality(m[keep], method=method, rules=rules, n_boot=0, seed=seed).n_dimensions if len(keep) >= 3 else {})
+    k_same, k_cor, k_dist = {}, {}, {}
+    if len(keep) >= 3:
+        dim_c = dimensionality(m, method=method, reliability=used, rules=rules, **common)
+        k_cor, k_dist = dict(dim_c.n_dimensions), dict(dim_c.k_distribution)
+        notes.extend(dim_c.notes)
+        k_same = dict(dim.n_dimensions) if len(keep) == m.shape[1] else dict(
+            dimensionality(m[keep], method=method, rules=rules, n_boot=0, seed=seed).n_dimensions)
+    else:
+        notes.append(f"only {len(keep)} metrics have a usable reliability: no dimensionality on the corrected matrix.")
     gap = {"mean": (d.mean.value - d.raw_mean.value) / (1 - d.raw_mean.value)}
     gap.update({b: (d.blocks[b].value - d.raw_blocks[b].value) / (1 - d.raw_blocks[b].value) for b in d.blocks})
     widening = None
@@ -149,8 +155,8 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
     if rows:
         widening = pd.DataFrame(rows)
         widening["width_ratio"] = widening["width"] / widening.groupby("quantity")["width"].transform("first")
-    return ReliabilitySection(by_source, used, d, dict(dim.n_dimensions), dict(k_same), dict(dim_c.n_dimensions),
-                              dict(dim_c.k_distribution), widening, gap, tuple(notes) + tuple(dim_c.notes))
+    return ReliabilitySection(by_source, used, d, dict(dim.n_dimensions), k_same, k_cor, k_dist, widening, gap,
+                              tuple(notes))
 
 
 def reliability_figure(sec: ReliabilitySection):
@@ -227,13 +233,14 @@ def render_reliability_section(sec: ReliabilitySection, figure_path: str | None,
                                             "share of the gap to 1 closed": sec.gap_closed.get(q, float("nan"))}
                                            for q, r, c in [("mean", d.raw_mean, d.mean)]
                                            + [(b, d.raw_blocks[b], d.blocks[b]) for b in d.blocks]])), ""]
-    lines += [f"Number of dimensions on the raw matrix (all metrics, and the {len(sec.used.estimates) - len(d.excluded)} "
-              "metrics the correction keeps) and on the corrected (cor.smooth-ed) matrix of those metrics:", "",
-              markdown_table(pd.DataFrame([{"rule": r, "k raw (all)": sec.k_raw.get(r),
-                                            "k raw (kept)": sec.k_raw_same.get(r), "k corrected": k,
-                                            "P(k) corrected": ", ".join(f"{kk}: {p:.2f}" for kk, p in sorted(
-                                                sec.k_corrected_distribution.get(r, {}).items()))}
-                                           for r, k in sec.k_corrected.items()])), ""]
+    if sec.k_corrected:
+        lines += [f"Number of dimensions on the raw matrix (all metrics, and the {len(sec.used.estimates) - len(d.excluded)} "
+                  "metrics the correction keeps) and on the corrected (cor.smooth-ed) matrix of those metrics:", "",
+                  markdown_table(pd.DataFrame([{"rule": r, "k raw (all)": sec.k_raw.get(r),
+                                                "k raw (kept)": sec.k_raw_same.get(r), "k corrected": k,
+                                                "P(k) corrected": ", ".join(f"{kk}: {p:.2f}" for kk, p in sorted(
+                                                    sec.k_corrected_distribution.get(r, {}).items()))}
+                                               for r, k in sec.k_corrected.items()])), ""]
     if sec.widening is not None:
         lines += ["What the intervals carry: the same headline numbers with intervals over models, over models "
                   "plus score error (`noise=\"errors\"`) and over variant families (width ratio relative to models):",
