@@ -228,7 +228,8 @@ def render_reliability_section(sec: ReliabilitySection, figure_path: str | None,
                   f"*Figure {next(fig_no)}. Reliability of each metric from each source with its interval; hollow "
                   "markers are flagged values.*", ""]
     lines += [f"Raw and disattenuated mean correlations over the same pairs ({len(d.excluded)} metrics excluded; "
-              f"{int(d.pairs['over_one'].sum())} corrected pairs with |r| > 1, flagged in results.json):", "",
+              f"{int(d.pairs['over_one'].sum())} corrected pairs with |r| > 1, flagged, not hidden: "
+              "`disattenuated.over_one`):", "",
               markdown_table(pd.DataFrame([{"block": q, "raw": _e(r), "corrected": _e(c),
                                             "share of the gap to 1 closed": sec.gap_closed.get(q, float("nan"))}
                                            for q, r, c in [("mean", d.raw_mean, d.mean)]
