@@ -41,7 +41,8 @@ from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
-from .reliability import Disattenuated, Reliability, disattenuate, reliability
+from .reliability import Reliability, reliability
+from .attenuation import Disattenuated, disattenuate
 from .trend import Trend, trend
 from . import datasets
 from .report import report

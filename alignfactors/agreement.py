@@ -259,12 +259,12 @@ def agreement(
 
     scale = None
     if noise is not None:
-        from .reliability import noise_scale
+        from .attenuation import noise_scale
 
         scale = noise_scale(data, noise, errors, reliability)
     correction = None
     if reliability is not None:
-        from .reliability import _Correction
+        from .attenuation import _Correction
 
         correction = _Correction(reliability, data, iu, masks, block_names)
 

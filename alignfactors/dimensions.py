@@ -351,7 +351,7 @@ def dimensionality(
     """
     correction = None
     if reliability is not None:
-        from .reliability import usable_metrics
+        from .attenuation import usable_metrics
 
         if matrix is None:
             raise ParameterError("reliability= needs matrix (models x metrics), not corr=: the reliabilities are "
@@ -378,7 +378,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         x = data.to_numpy()
         r_full = correlation_matrix(data, method)[0].to_numpy()
         if correction is not None:
-            from .reliability import corrected_correlation
+            from .attenuation import corrected_correlation
 
             rel_stat, excluded = correction
             r_full = corrected_correlation(r_full, rel_stat(np.ones((1, n)))[0])

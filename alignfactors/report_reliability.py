@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from ._render import markdown_table
 from .estimate import Estimate
-from .reliability import ASSUMPTIONS, Disattenuated, Reliability
+from .attenuation import Disattenuated
+from .reliability import ASSUMPTIONS, Reliability
 
 __all__ = ["ReliabilitySection", "run_reliability_section", "render_reliability_section", "reliability_figure"]
 

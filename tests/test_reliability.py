@@ -7,7 +7,8 @@ import pytest
 
 import alignfactors as af
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
-from alignfactors.reliability import _icc_kernel, corrected_correlation, disattenuate, reliability
+from alignfactors.attenuation import disattenuate
+from alignfactors.reliability import _icc_kernel, reliability
 from alignfactors.resampling import bootstrap
 
 
