@@ -271,8 +271,10 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
 
     Parameters
     ----------
-    clusters : None, "families", "variant", "architecture", "none", Series or mapping
-        None or "none": no clusters (the model bootstrap). "families" (= "variant") or
+    clusters : None, "auto", "families", "variant", "architecture", "none", Series or mapping
+        None or "none": no clusters (the model bootstrap). "auto": "families" when the model
+        names show near-copies (some variant family holds two or more of the models, as in
+        Brain-Score exports), else None. "families" (= "variant") or
         "architecture": :func:`model_families` at that level, which needs the model names
         (``table`` or ``names``). A Series model_id -> label: the user's own clusters.
     index : sequence
@@ -304,13 +306,22 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
     index = pd.Index([str(i) for i in index])
     if clusters is None or (isinstance(clusters, str) and clusters == "none"):
         return None
+    if isinstance(clusters, str) and clusters == "auto":
+        src = table if table is not None else names
+        if src is None:
+            return None
+        fam = model_families(src, level="variant")
+        fam = fam.reindex(index)
+        if fam.isna().any() or fam.nunique() == len(index) or fam.nunique() < 2:
+            return None  # no near-copies (or no names for some models): the models are the units
+        clusters = "families"
     if isinstance(clusters, str):
         level = {"families": "variant", "family": "variant", "variant": "variant",
                  "architecture": "architecture"}.get(clusters)
         if level is None:
             raise ParameterError(
-                f"clusters must be None, 'families', 'architecture', 'none' or a Series model_id -> family; "
-                f"got {clusters!r}."
+                f"clusters must be None, 'auto', 'families', 'architecture', 'none' or a Series "
+                f"model_id -> family; got {clusters!r}."
             )
         src = table if table is not None else names
         if src is None:

@@ -553,10 +553,13 @@ def reliability(
     if clusters is None and source == "replicates":
         codes_b, unit = codes, "replicate group"
     else:
-        from .families import resolve_clusters
+        from ._options import cluster_codes
+        from .families import matrix_names
+        from .table import ScoreTable
 
-        codes_b = resolve_clusters(clusters, list(scores.index), table=data if source != "split" else None)
-        unit = "model" if codes_b is None else "cluster"
+        first = data[0] if source == "split" else data
+        codes_b, unit = cluster_codes(clusters, list(scores.index), table=first if isinstance(first, ScoreTable) else None,
+                                      names=None if isinstance(first, ScoreTable) else matrix_names(first))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,

@@ -94,14 +94,18 @@ def _replicate_groups(table, matrix: pd.DataFrame) -> pd.Series | None:
 
 
 def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot: int, ci: float, seed: int,
-                            n_jobs: int = 1, progress: bool = False) -> ReliabilitySection | None:
-    """Compute the section, or None when the input has neither errors nor replicate models."""
+                            n_jobs: int = 1, progress: bool = False, clusters=None) -> ReliabilitySection | None:
+    """Compute the section, or None when the input has neither errors nor replicate models.
+
+    ``clusters`` (codes-ready: None, a Series model_id -> label or a string the analyses accept) is
+    the resampling unit of the report, passed to every analysis of the section.
+    """
     from .agreement import agreement
     from .dimensions import dimensionality
     from .reliability import reliability
 
     m = cleaned.matrix
-    common = dict(n_boot=n_boot, ci=ci, seed=seed, n_jobs=n_jobs, progress=progress)
+    common = dict(n_boot=n_boot, ci=ci, seed=seed, n_jobs=n_jobs, progress=progress, clusters=clusters)
     notes: list[str] = []
     by_source: dict[str, Reliability] = {}
     errors = getattr(table, "errors", None)
@@ -109,7 +113,7 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
         kinds = table.benchmarks["error_kind"] if "error_kind" in getattr(table, "benchmarks", pd.DataFrame()) else None
         by_source["errors"] = reliability(m, errors=errors, error_kind=kinds, **common)
     fam = _replicate_groups(table, m)
-    if fam is not None:
+    if fam is not None:  # resampled over the replicate groups themselves unless the report says otherwise
         by_source["replicates"] = reliability(m, source="replicates", groups=fam, **common)
     if not by_source:
         return None
@@ -124,35 +128,26 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
         k_cor, k_dist = dict(dim_c.n_dimensions), dict(dim_c.k_distribution)
         notes.extend(dim_c.notes)
         k_same = dict(dim.n_dimensions) if len(keep) == m.shape[1] else dict(
-            dimensionality(m[keep], method=method, rules=rules, n_boot=0, seed=seed).n_dimensions)
+            dimensionality(m[keep], method=method, rules=rules, n_boot=0, seed=seed, clusters=clusters).n_dimensions)
     else:
         notes.append(f"only {len(keep)} metrics have a usable reliability: no dimensionality on the corrected matrix.")
     gap = {"mean": (d.mean.value - d.raw_mean.value) / (1 - d.raw_mean.value)}
     gap.update({b: (d.blocks[b].value - d.raw_blocks[b].value) / (1 - d.raw_blocks[b].value) for b in d.blocks})
     widening = None
-    rows = []
-    base = agreement(m, method=method, groups=groups, **common)
-
-    def add(label, a):
-        for q, e in {"mean": a.mean, **a.blocks}.items():
-            rows.append({"quantity": q, "interval over": label, "value": e.value, "ci_low": e.ci[0],
-                         "ci_high": e.ci[1], "width": e.ci[1] - e.ci[0]})
-
-    add("models", base)
-    if "errors" in by_source:
+    if "errors" in by_source:  # what score error adds to the intervals of the headline numbers
+        rows = []
+        base = agreement(m, method=method, groups=groups, **common)
+        unit = "models" if clusters is None else f"{base.mean.unit}s"
+        # only the errors that are standard errors perturb the scores (flagged ones are not noise)
+        usable = errors.reindex(index=m.index, columns=m.columns).astype(float)
+        usable[list(by_source["errors"].flags)] = np.nan
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            # only the errors that are standard errors perturb the scores (flagged ones would not be noise)
-            flagged = [c for c in by_source["errors"].flags]
-            usable = errors.reindex(index=m.index, columns=m.columns).astype(float)
-            usable[flagged] = np.nan
-            add("models + score error", agreement(m, method=method, groups=groups, noise="errors", errors=usable,
-                                                  **common))
-    try:
-        add("variant families", agreement(m, method=method, groups=groups, clusters="families", **common))
-    except Exception as exc:  # no model names to form families: said in the notes
-        notes.append(f"no family-level intervals: {exc}")
-    if rows:
+            warnings.simplefilter("ignore")  # the metrics left unperturbed are listed by noise_scale's warning
+            noisy = agreement(m, method=method, groups=groups, noise="errors", errors=usable, **common)
+        for label, a in ((unit, base), (f"{unit} + score error", noisy)):
+            for q, e in {"mean": a.mean, **a.blocks}.items():
+                rows.append({"quantity": q, "interval over": label, "value": e.value, "ci_low": e.ci[0],
+                             "ci_high": e.ci[1], "width": e.ci[1] - e.ci[0]})
         widening = pd.DataFrame(rows)
         widening["width_ratio"] = widening["width"] / widening.groupby("quantity")["width"].transform("first")
     return ReliabilitySection(by_source, used, d, dict(dim.n_dimensions), k_same, k_cor, k_dist, widening, gap,
@@ -243,8 +238,10 @@ def render_reliability_section(sec: ReliabilitySection, figure_path: str | None,
                                                     sec.k_corrected_distribution.get(r, {}).items()))}
                                                for r, k in sec.k_corrected.items()])), ""]
     if sec.widening is not None:
-        lines += ["What the intervals carry: the same headline numbers with intervals over models, over models "
-                  "plus score error (`noise=\"errors\"`) and over variant families (width ratio relative to models):",
+        lines += ["What the intervals carry: the headline numbers with intervals from resampling alone and from "
+                  "resampling plus score error (`noise=\"errors\"`: every score perturbed by its own standard "
+                  "error in each resample); width ratio relative to resampling alone. Models versus families: see "
+                  "the section on resampling units.",
                   "", markdown_table(sec.widening.assign(value=[_e(Estimate(v, (lo, hi))) for v, lo, hi in zip(
                       sec.widening.value, sec.widening.ci_low, sec.widening.ci_high)])[
                       ["quantity", "interval over", "value", "width", "width_ratio"]]), ""]

@@ -89,7 +89,7 @@ def test_resolve_clusters_errors():
         resolve_clusters(pd.Series({"a": "x", "b": None, "c": "y"}), idx)
     with pytest.raises(ParameterError, match="needs the model names"):
         resolve_clusters("families", idx)
-    with pytest.raises(ParameterError, match="clusters must be None, 'families'"):
+    with pytest.raises(ParameterError, match="clusters must be None, 'auto', 'families'"):
         resolve_clusters("famlies", idx)
     with pytest.raises(ParameterTypeError, match="clusters must be None"):
         resolve_clusters([0, 1, 0], idx)
