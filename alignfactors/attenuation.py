@@ -120,36 +120,40 @@ class Disattenuated:
 class _Correction:
     """The extra columns ``agreement`` appends to its statistic when given a reliability (private).
 
-    Layout of the appended columns: p reliabilities, then corrected mean, corrected blocks, raw
-    mean, raw blocks (all over the usable pairs), then the corrected usable pairs.
+    Layout of the appended columns: the reliabilities of the metrics that have one (flagged ones
+    too, re-estimated but unused), then, when some pair of usable metrics exists, the corrected
+    mean, corrected blocks, raw mean, raw blocks (all over the usable pairs) and the corrected
+    usable pairs.
     """
 
     def __init__(self, rel: Reliability, data: pd.DataFrame, iu, masks: dict, block_names: list):
         cols = [str(c) for c in data.columns]
         self.cols, self.iu, self.block_names = cols, iu, block_names
-        keep, self.excluded, stat = usable_metrics(rel, data)
-        sel = np.array([c in keep for c in cols])
-
-        def rel_stat(weights: np.ndarray) -> np.ndarray:
-            out = np.full((weights.shape[0], len(cols)), np.nan)
-            out[:, sel] = stat(weights)
-            return out
-
-        self.rel_stat = rel_stat
+        _, self.excluded, _ = usable_metrics(rel, data)
+        # re-estimated for every metric that has a finite reliability here (flagged ones too, unused)
+        have = [c for c in cols if c in rel.sources]
+        frame = data.set_axis(cols, axis=1)
+        point = replace(rel._kernel, source={c: rel.sources[c] for c in have}).bind(frame[have])(np.ones((1, len(data))))[0]
+        self.rel_cols = [c for c, v in zip(have, point) if np.isfinite(v)]
+        self.rel_pos = np.array([cols.index(c) for c in self.rel_cols], dtype=int)
+        self.rel_stat = replace(rel._kernel, source={c: rel.sources[c] for c in self.rel_cols}).bind(
+            frame[self.rel_cols])
         self.source = rel.source
         ok = np.array([c not in self.excluded for c in cols])
         self.pair_ok = ok[iu[0]] & ok[iu[1]]
         self.masks = {b: masks[b] & self.pair_ok for b in block_names}
         self.blocks = [b for b in block_names if self.masks[b].any()]
-        self.n_extra = len(cols) + 2 * (1 + len(self.blocks)) + int(self.pair_ok.sum())
+        n_pairs = int(self.pair_ok.sum())
+        self.n_extra = len(self.rel_cols) + (2 * (1 + len(self.blocks)) + n_pairs if n_pairs else 0)
 
     def __call__(self, r_upper: np.ndarray, weights: np.ndarray) -> np.ndarray:
         rel = self.rel_stat(weights)
-        b = r_upper.shape[0]
         ok = self.pair_ok
         if not ok.any():
-            return np.hstack([rel, np.full((b, self.n_extra - rel.shape[1]), np.nan)])
-        ra, rb = rel[:, self.iu[0][ok]], rel[:, self.iu[1][ok]]
+            return rel
+        full = np.full((rel.shape[0], len(self.cols)), np.nan)
+        full[:, self.rel_pos] = rel
+        ra, rb = full[:, self.iu[0][ok]], full[:, self.iu[1][ok]]
         with np.errstate(all="ignore"):
             rc = np.where((ra > 0) & (rb > 0), r_upper[:, ok] / np.sqrt(ra * rb), np.nan)
         raw = r_upper[:, ok]
@@ -159,13 +163,16 @@ class _Correction:
         return np.hstack([rel, np.column_stack(cm + rm), rc])
 
     def result(self, estimates: Sequence[Estimate], corr: pd.DataFrame, block_of: np.ndarray) -> Disattenuated:
-        p, nb = len(self.cols), len(self.blocks)
-        rel_est = dict(zip(self.cols, estimates[:p]))
-        e = estimates[p:]
+        q, nb = len(self.rel_cols), len(self.blocks)
+        rel_est = dict(zip(self.rel_cols, estimates[:q]))
+        e = estimates[q:]
+        if not self.pair_ok.any():  # nothing to correct: stated, not bootstrapped
+            nan = Estimate(float("nan"))
+            e = [nan] * (2 + 2 * nb)
         mean, blocks = e[0], dict(zip(self.blocks, e[1 : 1 + nb]))
         raw_mean, raw_blocks = e[1 + nb], dict(zip(self.blocks, e[2 + nb : 2 + 2 * nb]))
         pair_est = e[2 + 2 * nb :]
-        reliab = pd.Series({c: rel_est[c].value for c in self.cols if c not in self.excluded}, dtype=float)
+        reliab = pd.Series({c: rel_est[c].value for c in self.rel_cols if c not in self.excluded}, dtype=float)
         matrix = disattenuate(corr, reliab)
         iu0, iu1 = self.iu[0][self.pair_ok], self.iu[1][self.pair_ok]
         rc = matrix.to_numpy()[iu0, iu1]
