@@ -42,6 +42,8 @@ from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
+from .reliability import Reliability, reliability
+from .attenuation import Disattenuated, disattenuate
 from .trend import Trend, trend
 from . import datasets
 from .report import report
@@ -61,4 +63,5 @@ __all__ = [
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "Trend", "trend", "__version__",
     "model_families", "design_effect", "DesignEffect",
+    "Reliability", "Disattenuated", "reliability", "disattenuate",
 ]

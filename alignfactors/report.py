@@ -84,6 +84,7 @@ class ReportResults:
     clusters: Any = None
     trend: Any = None
     factor_fit: Any = None  # adequacy.FactorFitTable: fit over k, poor-fit flag, clipping of k
+    reliability: Any = None
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -281,6 +282,12 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
             trend_res = _run_trend(table, opts, common, skipped, clusters)
+            # "Reliability and measurement error": only when the input has errors or replicate models
+            from .report_reliability import run_reliability_section
+
+            rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
+                                                  n_boot=int(n_boot), ci=opts["ci"], seed=seed,
+                                                  n_jobs=opts["n_jobs"], progress=progress, clusters=clusters)
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
@@ -295,7 +302,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
-                         units=units, clusters=record, trend=trend_res, factor_fit=fit_table)
+                         units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
+                         reliability=rel_section)
 
 
 def _factor_fit_table(matrix, dim, opts):
@@ -417,6 +425,7 @@ def results_to_dict(res: ReportResults) -> dict:
         "clusters": res.clusters,
         "environment": package_versions(),
         "warnings": list(res.warnings),
+        **({"reliability": res.reliability.to_dict()} if res.reliability is not None else {}),
     }
     if res.trend is not None:
         out["trend"] = res.trend.to_dict()

@@ -77,6 +77,10 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
                                                         colour_label=f"{a['colour']} rank")
     if getattr(res, "trend", None) is not None:
         figs["trend"] = res.trend.plot
+    if getattr(res, "reliability", None) is not None:
+        from .report_reliability import reliability_figure
+
+        figs["reliability"] = lambda: reliability_figure(res.reliability)
     out = {}
     for name, make in figs.items():
         F.save_figure(make(), folder / f"{name}.png")
@@ -444,6 +448,10 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
     lines += _md_resampling_units(res)
     lines += _md_agreement(res, figs, fig_no)
     lines += _md_dimensions(res, figs, fig_no)
+    if getattr(res, "reliability", None) is not None:
+        from .report_reliability import render_reliability_section
+
+        lines += render_reliability_section(res.reliability, figs.get("reliability"), fig_no)
     lines += _md_decomposition(res, figs, fig_no)
     lines += _md_aggregation(res, figs, fig_no)
     lines += _md_trend(res, figs, fig_no)
