@@ -30,7 +30,6 @@ An option shared by every analysis goes into :func:`_input_options` (how the tab
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import re
 import sys
@@ -40,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
+from ._validation import did_you_mean
 from .errors import AlignFactorsError, ParameterError
 
 __all__ = ["main", "build_parser", "command", "COMMANDS"]
@@ -50,20 +50,6 @@ PROG = "alignfactors"
 # ------------------------------------------------------------------------------------------ parser
 class UsageError(Exception):
     """A command-line usage error (exit code 2); the message is one line."""
-
-
-def did_you_mean(name: str, choices) -> str:
-    """``" (did you mean 'x'?)"`` for the nearest of ``choices`` (difflib), else ``""``.
-
-    Examples
-    --------
-    >>> did_you_mean("--metod", ["--method", "--top"])
-    " (did you mean '--method'?)"
-    >>> did_you_mean("--zzz", ["--method"])
-    ''
-    """
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 class _Parser(argparse.ArgumentParser):

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._render import json_number
+from ._validation import did_you_mean
 from .errors import ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .report_render import package_versions, render_markdown, write_figures
@@ -95,7 +96,8 @@ def _validate_report(table, out, n_boot, seed, options):
         )
     unknown = sorted(set(options) - set(REPORT_OPTIONS))
     if unknown:
-        raise ParameterError(f"unknown report option(s) {unknown}; allowed: {sorted(REPORT_OPTIONS)}.")
+        raise ParameterError(f"unknown report option(s) {unknown}{did_you_mean(unknown[0], REPORT_OPTIONS)}; "
+                             f"allowed: {sorted(REPORT_OPTIONS)}.")
     opts = {**REPORT_OPTIONS, **options}
     methods = opts["aggregation_methods"]
     if isinstance(methods, str) or not isinstance(methods, (list, tuple)) or len(methods) < 2:

@@ -108,9 +108,11 @@ def test_cor_smooth_matches_psych(case):
 def test_smoothing_warns_and_records():
     c = _ref("cor_smooth")["cases"]["hand_made"]
     R = pd.DataFrame(c["input"], index=c["variables"], columns=c["variables"])
-    with pytest.warns(SmoothingWarning, match="not positive definite"):
+    # the smoothed hand-made matrix also gives a Heywood case: both warnings are expected
+    with pytest.warns(SmoothingWarning, match="not positive definite"), \
+            pytest.warns(ConvergenceWarning, match="Heywood case: metrics \\['A1'\\]"):
         m = FactorModel(1).fit(R, is_corr=True, n_obs=50)
-    assert m.smoothed_
+    assert m.smoothed_ and m.heywood_ == ["A1"]
     np.testing.assert_allclose(m.corr_.to_numpy(), c["output"], atol=1e-12)
 
 
@@ -216,9 +218,10 @@ def test_heywood_detected_and_warned():
     # three metrics, two nearly collinear: minres drives a uniqueness to the 0.005 bound
     R = np.array([[1.0, 0.99, 0.3], [0.99, 1.0, 0.3], [0.3, 0.3, 1.0]])
     R[0, 2] = R[2, 0] = 0.6
-    with pytest.warns(ConvergenceWarning, match="Heywood"):
+    # R is not positive definite (so it is smoothed first, as psych does): both warnings are expected
+    with pytest.warns(ConvergenceWarning, match="Heywood"), pytest.warns(SmoothingWarning, match="smoothed"):
         m = FactorModel(1).fit(R, is_corr=True, n_obs=100)
-    assert m.heywood_ and m.uniquenesses_[m.heywood_].le(0.005 + 1e-6).all()
+    assert m.smoothed_ and m.heywood_ and m.uniquenesses_[m.heywood_].le(0.005 + 1e-6).all()
 
 
 # ------------------------------------------------------------------ invariance
