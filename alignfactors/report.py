@@ -140,12 +140,34 @@ def _input_record(table, source) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ running
-def _steps_progress(progress: bool, total: int):
-    from tqdm.auto import tqdm
-    import sys
+#: Measured cost of each step of the report, in seconds: (fixed, per bootstrap resample), on the
+#: 2025-05-07 export (229 models x 50 metrics) on the 2-core reference machine
+#: (``python benchmarks/report_steps.py``). The run-wide bar weights each step by
+#: ``fixed + per_resample * n_boot``; only the ratios matter. A step missing here weighs
+#: ``_DEFAULT_STEP_COST``.
+STEP_COSTS: dict[str, tuple[float, float]] = {
+    "cleaning + agreement": (0.3, 0.0010),
+    "dimensionality": (1.5, 0.0040),
+    "factor analysis": (0.6, 0.0420),
+    "decomposition": (0.2, 0.0015),
+    "aggregation comparison": (0.5, 0.0020),
+    "results.json": (0.1, 0.0),
+    "figures": (4.0, 0.0),
+    "report.md": (0.1, 0.0),
+}
+#: Resample bars each step runs (decomposition: the aggregate, then each part one level down).
+STEP_BARS = {"decomposition": 4}
+_DEFAULT_STEP_COST = (0.5, 0.002)
 
-    return tqdm(total=total, desc="alignfactors report", disable=not progress, file=sys.stderr,
-                bar_format="{desc}: {n_fmt}/{total_fmt} steps |{bar}| {postfix}")
+
+def _steps_progress(progress: bool, n_boot: int = 2000):
+    """The report's run-wide progress: one bar weighted by :data:`STEP_COSTS` (see
+    :class:`alignfactors._progress.StepProgress`); inside :func:`report` the bar it opened."""
+    from ._progress import StepProgress
+
+    costs = {k: a + b * n_boot for k, (a, b) in STEP_COSTS.items()}
+    return StepProgress(costs, enabled=progress, title="alignfactors report", bars=STEP_BARS,
+                        default_cost=_DEFAULT_STEP_COST[0] + _DEFAULT_STEP_COST[1] * n_boot).start()
 
 
 def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = True, simulated: bool = False,
@@ -170,7 +192,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
         source = table if source is None else source
         table = load_table(table)
     seed = int(seed)
-    bar = _steps_progress(progress, 6)
+    bar = _steps_progress(progress, int(n_boot))
     caught: list[str] = []
     skipped: dict[str, str] = {}
     try:
@@ -397,12 +419,23 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     (out.parent if str(out.parent) else Path(".")).mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} exists and is not a directory; choose another path")
-    res = run_analyses(table, n_boot=n_boot, seed=seed, progress=progress, simulated=simulated, source=source,
-                       **options)
-    def fill(tmp: Path) -> None:
-        text = dumps_results(results_to_dict(res))
-        figs = write_figures(res, tmp / "figures")
-        (tmp / "report.md").write_text(render_markdown(res, figs), encoding="utf-8")
-        (tmp / "results.json").write_text(text, encoding="utf-8")
+    bar = _steps_progress(progress, int(n_boot))  # one bar over the analyses and the writing
+    try:
+        res = run_analyses(table, n_boot=n_boot, seed=seed, progress=progress, simulated=simulated, source=source,
+                           **options)
 
-    return _write_atomically(Path(out), fill)
+        def fill(tmp: Path) -> None:
+            bar.step("results.json")
+            text = dumps_results(results_to_dict(res))
+            bar.step("figures")
+            figs = write_figures(res, tmp / "figures")
+            bar.step("report.md")
+            (tmp / "report.md").write_text(render_markdown(res, figs), encoding="utf-8")
+            (tmp / "results.json").write_text(text, encoding="utf-8")
+
+        written = _write_atomically(Path(out), fill)
+    except BaseException:
+        bar.close(ok=False)
+        raise
+    bar.close()
+    return written

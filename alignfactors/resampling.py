@@ -23,8 +23,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
+from ._progress import resample_bar
 from .errors import DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -172,9 +172,10 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out):
     """Evaluate all resamples batch by batch into the preallocated ``out`` (n_boot, p)."""
     starts = list(range(0, idx.shape[0], batch_size))
     if n_jobs == 1:
-        it = tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr)
-        for s in it:
-            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n)
+        with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:  # counts resamples, not batches
+            for s in starts:
+                out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n)
+                bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
@@ -182,8 +183,10 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out):
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_one_batch)(statistic, idx[s : s + batch_size], n) for s in starts
     )
-    for s, res in zip(tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr), results):
-        out[s : s + batch_size] = res
+    with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
+        for s, res in zip(starts, results):
+            out[s : s + batch_size] = res
+            bar.update(len(res))
     return out
 
 

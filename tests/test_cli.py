@@ -1,7 +1,10 @@
 """CLI tests through main(argv): report on simulated data, subcommands, errors, atomic output."""
 
+import contextlib
 import importlib
+import io
 import json
+import re
 
 from pathlib import Path
 
@@ -41,14 +44,19 @@ def report_dirs(tmp_path_factory):
                                "top_models": 10}))
     mp = pytest.MonkeyPatch()
     mp.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: small)
-    codes = [main(["report", "--out", str(base / f"run{i}"), "--n-boot", N_BOOT, "--seed", "3",
-                   "--config", str(cfg), "--quiet"]) for i in (1, 2)]
+    codes, errs = [], []
+    for i, quiet in ((1, []), (2, ["--quiet"])):  # run 1 shows progress, run 2 is quiet: same results
+        err = io.StringIO()  # not a terminal, as in a log file or a pipe
+        with contextlib.redirect_stderr(err):
+            codes.append(main(["report", "--out", str(base / f"run{i}"), "--n-boot", N_BOOT, "--seed", "3",
+                               "--config", str(cfg), *quiet]))
+        errs.append(err.getvalue())
     mp.undo()
-    return base, codes
+    return base, codes, errs
 
 
 def test_report_on_simulated_data_writes_everything(report_dirs):
-    base, codes = report_dirs
+    base, codes, _ = report_dirs
     assert codes == [0, 0]
     out = base / "run1"
     assert (out / "report.md").is_file() and (out / "results.json").is_file()
@@ -64,7 +72,7 @@ def test_report_on_simulated_data_writes_everything(report_dirs):
 
 
 def test_results_json_keys_in_order_and_estimates(report_dirs):
-    base, _ = report_dirs
+    base, _, _ = report_dirs
     d = json.loads((base / "run1" / "results.json").read_text())
     assert list(d)[: len(RESULT_KEYS)] == list(RESULT_KEYS)
     mean = d["agreement"]["mean"]
@@ -74,11 +82,32 @@ def test_results_json_keys_in_order_and_estimates(report_dirs):
 
 
 def test_same_seed_gives_byte_identical_results_json(report_dirs):
-    base, _ = report_dirs
+    base, _, _ = report_dirs
     a = (base / "run1" / "results.json").read_bytes()
     b = (base / "run2" / "results.json").read_bytes()
     assert a == b
     assert b"NaN" not in a and b"Infinity" not in a
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(report_dirs):
+    """One run-wide bar (a line per step, weighted percentages), no escape code, no carriage return."""
+    _, _, (err, _) = report_dirs
+    assert "\x1b" not in err and "\r" not in err
+    lines = err.splitlines()
+    assert all(line.startswith("alignfactors") for line in lines)
+    steps = [line.split("] ", 1)[1] for line in lines if line.startswith("alignfactors report: [")]
+    assert steps[0] == "cleaning + agreement" and steps[-1].startswith("done in ")
+    for name in ("dimensionality", "factor analysis", "figures"):  # a line before each long pause
+        assert name in steps
+    assert sum(s.startswith("done in ") for s in steps) == 1  # one bar over the run, not one per analysis
+    percents = [int(p) for p in re.findall(r"report: \[\s*(\d+)%\]", err)]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert lines[-1].startswith("alignfactors: wrote ")
+
+
+def test_quiet_report_prints_nothing(report_dirs):
+    _, _, (_, err) = report_dirs
+    assert err == ""
 
 
 def test_simulated_note_on_stderr(small_simulated, tmp_path, monkeypatch, capsys):
