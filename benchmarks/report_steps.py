@@ -35,9 +35,9 @@ def run_once(table, n_boot: int, simulated: bool) -> dict[str, float]:
     close = _progress.StepProgress.close
 
     def spy(self, ok=True):
+        close(self, ok)
         if not self._nested:
             captured.update(self.cpu_durations)
-        close(self, ok)
 
     _progress.StepProgress.close = spy
     try:
