@@ -141,7 +141,7 @@ class StepProgress:
             from tqdm.auto import tqdm
 
             self._bar = tqdm(total=100, file=self.file, position=0, leave=True, desc=self.title,
-                             bar_format="{desc}: {percentage:3.0f}% |{bar}| {elapsed}<{remaining} {postfix}")
+                             bar_format="{desc}: {percentage:3.0f}% |{bar}| {elapsed}<{remaining}{postfix}")
         self._thread = threading.Thread(target=self._heartbeat, name="alignfactors-progress", daemon=True)
         self._thread.start()
 

@@ -100,7 +100,7 @@ def _input_options(p: argparse.ArgumentParser, *, input_optional: bool = False) 
     else:
         p.add_argument("input", metavar="INPUT", help="Brain-Score export or a wide/long CSV")
     p.add_argument("--domains", metavar="FILE", help="CSV metric,domain for a generic table")
-    p.add_argument("--quiet", action="store_true", help="no progress, notes or data description on stderr")
+    p.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
@@ -240,10 +240,18 @@ def _cmd_report(args) -> int:
     out = report(table, out=args.out, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
                  simulated=simulated, source=source, **options)
     results = out / "results.json"
-    for text in json.loads(results.read_text(encoding="utf-8")).get("warnings", []) if results.is_file() else []:
+    d = json.loads(results.read_text(encoding="utf-8")) if results.is_file() else {}
+    for text in d.get("warnings", []):
         _note(args, f"note: {' '.join(str(text).split())} (listed in report.md)")
-    _note(args, f"wrote {out / 'report.md'}, {out / 'results.json'} and {out / 'figures'}/ "
-                "(models, metrics and missing values used by each analysis: 'Data and cleaning' in report.md)")
+    c = d.get("cleaning")
+    if c:
+        o = c.get("options", {})
+        _note(args, f"used {c['n_models']} of {c['n_models_in']} models and {c['n_metrics']} of {c['n_columns_in']} "
+                    f"benchmark columns; missing values: metrics missing for more than {o.get('max_missing', 0.5):.0%} "
+                    "of models dropped, then " + ("models with any missing value dropped (complete cases)"
+                                                  if o.get("complete", True) else "models with no value dropped")
+                    + "; nothing imputed (each dropped item with its reason: 'Data and cleaning' in report.md)")
+    _note(args, f"wrote {out / 'report.md'}, {out / 'results.json'} and {out / 'figures'}/")
     return 0
 
 
@@ -311,7 +319,7 @@ def _aggregate_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--missing", choices=MISSING_POLICIES, default=None,
                    help="missing scores: zero (count as 0), skip (average the present ones) or error; "
                         "default zero for brainscore, error for pc1, skip otherwise")
-    p.add_argument("--top", type=int, default=20, help="models to print (default 20; 0 = all)")
+    p.add_argument("--top", type=int, default=20, metavar="N", help="models to print (default 20; 0 = all)")
 
 
 _NO_INTERVALS = ("aggregate computes scores and ranks without intervals; rank uncertainty (resampling the "

@@ -103,6 +103,8 @@ def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(report_dirs):
     percents = [int(p) for p in re.findall(r"report: \[\s*(\d+)%\]", err)]
     assert percents == sorted(percents) and percents[-1] == 100
     assert lines[-1].startswith("alignfactors: wrote ")
+    used = next(line for line in lines if line.startswith("alignfactors: used "))
+    assert re.match(r"alignfactors: used \d+ of 80 models and \d+ of \d+ benchmark columns; missing values: ", used)
 
 
 def test_quiet_report_prints_nothing(report_dirs):
