@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import math
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -27,6 +27,8 @@ from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .aggregation_audits import _iia, _leave_metric_out, _monotone, _rank_frame
+from ._options import check_options, cluster_codes, provenance
+from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 from .table import ScoreTable
 
@@ -87,6 +89,7 @@ class AggregationComparison:
     level: float
     top_k: int
     seed: Any = None
+    options: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame of every bootstrap estimate (agreement between rules and balance)."""
@@ -159,6 +162,7 @@ class AggregationComparison:
             "balance": records(self.balance), "agreement": records(self.agreement),
             "rank_intervals": records(self.rank_intervals), "iia_summary": records(self.iia_summary),
             "metric_sensitivity": records(self.metric_sensitivity), "monotone": records(self.monotone),
+            "options": self.options,
         }
 
     def __str__(self) -> str:
@@ -409,7 +413,10 @@ def compare_aggregations(
     monotone: bool | Callable = True,
     models: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
-    ci_method: str = "percentile",
+    ci_method: str = "bca",
+    batch_size: int | None = None,
+    clusters: Any = None,
+    missing: str = "rule_default",
 ) -> AggregationComparison:
     """Compare rules for aggregating benchmark scores: agreement, rank certainty, balance, properties.
 
@@ -432,10 +439,19 @@ def compare_aggregations(
     monotone : bool or callable, default=True
         Rescale one metric at a time by a strictly increasing function (default ``x**3``)
         and compare the rankings.
-    ci_method : {"percentile", "bca"}, default="percentile"
-        Interval method for agreement and balance. Percentile by default: rank intervals are
-        percentile anyway (a model's rank is undefined in its own jackknife replicate) and the
-        BCa jackknife costs one extra evaluation per model.
+    ci_method : {"bca", "percentile"}, default="bca"
+        Interval method for agreement and balance (the default of every analysis; until 0.1 it
+        was "percentile" here). Rank intervals fall back to percentile (a model's rank is
+        undefined in its own jackknife replicate); the method used is recorded per estimate.
+    batch_size : int, optional
+        See :func:`alignfactors.resampling.bootstrap`.
+    clusters : None, Series, "families" or "architecture", default=None
+        Resampling unit for agreement and balance: None resamples models; otherwise whole
+        families are drawn with replacement (see :func:`alignfactors.families.resolve_clusters`).
+    missing : {"rule_default"}, default="rule_default"
+        Each rule applies its own missing-value policy of :func:`~alignfactors.aggregation.aggregate`
+        (``"zero"`` for ``brainscore``, the website's rule; ``"skip"`` for the others); models with
+        no score on any selected metric are excluded and counted in ``n_excluded``.
     models : sequence of str, optional
         Model ids to compare (e.g. ``clean(table).matrix.index``); default all. Models with no
         score on any selected metric are excluded.
@@ -489,6 +505,10 @@ def compare_aggregations(
     >>> float(res.iia_summary.set_index("method").loc["mean", "mean_fraction"])
     0.0
     """
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("rule_default",), where="compare_aggregations")
+    names_src = table if hasattr(table, "models") else None
+    names = matrix_names(table) if isinstance(table, pd.DataFrame) else None
     table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
                                             monotone, models)
     if metrics is not None:
@@ -500,6 +520,7 @@ def compare_aggregations(
     ids = [m for m in ids if has[m]]
     if len(ids) < 3:
         raise DataError(f"compare_aggregations needs at least 3 models with a score; got {len(ids)}.")
+    codes, unit = cluster_codes(clusters, ids, table=names_src, names=names, known=table.scores.index)
     table = _subset(table, ids)
     scorers = {m: _Scorer(table, m, ids, metrics) for m in methods}
     n = len(ids)
@@ -544,7 +565,7 @@ def compare_aggregations(
         # rank components are NaN when the model is not drawn; that is by definition, not degeneracy
         warnings.simplefilter("ignore", DegenerateDataWarning)
         res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
-                        progress=progress)
+                        batch_size=batch_size, progress=progress, clusters=codes, unit=unit)
     est = list(res.estimates)
     names = []
     for a, b in pairs:
@@ -584,5 +605,8 @@ def compare_aggregations(
         iia_df, iia_sum = _iia(scorers, methods, ids, full)
     sens = _leave_metric_out(table, methods, ids, scores, scorers) if metric_sensitivity else None
     mono = _monotone(table, methods, ids, scores, scorers, monotone) if monotone is not False else None
+    options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
+                         n=n, missing=missing, clusters=clusters)
     return AggregationComparison(methods, scores, ranks, agreement, rank_intervals, balance, best_balance,
-                                 iia_df, iia_sum, sens, mono, estimates, n, len(excluded), n_boot, ci, k_eff, seed)
+                                 iia_df, iia_sum, sens, mono, estimates, n, len(excluded), n_boot, ci, k_eff, seed,
+                                 options)

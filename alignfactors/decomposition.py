@@ -26,6 +26,8 @@ from ._render import estimates_frame, json_number, markdown_table, text_table
 from ._validation import check_labels
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
+from ._options import check_options, cluster_codes, provenance
+from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 
 __all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS"]
@@ -97,6 +99,7 @@ class Decomposition:
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["model_id", "reason"]))
     sublevels: dict = field(default_factory=dict)
     finer: "Decomposition | None" = None
+    options: dict = field(default_factory=dict)
 
     # -- tidy views -----------------------------------------------------------------------------
     def _own_frame(self) -> pd.DataFrame:
@@ -188,6 +191,7 @@ class Decomposition:
             "coefficients": coef,
             "finer": None if self.finer is None else self.finer.to_dict(),
             "sublevels": {k: v.to_dict() for k, v in self.sublevels.items()},
+            "options": self.options,
         }
 
     def __str__(self) -> str:
@@ -400,6 +404,10 @@ def decompose(
     n_jobs: int = 1,
     progress: bool | None = None,
     levels: bool = True,
+    ci_method: str = "bca",
+    batch_size: int | None = None,
+    clusters: Any = None,
+    missing: str = "skip",
 ) -> Decomposition:
     """Decompose the variance of an aggregate score over models into its parts.
 
@@ -421,6 +429,16 @@ def decompose(
         See :func:`alignfactors.resampling.bootstrap`.
     levels : bool, default=True
         Also decompose one level down (``sublevels`` and ``finer``); needs a tree.
+    ci_method : {"bca", "percentile"}, default="bca"
+    batch_size : int, optional
+        See :func:`alignfactors.resampling.bootstrap`.
+    clusters : None, Series, "families" or "architecture", default=None
+        Resampling unit: None resamples models; otherwise whole families are drawn with
+        replacement (see :func:`alignfactors.families.resolve_clusters`). A Series may name
+        models that are excluded here, never unknown ones.
+    missing : {"skip"}, default="skip"
+        Models missing the aggregate or any part are skipped: counted in ``n_excluded``,
+        listed with the reason in ``excluded`` and logged.
 
     Returns
     -------
@@ -466,11 +484,18 @@ def decompose(
     >>> bool(dec.r2["b"].value > dec.r2["n"].value)
     True
     """
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("skip",), where="decompose")
     scores, tree, parts, models = _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels)
-    return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels)
+    opts = {"ci_method": ci_method, "batch_size": batch_size, "clusters": clusters, "missing": missing,
+            "names_from": table if hasattr(table, "models") else None,
+            "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None}
+    return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts)
 
 
-def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels):
+def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts=None):
+    opts = opts or {"ci_method": "bca", "batch_size": None, "clusters": None, "missing": "skip",
+                    "names_from": None, "names": None}
     import statsmodels.api as sm
 
     pool = scores if models is None else scores.loc[models]
@@ -497,9 +522,12 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     source, w = _choose_weights(tree, aggregate, parts, data)
     z = data[cols].to_numpy()
     stat = _make_statistic(z, k, w)
+    codes, unit = cluster_codes(opts["clusters"], data.index, table=opts["names_from"], names=opts["names"],
+                                known=scores.index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = bootstrap(stat, len(data), n_boot=n_boot, ci=ci, seed=seed, n_jobs=n_jobs, progress=progress)
+        res = bootstrap(stat, len(data), n_boot=n_boot, ci=ci, method=opts["ci_method"], seed=seed, n_jobs=n_jobs,
+                        batch_size=opts["batch_size"], progress=progress, clusters=codes, unit=unit)
     est = list(res.estimates)
     r2 = dict(zip(parts, est[:k]))
     r2_joint = est[k]
@@ -531,9 +559,12 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
         for p in parts:
             if kids[p] and len(kids[p]) <= MAX_EXACT_PARTS:
                 sublevels[p] = _decompose(scores, tree, p, kids[p], models, n_boot, ci, seed, n_jobs,
-                                          progress, False)
+                                          progress, False, opts)
         down = [c for p in parts for c in (kids[p] or [p])]
         if any(kids.values()) and len(down) <= MAX_EXACT_PARTS:
-            finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False)
+            finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False, opts)
+    options = provenance(n_boot=n_boot, ci=ci, ci_method=opts["ci_method"], seed=seed, unit=unit,
+                         n_units=res.n_units, n=len(data), missing=opts["missing"], clusters=opts["clusters"])
     return Decomposition(aggregate, list(parts), r2, r2_joint, shapley, shares, weights, source, variance,
-                         coefficients, len(data), len(excluded), n_boot, ci, seed, excluded, sublevels, finer)
+                         coefficients, len(data), len(excluded), n_boot, ci, seed, excluded, sublevels, finer,
+                         options)
