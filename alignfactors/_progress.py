@@ -168,7 +168,8 @@ class StepProgress:
             self._bar.refresh()
 
     def _line(self, text: str) -> None:
-        print(f"{self.title}: [{self.percent():3.0f}%] {text}", file=self.file, flush=True)
+        elapsed = _clock(time.monotonic() - self.started)
+        print(f"{self.title}: [{self.percent():3.0f}% at {elapsed}] {text}", file=self.file, flush=True)
         self.last_line = time.monotonic()
 
     def write(self, text: str) -> None:
@@ -255,7 +256,7 @@ class StepProgress:
                 self._bar.set_postfix_str("done", refresh=False)
             self._bar.close()
         elif ok:
-            self._line(f"done in {elapsed}")
+            self._line("done")
 
 
 class _Lines:

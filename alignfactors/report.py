@@ -140,19 +140,20 @@ def _input_record(table, source) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ running
-#: Measured cost of each step of the report, in seconds: (fixed, per bootstrap resample), on the
-#: 2025-05-07 export (229 models x 50 metrics) on the 2-core reference machine
-#: (``python benchmarks/report_steps.py``). The run-wide bar weights each step by
+#: Measured cost of each step of the report, in CPU seconds: (fixed, per bootstrap resample), fitted
+#: from runs at n_boot=200 and 1000 on the 2025-05-07 export (229 models x 50 metrics) on the 2-core
+#: machine (``python benchmarks/report_steps.py --n-boot 200 1000``; reports/benchmark_report_steps.md).
+#: Re-measure when a step gets faster. The run-wide bar weights each step by
 #: ``fixed + per_resample * n_boot``; only the ratios matter. A step missing here weighs
 #: ``_DEFAULT_STEP_COST``.
 STEP_COSTS: dict[str, tuple[float, float]] = {
-    "cleaning + agreement": (0.3, 0.0010),
-    "dimensionality": (1.5, 0.0040),
-    "factor analysis": (0.6, 0.0420),
-    "decomposition": (0.2, 0.0015),
-    "aggregation comparison": (0.5, 0.0020),
-    "results.json": (0.1, 0.0),
-    "figures": (4.0, 0.0),
+    "cleaning + agreement": (0.6, 0.0001),
+    "dimensionality": (2.6, 0.0029),
+    "factor analysis": (15.4, 0.0463),
+    "decomposition": (0.9, 0.0041),
+    "aggregation comparison": (4.3, 0.0048),
+    "results.json": (0.2, 0.0),
+    "figures": (3.8, 0.0),
     "report.md": (0.1, 0.0),
 }
 #: Resample bars each step runs (decomposition: the aggregate, then each part one level down).

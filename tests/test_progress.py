@@ -25,7 +25,7 @@ def test_steps_are_weighted_by_their_cost():
     with _progress.StepProgress({"cheap": 1.0, "dear": 3.0}, file=out, title="t") as bar:
         bar.step("cheap")
         bar.step("dear")
-    assert out.getvalue().splitlines() == ["t: [  0%] cheap", "t: [ 25%] dear", "t: [100%] done in 0 s"]
+    assert out.getvalue().splitlines() == ["t: [  0% at 0 s] cheap", "t: [ 25% at 0 s] dear", "t: [100% at 0 s] done"]
 
 
 def test_inner_bar_counts_resamples_not_batches(monkeypatch):
@@ -37,7 +37,7 @@ def test_inner_bar_counts_resamples_not_batches(monkeypatch):
         bootstrap(_mean(x), 20, n_boot=50, batch_size=7, seed=0, progress=True)
     counts = [int(m) for m in re.findall(r"boot: bootstrap: (\d+)/50 resamples", out.getvalue())]
     assert counts == [7, 14, 21, 28, 35, 42, 49]  # resamples done after each batch of 7
-    percents = [int(p) for p in re.findall(r"\[\s*(\d+)%\]", out.getvalue())]
+    percents = [int(p) for p in re.findall(r"\[\s*(\d+)% at ", out.getvalue())]
     assert percents == sorted(percents) and percents[-1] == 100  # the run-wide bar moves within the step
 
 
@@ -47,7 +47,7 @@ def test_a_silent_pause_gets_a_line(monkeypatch):
     with _progress.StepProgress({"slow": 1.0}, file=out, title="t") as bar:
         bar.step("slow")
         time.sleep(1.0)  # e.g. a factor fit or figures being written: nothing to count
-    assert "t: [  0%] still running: slow (" in out.getvalue()
+    assert re.search(r"^t: \[  0% at \d+ s\] still running: slow \(\d+ s\)$", out.getvalue(), re.M)
 
 
 # The whole report's progress through main() (plain lines, --quiet) is tested in test_cli.py on
