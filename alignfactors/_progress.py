@@ -83,6 +83,7 @@ class StepProgress:
         self.default_cost = float(default_cost)
         self.bars = dict(bars or {})
         self.n_bars = 0
+        self.status = ""           # of the running step's resample bar, for the heartbeat
         self.terminal = is_terminal(self.file)
         self.total = sum(self.costs.values()) or 1.0
         self.done = 0.0            # cost of the finished steps
@@ -154,7 +155,8 @@ class StepProgress:
                 if self.terminal:
                     self._draw()
                 elif time.monotonic() - self.last_line >= LINE_INTERVAL and self.name is not None:
-                    self._line(f"still running: {self.name} ({_clock(time.monotonic() - self.step_started)})")
+                    status = f", {self.status}" if self.status else ""
+                    self._line(f"still running: {self.name}{status} ({_clock(time.monotonic() - self.step_started)})")
 
     def percent(self) -> float:
         """Share of the run's expected cost done, in percent."""
@@ -190,7 +192,7 @@ class StepProgress:
         self.durations[self.name] = self.durations.get(self.name, 0.0) + time.monotonic() - self.step_started
         self.cpu_durations[self.name] = self.cpu_durations.get(self.name, 0.0) + time.process_time() - self.step_cpu
         self.done += self.costs.get(self.name, self.default_cost)
-        self.name, self.fraction, self.n_bars = None, 0.0, 0
+        self.name, self.fraction, self.n_bars, self.status = None, 0.0, 0, ""
 
     def step(self, name: str) -> None:
         """End the running step and start ``name``."""
@@ -199,7 +201,7 @@ class StepProgress:
             if name not in self.costs:
                 self.costs[name] = self.default_cost if name != "done" else 0.0
                 self.total += self.costs[name]
-            self.name, self.fraction, self.n_bars = name, 0.0, 0
+            self.name, self.fraction, self.n_bars, self.status = name, 0.0, 0, ""
             self.step_started, self.step_cpu = time.monotonic(), time.process_time()
             if not self.enabled or name == "done":
                 return
@@ -315,6 +317,7 @@ def resample_bar(total: int, *, desc: str = "bootstrap", enabled: bool = True, f
             self.n += k
             if outer is not None:
                 outer.sub(index, self.n / total)
+                outer.status = f"{desc} {self.n}/{total} resamples"
             if bar is not None:
                 with _lock:
                     bar.update(k)

@@ -378,7 +378,9 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     seed : int, default=0
         Seed of every analysis (each analysis gets this seed).
     progress : bool, default=True
-        Show progress bars on stderr.
+        Show progress on stderr: one bar over the whole run (analyses, results.json, figures,
+        report.md) weighted by :data:`STEP_COSTS`, inner bars counting resamples; plain lines
+        without escape codes when stderr is not a terminal (see :mod:`alignfactors._progress`).
     simulated : bool, default=False
         The data are simulated: say so at the top of the report.
     source : path, optional
