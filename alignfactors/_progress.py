@@ -64,7 +64,9 @@ class StepProgress:
     file : file object, default sys.stderr
     default_cost : float
     bars : mapping of str to int, optional
-        Step name -> how many resample bars it runs (default 1); see :meth:`sub`.
+        Step name -> how many bootstrap bars it runs (default 1); see :meth:`sub`.
+    boot_share : mapping of str to float, optional
+        Step name -> share of its cost in its bootstrap resamples (the rest: jackknife and fits).
 
     ``step(name)`` ends the running step and starts ``name``; ``update()`` ends the running step;
     ``close()`` ends the last one. ``set_postfix_str(name)`` is ``step(name)``, so code written
@@ -75,14 +77,16 @@ class StepProgress:
     """
 
     def __init__(self, costs: Mapping[str, float], *, enabled: bool = True, title: str = "alignfactors",
-                 file: IO | None = None, default_cost: float = 1.0, bars: Mapping[str, int] | None = None):
+                 file: IO | None = None, default_cost: float = 1.0, bars: Mapping[str, int] | None = None,
+                 boot_share: Mapping[str, float] | None = None):
         self.costs = {str(k): float(v) for k, v in costs.items()}
         self.enabled = bool(enabled)
         self.title = title
         self.file = sys.stderr if file is None else file
         self.default_cost = float(default_cost)
         self.bars = dict(bars or {})
-        self.n_bars = 0
+        self.n_bars: dict[str, int] = {}
+        self.boot_share = dict(boot_share or {})
         self.status = ""           # of the running step's resample bar, for the heartbeat
         self.terminal = is_terminal(self.file)
         self.total = sum(self.costs.values()) or 1.0
@@ -192,7 +196,7 @@ class StepProgress:
         self.durations[self.name] = self.durations.get(self.name, 0.0) + time.monotonic() - self.step_started
         self.cpu_durations[self.name] = self.cpu_durations.get(self.name, 0.0) + time.process_time() - self.step_cpu
         self.done += self.costs.get(self.name, self.default_cost)
-        self.name, self.fraction, self.n_bars, self.status = None, 0.0, 0, ""
+        self.name, self.fraction, self.n_bars, self.status = None, 0.0, {}, ""
 
     def step(self, name: str) -> None:
         """End the running step and start ``name``."""
@@ -201,7 +205,7 @@ class StepProgress:
             if name not in self.costs:
                 self.costs[name] = self.default_cost if name != "done" else 0.0
                 self.total += self.costs[name]
-            self.name, self.fraction, self.n_bars, self.status = name, 0.0, 0, ""
+            self.name, self.fraction, self.n_bars, self.status = name, 0.0, {}, ""
             self.step_started, self.step_cpu = time.monotonic(), time.process_time()
             if not self.enabled or name == "done":
                 return
@@ -219,21 +223,24 @@ class StepProgress:
             if self.enabled and self.terminal:
                 self._draw()
 
-    def begin_bar(self) -> int:
-        """A resample bar starts in the running step; returns its index in the step."""
+    def begin_bar(self, kind: str = "bootstrap") -> int:
+        """A resample bar of ``kind`` starts in the running step; returns its index among that kind."""
         with _lock:
-            self.n_bars += 1
-            return self.n_bars - 1
+            self.n_bars[kind] = self.n_bars.get(kind, 0) + 1
+            return self.n_bars[kind] - 1
 
-    def sub(self, index: int, fraction: float) -> None:
-        """Resample bar ``index`` of the running step is ``fraction`` done.
+    def sub(self, index: int, fraction: float, kind: str = "bootstrap") -> None:
+        """Resample bar ``index`` of ``kind`` in the running step is ``fraction`` done.
 
-        Bar k of a step expected to run E bars (:attr:`bars`, default 1) covers [k/E, (k+1)/E] of
-        the step; the step's fraction never goes back.
+        A step's bootstrap bars share the first ``s`` of the step, its jackknife bars the rest,
+        where ``s`` = :attr:`boot_share` of the step (its per-resample share of the cost; default
+        1). Bar k of E expected bars (:attr:`bars`, default 1) covers the k-th E-th of its share.
+        The step's fraction never goes back.
         """
+        s = self.boot_share.get(self.name, 1.0)
         e = max(self.bars.get(self.name, 1), 1)
-        k = min(index, e - 1)
-        f = (k + min(max(float(fraction), 0.0), 1.0)) / e
+        x = (min(index, e - 1) + min(max(float(fraction), 0.0), 1.0)) / e
+        f = s * x if kind == "bootstrap" else s + (1 - s) * x
         self.fraction = max(self.fraction, min(f, 1.0))
 
     def close(self, ok: bool = True) -> None:
@@ -264,8 +271,8 @@ class StepProgress:
 class _Lines:
     """Plain-line counter of resamples for a non-terminal."""
 
-    def __init__(self, total: int, desc: str, file, outer: StepProgress | None):
-        self.total, self.desc, self.file, self.outer = total, desc, file, outer
+    def __init__(self, total: int, desc: str, file, outer: StepProgress | None, unit: str = "resamples"):
+        self.total, self.desc, self.file, self.outer, self.unit = total, desc, file, outer, unit
         self.n = 0
         self.started = time.monotonic()
         self.last = self.started
@@ -275,7 +282,7 @@ class _Lines:
         now = time.monotonic()
         last = self.outer.last_line if self.outer is not None else self.last
         if now - last >= LINE_INTERVAL and self.n < self.total:
-            self._print(f"{self.desc}: {self.n}/{self.total} resamples ({_clock(now - self.started)})")
+            self._print(f"{self.desc}: {self.n}/{self.total} {self.unit} ({_clock(now - self.started)})")
 
     def _print(self, text: str) -> None:
         with _lock:
@@ -290,13 +297,17 @@ class _Lines:
 
 
 @contextmanager
-def resample_bar(total: int, *, desc: str = "bootstrap", enabled: bool = True, file: IO | None = None):
+def resample_bar(total: int, *, desc: str = "bootstrap", enabled: bool = True, file: IO | None = None,
+                 kind: str = "bootstrap"):
     """A progress counter of ``total`` resamples; ``update(k)`` after each batch of ``k``.
+
+    ``kind`` is "bootstrap" or "jackknife" (leave-one-out replicates of BCa).
 
     Inside a :class:`StepProgress` run it also advances the run's bar within the running step.
     """
+    unit = "resamples" if kind == "bootstrap" else "left out"
     outer = current()
-    index = outer.begin_bar() if outer is not None else 0
+    index = outer.begin_bar(kind) if outer is not None else 0
     file = sys.stderr if file is None else file
     if outer is not None and not outer.enabled:
         enabled = False
@@ -305,10 +316,10 @@ def resample_bar(total: int, *, desc: str = "bootstrap", enabled: bool = True, f
     elif is_terminal(file):
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=total, desc=desc, unit="resample", leave=False, file=file,
+        bar = tqdm(total=total, desc=desc, unit=unit.rstrip("s"), leave=False, file=file,
                    position=1 if outer is not None else None, dynamic_ncols=True)
     else:
-        bar = _Lines(total, desc, file, outer)
+        bar = _Lines(total, desc, file, outer, unit)
 
     class _Counter:
         n = 0
@@ -316,8 +327,8 @@ def resample_bar(total: int, *, desc: str = "bootstrap", enabled: bool = True, f
         def update(self, k: int) -> None:
             self.n += k
             if outer is not None:
-                outer.sub(index, self.n / total)
-                outer.status = f"{desc} {self.n}/{total} resamples"
+                outer.sub(index, self.n / total, kind)
+                outer.status = f"{desc} {self.n}/{total} {unit}"
             if bar is not None:
                 with _lock:
                     bar.update(k)

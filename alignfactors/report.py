@@ -156,7 +156,7 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
     "figures": (3.8, 0.0),
     "report.md": (0.1, 0.0),
 }
-#: Resample bars each step runs (decomposition: the aggregate, then each part one level down).
+#: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down).
 STEP_BARS = {"decomposition": 4}
 _DEFAULT_STEP_COST = (0.5, 0.002)
 
@@ -167,7 +167,8 @@ def _steps_progress(progress: bool, n_boot: int = 2000):
     from ._progress import StepProgress
 
     costs = {k: a + b * n_boot for k, (a, b) in STEP_COSTS.items()}
-    return StepProgress(costs, enabled=progress, title="alignfactors report", bars=STEP_BARS,
+    share = {k: b * n_boot / (a + b * n_boot) for k, (a, b) in STEP_COSTS.items() if a + b * n_boot > 0}
+    return StepProgress(costs, enabled=progress, title="alignfactors report", bars=STEP_BARS, boot_share=share,
                         default_cost=_DEFAULT_STEP_COST[0] + _DEFAULT_STEP_COST[1] * n_boot).start()
 
 

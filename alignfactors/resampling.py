@@ -312,18 +312,21 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
     return out
 
 
-def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None) -> np.ndarray:
+def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None,
+               progress: bool = False) -> np.ndarray:
     """Leave-one-out replicates: one model at a time, or one whole cluster at a time."""
     units = n if codes is None else int(codes.max()) + 1
     outs = []
-    for s in range(0, units, batch_size):
-        rows = np.arange(s, min(units, s + batch_size))
-        if codes is None:
-            w = np.ones((len(rows), n))
-            w[np.arange(len(rows)), rows] = 0.0
-        else:
-            w = (codes[None, :] != rows[:, None]).astype(float)
-        outs.append(_evaluate(statistic, w))
+    with resample_bar(units, desc="jackknife (BCa)", enabled=progress, kind="jackknife") as bar:
+        for s in range(0, units, batch_size):
+            rows = np.arange(s, min(units, s + batch_size))
+            if codes is None:
+                w = np.ones((len(rows), n))
+                w[np.arange(len(rows)), rows] = 0.0
+            else:
+                w = (codes[None, :] != rows[:, None]).astype(float)
+            outs.append(_evaluate(statistic, w))
+            bar.update(len(rows))
     return np.vstack(outs)
 
 
@@ -524,7 +527,7 @@ def bootstrap(
         dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, p), dtype=dtype),
                             codes)
         del idx
-        jack = _jackknife(statistic, n, bs, codes) if method == "bca" and n_units > 1 else None
+        jack = _jackknife(statistic, n, bs, codes, progress) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(

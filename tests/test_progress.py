@@ -88,3 +88,22 @@ def test_nested_progress_reuses_the_outer_bar(nested):
     assert _progress.current() is None
     titles = {line.split(":")[0] for line in out.getvalue().splitlines()}
     assert titles == ({"outer"} if nested else {"inner"})
+
+
+def test_jackknife_of_bca_is_counted_too(monkeypatch):
+    """BCa's leave-one-out refits (slow for factor loadings) are counted, and take the step's share
+    of cost that is not per resample."""
+    monkeypatch.setattr(_progress, "LINE_INTERVAL", 0.0)
+    out = io.StringIO()
+    x = np.random.default_rng(0).normal(size=20)
+    with _progress.StepProgress({"boot": 1.0, "next": 1.0}, file=out, title="t", boot_share={"boot": 0.5}) as bar:
+        bar.step("boot")
+        bootstrap(_mean(x), 20, n_boot=40, batch_size=10, seed=0, progress=True)
+        after_boot_and_jack = bar.fraction
+        bar.step("next")
+    text = out.getvalue()
+    assert re.findall(r"boot: jackknife \(BCa\): (\d+)/20 left out", text) == ["10"]
+    boots = [int(p) for p, n in re.findall(r"\[\s*(\d+)% at [^]]*\] boot: bootstrap: (\d+)/40", text)]
+    # the step is half the run and its bootstrap half the step: 10, 20, 30 of 40 resamples -> 6, 12, 19%
+    assert boots == [6, 12, 19]
+    assert after_boot_and_jack == 1.0
