@@ -30,6 +30,7 @@ An option shared by every analysis goes into :func:`_input_options` (how the tab
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import re
 import sys
@@ -159,6 +160,17 @@ def _notes_for_warnings(args):
     return show
 
 
+@contextlib.contextmanager
+def _progress(args):
+    """Progress of one analysis on stderr: its resamples, and a line during every pause (see
+    :mod:`alignfactors._progress`); nothing with --quiet."""
+    from ._progress import StepProgress
+
+    with StepProgress({args.command: 1.0}, enabled=not args.quiet, title=f"{PROG} {args.command}") as bar:
+        bar.step(args.command)
+        yield
+
+
 def _load(args):
     from .loading import load_table
 
@@ -268,8 +280,9 @@ def _cmd_agreement(args) -> int:
     table = _load(args)
     c = clean(table)
     _describe_cleaned(args, table, c)
-    res = agreement(c.matrix, groups=c.domains if c.domains.notna().all() else None, n_boot=args.n_boot,
-                    seed=args.seed, progress=not args.quiet)
+    with _progress(args):
+        res = agreement(c.matrix, groups=c.domains if c.domains.notna().all() else None, n_boot=args.n_boot,
+                        seed=args.seed, progress=not args.quiet)
     print()
     print(res.summary())
     return 0
@@ -283,8 +296,10 @@ def _cmd_dimensions(args) -> int:
     table = _load(args)
     c = clean(table)
     _describe_cleaned(args, table, c)
+    with _progress(args):
+        res = dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet)
     print()
-    print(dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet).summary())
+    print(res.summary())
     return 0
 
 
@@ -298,7 +313,9 @@ def _cmd_decompose(args) -> int:
     from .decomposition import decompose
 
     table = _load(args)
-    res = decompose(table, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet)
+    with _progress(args):
+        res = decompose(table, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+                        progress=not args.quiet)
     source = Path(args.input).name
     print(f"Data: {source}: {table.scores.shape[0]} models.")
     print(f"Used: {res.n_models} models with {res.aggregate!r} and its {len(res.parts)} parts "

@@ -284,3 +284,12 @@ def test_debug_shows_traceback(small_simulated, tmp_path, monkeypatch, capsys):
 def test_usage_error_returns_2(capsys):
     assert main(["report"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_subcommand_progress_is_plain_lines_off_a_terminal(leaderboard_csv, capsys):
+    assert main(["agreement", leaderboard_csv, "--n-boot", N_BOOT]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\r" not in err
+    lines = err.splitlines()
+    assert lines[0] == "alignfactors agreement: [  0% at 0 s] agreement"
+    assert re.match(r"alignfactors agreement: \[100% at \d+ s\] done$", lines[-1])
