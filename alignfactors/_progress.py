@@ -223,6 +223,16 @@ class StepProgress:
             if self.enabled and self.terminal:
                 self._draw()
 
+    def set_costs(self, costs: Mapping[str, float], boot_share: Mapping[str, float] | None = None) -> None:
+        """Re-weight steps once the data's shape is known (finished steps keep their cost)."""
+        with _lock:
+            for name, cost in costs.items():
+                if name in self.durations or name == self.name:
+                    continue
+                self.total += float(cost) - self.costs.get(name, 0.0)
+                self.costs[name] = float(cost)
+            self.boot_share.update(boot_share or {})
+
     def begin_bar(self, kind: str = "bootstrap") -> int:
         """A resample bar of ``kind`` starts in the running step; returns its index among that kind."""
         with _lock:

@@ -159,6 +159,36 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
 #: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down).
 STEP_BARS = {"decomposition": 4}
 _DEFAULT_STEP_COST = (0.5, 0.002)
+#: Shape of the data STEP_COSTS was measured on: cleaned models and metrics, and the parts one
+#: level below the aggregate that the decomposition's Shapley shares run over (2^parts subsets).
+_COST_REFERENCE = {"n_models": 229, "n_metrics": 50, "n_subparts": 12}
+
+
+def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
+    """Expected cost of each step for ``n_boot`` resamples, and the share of it in the resamples.
+
+    With the data's ``shape`` (keys of ``_COST_REFERENCE``) the measured costs are scaled by the
+    drivers that dominate them: metrics squared for dimensionality and the factor refits (and
+    models for the factor step's leave-one-out refits of BCa), 2^parts for the decomposition,
+    models for the aggregation comparison.
+    Checked on the simulated default leaderboard (91 x 23, 14 parts): predicted 1.3 s + 0.0098 s
+    per resample for the factor step and 3.6 s + 0.0164 s for the decomposition against measured
+    1.1 s + 0.0089 s and 2.4 s + 0.0136 s (reports/benchmark_report_steps.md).
+    """
+    ref = _COST_REFERENCE
+    scale = {k: (1.0, 1.0) for k in STEP_COSTS}
+    if shape:
+        p2 = (shape.get("n_metrics", ref["n_metrics"]) / ref["n_metrics"]) ** 2
+        n = shape.get("n_models", ref["n_models"]) / ref["n_models"]
+        parts = 2.0 ** (shape.get("n_subparts", ref["n_subparts"]) - ref["n_subparts"])
+        scale.update({"dimensionality": (p2, p2), "factor analysis": (p2 * n, p2), "decomposition": (parts, parts),
+                      "aggregation comparison": (n, n)})
+    costs, share = {}, {}
+    for k, (a, b) in STEP_COSTS.items():
+        fa, fb = scale[k]
+        costs[k] = a * fa + b * fb * n_boot
+        share[k] = b * fb * n_boot / costs[k] if costs[k] > 0 else 1.0
+    return costs, share
 
 
 def _steps_progress(progress: bool, n_boot: int = 2000):
@@ -166,10 +196,17 @@ def _steps_progress(progress: bool, n_boot: int = 2000):
     :class:`alignfactors._progress.StepProgress`); inside :func:`report` the bar it opened."""
     from ._progress import StepProgress
 
-    costs = {k: a + b * n_boot for k, (a, b) in STEP_COSTS.items()}
-    share = {k: b * n_boot / (a + b * n_boot) for k, (a, b) in STEP_COSTS.items() if a + b * n_boot > 0}
+    costs, share = _step_costs(n_boot)
     return StepProgress(costs, enabled=progress, title="alignfactors report", bars=STEP_BARS, boot_share=share,
                         default_cost=_DEFAULT_STEP_COST[0] + _DEFAULT_STEP_COST[1] * n_boot).start()
+
+
+def _data_shape(table, cleaned, aggregate) -> dict:
+    """What the step costs scale with (see :func:`_step_costs`)."""
+    n, p = cleaned.matrix.shape
+    tree = table.tree
+    parts = tree.children(aggregate) if aggregate in table.scores.columns and not tree.is_leaf(aggregate) else []
+    return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts)}
 
 
 def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = True, simulated: bool = False,
@@ -205,6 +242,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.set_postfix_str("cleaning + agreement")
             cleaned = clean(table, max_missing=opts["max_missing"], complete=opts["complete"],
                             domains=opts["domains"], level=opts["level"])
+            bar.set_costs(*_step_costs(int(n_boot), _data_shape(table, cleaned, opts["aggregate"])))
             groups = cleaned.domains if cleaned.domains.notna().all() else None
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, **common)
             bar.update()
