@@ -41,7 +41,7 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 from ._validation import did_you_mean
-from .errors import AlignFactorsError, ParameterError
+from .errors import AlignFactorsError, AlignFactorsWarning, ParameterError
 
 __all__ = ["main", "build_parser", "command", "COMMANDS"]
 
@@ -109,6 +109,10 @@ def _resampling_options(p: argparse.ArgumentParser) -> None:
     """How the bootstrap intervals are computed (subcommands that report intervals)."""
     p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--clusters", default="auto", metavar="UNIT",
+                   help="resampling unit: auto (families when model names show near-copies, as in Brain-Score "
+                        "exports; default), families, architecture, none (models), or FILE.csv with columns "
+                        "model_id,family")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -175,6 +179,36 @@ def _load(args):
     from .loading import load_table
 
     return load_table(args.input, domains=args.domains)
+
+
+def _clusters(args, table):
+    """The ``clusters=`` argument from ``--clusters``: a keyword, or a CSV model_id,family read into a Series."""
+    import pandas as pd
+
+    value = args.clusters
+    if value in ("auto", "families", "architecture", "none"):
+        if value == "auto":
+            from .families import cluster_labels
+
+            lab = cluster_labels("auto", table.scores.index, table)
+            return None if lab is None else "families"
+        return None if value == "none" else value
+    path = Path(value)
+    if not path.is_file():
+        raise ParameterError(f"--clusters {value!r}: not auto, families, architecture, none or an existing CSV file "
+                             "(columns model_id,family).")
+    frame = pd.read_csv(path, dtype=str)
+    if list(frame.columns[:2]) != ["model_id", "family"] and not {"model_id", "family"} <= set(frame.columns):
+        raise ParameterError(f"--clusters {value}: the CSV needs columns model_id,family; got {list(frame.columns)}.")
+    if frame["model_id"].duplicated().any():
+        dup = frame.loc[frame["model_id"].duplicated(), "model_id"].tolist()[:5]
+        raise ParameterError(f"--clusters {value}: model_id {dup} appear more than once; give one family per model.")
+    return frame.set_index("model_id")["family"]
+
+
+def _unit_note(args, est) -> None:
+    what = {"model": "models", "cluster": "clusters of models"}.get(est.unit, f"{est.unit} clusters of models")
+    _note(args, f"intervals resample {est.n_units} {what} (--clusters {args.clusters}).")
 
 
 def _plural(n: int, word: str) -> str:
@@ -249,6 +283,8 @@ def _cmd_report(args) -> int:
         table, source, simulated = simulate_leaderboard(), None, True
     else:
         table, source, simulated = _load(args), args.input, False
+    if "clusters" not in options or args.clusters != "auto":
+        options["clusters"] = _clusters(args, table) if args.clusters != "auto" else "auto"
     out = report(table, out=args.out, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
                  simulated=simulated, source=source, **options)
     results = out / "results.json"
@@ -282,9 +318,10 @@ def _cmd_agreement(args) -> int:
     _describe_cleaned(args, table, c)
     with _progress(args):
         res = agreement(c.matrix, groups=c.domains if c.domains.notna().all() else None, n_boot=args.n_boot,
-                        seed=args.seed, progress=not args.quiet)
+                        seed=args.seed, progress=not args.quiet, clusters=_clusters(args, table))
     print()
     print(res.summary())
+    _unit_note(args, res.mean)
     return 0
 
 
@@ -297,9 +334,11 @@ def _cmd_dimensions(args) -> int:
     c = clean(table)
     _describe_cleaned(args, table, c)
     with _progress(args):
-        res = dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet)
+        res = dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
+                             clusters=_clusters(args, table))
     print()
     print(res.summary())
+    _unit_note(args, res.participation_ratio)
     return 0
 
 
@@ -315,7 +354,7 @@ def _cmd_decompose(args) -> int:
     table = _load(args)
     with _progress(args):
         res = decompose(table, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
-                        progress=not args.quiet)
+                        progress=not args.quiet, clusters=_clusters(args, table))
     source = Path(args.input).name
     print(f"Data: {source}: {table.scores.shape[0]} models.")
     print(f"Used: {res.n_models} models with {res.aggregate!r} and its {len(res.parts)} parts "
@@ -324,6 +363,7 @@ def _cmd_decompose(args) -> int:
           f"({_plural(res.n_excluded, 'model')} here); nothing imputed.")
     print()
     print(res.summary())
+    _unit_note(args, res.r2_joint)
     return 0
 
 
@@ -407,6 +447,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         with warnings.catch_warnings():
             if args.quiet:
                 warnings.simplefilter("ignore")
+            else:  # the package's warnings are notes for the user, whatever filters the caller set
+                warnings.filterwarnings("default", category=AlignFactorsWarning)
             warnings.showwarning = _notes_for_warnings(args)
             return COMMANDS[args.command].run(args)
     except BrokenPipeError:  # e.g. piped into head: the reader has what it wanted
