@@ -158,9 +158,9 @@ class StepProgress:
                     return
                 if self.terminal:
                     self._draw()
-                elif time.monotonic() - self.last_line >= LINE_INTERVAL and self.name is not None:
-                    status = f", {self.status}" if self.status else ""
-                    self._line(f"still running: {self.name}{status} ({_clock(time.monotonic() - self.step_started)})")
+                elif time.monotonic() - self.last_line >= LINE_INTERVAL:
+                    what = ": " + ", ".join(x for x in (self.name, self.status) if x) if self.name or self.status else ""
+                    self._line(f"still running{what} ({_clock(time.monotonic() - self.step_started)})")
 
     def percent(self) -> float:
         """Share of the run's expected cost done, in percent."""

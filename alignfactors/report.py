@@ -322,9 +322,11 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                                         clusters=clusters, **full)
             bar.update()
 
+            bar.set_postfix_str("resampling units")
             units = None
             if opts["compare_units"] and n_boot and cleaned.matrix.index.size:
                 units = _resampling_units(table, cleaned, groups, opts, dec, full)
+            bar.update()
 
             scatter = None
             if dec is not None and len(dec.parts) == 2:
