@@ -59,7 +59,7 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
 
     folder.mkdir(parents=True, exist_ok=True)
     names = res.table.models["model_name"] if "model_name" in res.table.models else None
-    labels = None if names is None else {k: f"{v} [{k}]" for k, v in names.items()}
+    labels = None if names is None else names.to_dict()  # figures add the id: F.model_label
     figs = {
         "correlation_heatmap": lambda: F.correlation_heatmap(res.agreement.matrix, res.cleaned.domains,
                                                              label=f"{res.agreement.method.capitalize()} r"),

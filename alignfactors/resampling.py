@@ -23,9 +23,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
 from ._options import check_options
+from ._progress import resample_bar
 from .errors import DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -306,9 +306,10 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
     starts = list(range(0, idx.shape[0], batch_size))
     eps = _noise_batches(noise, starts, batch_size, idx.shape[0], nrng)
     if n_jobs == 1:
-        it = tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr)
-        for s, e in zip(it, eps):
-            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e)
+        with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:  # counts resamples, not batches
+            for s, e in zip(starts, eps):
+                out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e)
+                bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
@@ -316,23 +317,28 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes, e) for s, e in zip(starts, eps)
     )
-    for s, res in zip(tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr), results):
-        out[s : s + batch_size] = res
+    with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
+        for s, res in zip(starts, results):
+            out[s : s + batch_size] = res
+            bar.update(len(res))
     return out
 
 
-def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None) -> np.ndarray:
+def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None,
+               progress: bool = False) -> np.ndarray:
     """Leave-one-out replicates: one model at a time, or one whole cluster at a time."""
     units = n if codes is None else int(codes.max()) + 1
     outs = []
-    for s in range(0, units, batch_size):
-        rows = np.arange(s, min(units, s + batch_size))
-        if codes is None:
-            w = np.ones((len(rows), n))
-            w[np.arange(len(rows)), rows] = 0.0
-        else:
-            w = (codes[None, :] != rows[:, None]).astype(float)
-        outs.append(_evaluate(statistic, w))
+    with resample_bar(units, desc="jackknife (BCa)", enabled=progress, kind="jackknife") as bar:
+        for s in range(0, units, batch_size):
+            rows = np.arange(s, min(units, s + batch_size))
+            if codes is None:
+                w = np.ones((len(rows), n))
+                w[np.arange(len(rows)), rows] = 0.0
+            else:
+                w = (codes[None, :] != rows[:, None]).astype(float)
+            outs.append(_evaluate(statistic, w))
+            bar.update(len(rows))
     return np.vstack(outs)
 
 
@@ -555,7 +561,7 @@ def bootstrap(
                 shift = dist[:, p:] - dist[:, :p]
                 dist = (dist[:, :p] + shift - np.nanmean(shift, axis=0)).astype(dtype)
         del idx
-        jack = _jackknife(statistic, n, bs, codes) if method == "bca" and n_units > 1 else None
+        jack = _jackknife(statistic, n, bs, codes, progress) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(
