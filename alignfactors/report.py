@@ -204,12 +204,15 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
     "factor analysis": (15.4, 0.0463),
     "decomposition": (0.9, 0.0041),
     "aggregation comparison": (4.3, 0.0048),
+    # agreement, dimensionality (kaiser) and decomposition (no sublevels) once per unit, and the
+    # design effect of each clustering: estimated from those steps' costs, not measured on its own
+    "resampling units": (10.5, 0.0120),
     "results.json": (0.2, 0.0),
     "figures": (3.8, 0.0),
     "report.md": (0.1, 0.0),
 }
 #: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down).
-STEP_BARS = {"decomposition": 4}
+STEP_BARS = {"decomposition": 4, "resampling units": 14}
 _DEFAULT_STEP_COST = (0.5, 0.002)
 #: Shape of the data STEP_COSTS was measured on: cleaned models and metrics, and the parts one
 #: level below the aggregate that the decomposition's Shapley shares run over (2^parts subsets).
@@ -234,7 +237,7 @@ def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
         n = shape.get("n_models", ref["n_models"]) / ref["n_models"]
         parts = 2.0 ** (shape.get("n_subparts", ref["n_subparts"]) - ref["n_subparts"])
         scale.update({"dimensionality": (p2, p2), "factor analysis": (p2 * n, p2), "decomposition": (parts, parts),
-                      "aggregation comparison": (n, n)})
+                      "aggregation comparison": (n, n), "resampling units": (p2, p2)})
     costs, share = {}, {}
     for k, (a, b) in STEP_COSTS.items():
         fa, fb = scale[k]
