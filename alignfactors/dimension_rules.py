@@ -115,7 +115,8 @@ def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
         elif rule == "parallel_fa":
             ks[rule] = _n_exceeding(fa_vals, ref_fa)
         elif rule == "map":
-            ks[rule] = int(np.nanargmin(mp)) + 1
+            # undefined (NaN) when every partial correlation is (e.g. a resample of two distinct models)
+            ks[rule] = int(np.nanargmin(mp)) + 1 if np.isfinite(mp).any() else np.nan
         elif rule == "optimal_coordinates":
             ks[rule] = _optimal_coordinates(w, ref_pc)
         elif rule == "acceleration_factor":

@@ -21,6 +21,7 @@ docstring of :func:`model_families`; ``rules=`` overrides them per model.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError, ParameterTypeError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "model_families",
@@ -282,7 +285,10 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
     table : ScoreTable or DataFrame, optional
         Where the model names come from for a string ``clusters``.
     names : Series, optional
-        model_id -> model name, as an alternative to ``table``.
+        model_id -> model name, as an alternative to ``table`` (a cleaned matrix carries every
+        model of its table in ``matrix.attrs["model_names"]``, see :func:`matrix_names`).
+        Models of ``table``/``names`` that are not in ``index`` may be named in a Series
+        ``clusters`` (they are logged and not used); models of neither are unknown.
 
     Returns
     -------
@@ -356,12 +362,20 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
                 f"clusters misses {len(missing)} of the {len(index)} models of the data "
                 f"(e.g. {list(missing[:5])}); give every model a family (a singleton family is fine)."
             )
-        unknown = lab.index.difference(index)
+        known = index
+        for src in (table, names):  # models of the table the data came from are known, if not used
+            if src is not None:
+                known = known.union(_names(src).index)
+        unknown = lab.index.difference(known)
         if len(unknown):
             raise DataError(
                 f"clusters names {len(unknown)} models that are not in the data (e.g. {list(unknown[:5])}); "
                 "pass clusters.loc[matrix.index] if the data were subset on purpose."
             )
+        extra = lab.index.difference(index)
+        if len(extra):
+            logger.info("clusters: %d models of the table are not in the data (dropped by cleaning or not "
+                        "used by this analysis); their families are not used.", len(extra))
         labels = lab.reindex(index)
         if labels.isna().any():
             bad = list(labels.index[labels.isna()][:5])

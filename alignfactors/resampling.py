@@ -23,8 +23,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
+from ._options import check_options
+from ._progress import resample_bar
 from .errors import DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -49,7 +50,6 @@ NUMERICAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 Statistic = Callable[[np.ndarray], np.ndarray]
-_METHODS = ("bca", "percentile")
 
 
 def check_seed(seed: Any) -> np.random.Generator:
@@ -77,18 +77,24 @@ def root_seed(seed: Any) -> np.random.SeedSequence:
     """The root :class:`numpy.random.SeedSequence` of ``seed``, from which every named stream is derived.
 
     An int gives ``SeedSequence(seed)``, a SeedSequence is returned as is, None gives fresh
-    entropy, and a Generator is drawn from once (128 bits; this advances it, so passing one
-    Generator to successive calls gives each call new streams). An analysis calls this once
-    and passes the result on, so all its streams share one root.
+    entropy. A Generator stands for the SeedSequence it was made from
+    (``seed.bit_generator.seed_seq``): its state is neither used nor advanced, so
+    ``default_rng(5)`` and ``5`` give the same streams and results. (A Generator made from a raw
+    bit-generator state has no SeedSequence; it is then drawn from once, for 128 bits.)
 
     Examples
     --------
     >>> root_seed(0).entropy
     0
+    >>> root_seed(np.random.default_rng(7)).entropy
+    7
     """
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
+        ss = getattr(seed.bit_generator, "seed_seq", None)
+        if isinstance(ss, np.random.SeedSequence):
+            return ss
         return np.random.SeedSequence([int(v) for v in seed.integers(0, 2**32, size=4, dtype=np.uint64)])
     check_seed(seed)  # validates None / int
     return np.random.SeedSequence(None if seed is None else int(seed))
@@ -106,10 +112,8 @@ def child_rng(seed: Any, name: str) -> np.random.Generator:
     Parameters
     ----------
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
-        The root (see :func:`root_seed`). With an int or a SeedSequence the stream is a function
-        of the seed and the name only, not of the order of calls. A Generator is drawn from
-        once per call: call :func:`root_seed` once and pass the SeedSequence to derive several
-        streams from one Generator.
+        The root (see :func:`root_seed`). The stream is a function of the seed and the name
+        only, not of the order of calls; a Generator counts as the SeedSequence it was made from.
     name : str
         Purpose of the stream. The child is ``SeedSequence(entropy, spawn_key + (crc32(name),))``.
 
@@ -194,13 +198,16 @@ def rowwise_statistic(func: Callable[[Any], Any], data: Any) -> Statistic:
                     val = None
             caught.extend(rec)
             out.append(val)
-        # One warning per kind for the whole batch instead of one per resample (never silenced).
+        # One warning per kind for the whole batch instead of one per resample (never silenced);
+        # the text says when it came from resampled data rather than the data themselves.
+        full = weights.shape[0] == 1 and np.all(weights == 1)
         seen = set()
         for wm in caught:
             key = (wm.category, str(wm.message))
             if key not in seen:
                 seen.add(key)
-                warnings.warn(str(wm.message), wm.category, stacklevel=2)
+                text = str(wm.message) if full else f"on resampled data (bootstrap or jackknife): {wm.message}"
+                warnings.warn(text, wm.category, stacklevel=2)
         width = next((len(v) for v in out if v is not None), 1)
         return np.vstack([v if v is not None else np.full(width, np.nan) for v in out])
 
@@ -240,33 +247,30 @@ class BootstrapResult:
     def __getitem__(self, i: int) -> Estimate:
         return self.estimates[i]
 
+    def to_frame(self) -> "pd.DataFrame":
+        """Tidy frame, one row per component (``component`` 0..p-1 and the Estimate columns)."""
+        from ._render import estimates_frame
+
+        return estimates_frame(dict(enumerate(self.estimates)), name="component")
+
     def __len__(self) -> int:
         return len(self.estimates)
 
 
 def check_n_boot_ci(n_boot: Any, ci: Any) -> None:
-    """Validate the resampling options every analysis shares, before any work is done."""
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    """Validate ``n_boot`` and ``ci`` (kept for callers; the one validator is ``_options.check_options``)."""
+    check_options(n_boot=n_boot, ci=ci)
 
 
 def _validate(n: int, n_boot: int, ci: float, method: str, n_jobs: int, batch_size: int | None) -> None:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n (number of models) must be a positive integer; got {n!r}.")
-    check_n_boot_ci(n_boot, ci)
-    if method not in _METHODS:
-        raise ParameterError(f"method must be one of {_METHODS}; got {method!r}.")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ParameterError(f"n_jobs must be a non-zero integer (-1 = all cores); got {n_jobs!r}.")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise ParameterError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    check_options(n_boot=n_boot, ci=ci, ci_method=method, n_jobs=n_jobs, batch_size=batch_size)
 
 
-def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
+def _evaluate(statistic: Statistic, weights: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
     with np.errstate(all="ignore"):
-        out = np.asarray(statistic(weights), dtype=float)
+        out = np.asarray(statistic(weights) if noise is None else statistic(weights, noise=noise), dtype=float)
     if out.ndim == 1:
         out = out[:, None]
     if out.ndim != 2 or out.shape[0] != weights.shape[0]:
@@ -277,11 +281,18 @@ def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _one_batch(statistic, idx, n, codes=None):
-    if codes is None:
-        return _evaluate(statistic, _counts(idx, n))
-    # idx holds drawn cluster numbers; a model's weight is how often its cluster was drawn.
-    return _evaluate(statistic, cluster_weights(idx, codes))
+def _one_batch(statistic, idx, n, codes=None, noise=None):
+    # with clusters, idx holds drawn cluster numbers; a model's weight is how often its cluster was drawn.
+    w = _counts(idx, n) if codes is None else cluster_weights(idx, codes)
+    if noise is None:
+        return _evaluate(statistic, w)
+    return np.hstack([_evaluate(statistic, w), _evaluate(statistic, w, noise)])
+
+
+def _noise_batches(scale, starts, batch_size, total, rng):
+    """Per-batch noise ``scale * z`` (or None), drawn in resample order: independent of the batch size."""
+    for s in starts:
+        yield None if scale is None else rng.standard_normal((min(batch_size, total - s), *scale.shape)) * scale
 
 
 def cluster_weights(idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -290,37 +301,44 @@ def cluster_weights(idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_counts(idx, int(codes.max()) + 1)[:, codes])
 
 
-def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None):
+def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None, noise=None, nrng=None):
     """Evaluate all resamples batch by batch into the preallocated ``out`` (n_boot, p)."""
     starts = list(range(0, idx.shape[0], batch_size))
+    eps = _noise_batches(noise, starts, batch_size, idx.shape[0], nrng)
     if n_jobs == 1:
-        it = tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr)
-        for s in it:
-            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes)
+        with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:  # counts resamples, not batches
+            for s, e in zip(starts, eps):
+                out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e)
+                bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
 
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes) for s in starts
+        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes, e) for s, e in zip(starts, eps)
     )
-    for s, res in zip(tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr), results):
-        out[s : s + batch_size] = res
+    with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
+        for s, res in zip(starts, results):
+            out[s : s + batch_size] = res
+            bar.update(len(res))
     return out
 
 
-def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None) -> np.ndarray:
+def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None,
+               progress: bool = False) -> np.ndarray:
     """Leave-one-out replicates: one model at a time, or one whole cluster at a time."""
     units = n if codes is None else int(codes.max()) + 1
     outs = []
-    for s in range(0, units, batch_size):
-        rows = np.arange(s, min(units, s + batch_size))
-        if codes is None:
-            w = np.ones((len(rows), n))
-            w[np.arange(len(rows)), rows] = 0.0
-        else:
-            w = (codes[None, :] != rows[:, None]).astype(float)
-        outs.append(_evaluate(statistic, w))
+    with resample_bar(units, desc="jackknife (BCa)", enabled=progress, kind="jackknife") as bar:
+        for s in range(0, units, batch_size):
+            rows = np.arange(s, min(units, s + batch_size))
+            if codes is None:
+                w = np.ones((len(rows), n))
+                w[np.arange(len(rows)), rows] = 0.0
+            else:
+                w = (codes[None, :] != rows[:, None]).astype(float)
+            outs.append(_evaluate(statistic, w))
+            bar.update(len(rows))
     return np.vstack(outs)
 
 
@@ -400,6 +418,7 @@ def bootstrap(
     clusters: Any = None,
     unit: str | None = None,
     stream: str = "resamples",
+    noise: np.ndarray | None = None,
 ) -> BootstrapResult:
     """Bootstrap a vectorised statistic over ``n`` models (rows).
 
@@ -455,6 +474,15 @@ def bootstrap(
     stream : str, default="resamples"
         Name of the random stream of ``seed`` the resamples are drawn from
         (:func:`child_rng`); other draws of an analysis use other streams.
+    noise : ndarray, shape (n, q), optional
+        Standard errors of the data (``noise="errors"`` in the analyses): each resample also
+        perturbs every value by its own error, ``eps = noise * z`` with ``z ~ N(0, 1)`` drawn
+        from the stream ``child_rng(seed, "noise")``, so the resamples of models are the same
+        with and without noise. The statistic is called as ``statistic(weights, noise=eps)``
+        (``eps`` of shape ``(B, n, q)``) and as ``statistic(weights)``; the replicate is the
+        unperturbed value plus the perturbation's shift minus the shift's mean over resamples
+        (perturbing scores that already hold their error attenuates correlations; only the
+        added spread is wanted). The point estimate and the jackknife use the data as they are.
 
     Returns
     -------
@@ -495,7 +523,13 @@ def bootstrap(
     codes = check_clusters(clusters, n)
     n_units = n if codes is None else int(codes.max()) + 1
     unit = unit or ("model" if codes is None else "cluster")
-    rng = child_rng(seed, stream)
+    if noise is not None:
+        noise = np.nan_to_num(np.asarray(noise, dtype=float), nan=0.0)
+        if noise.ndim != 2 or noise.shape[0] != n or (noise < 0).any():
+            raise ParameterError(f"noise must be an array (n={n}, q) of standard errors >= 0; got shape {noise.shape}.")
+    # one root for both streams (a Generator is drawn from once, as without noise)
+    root = root_seed(seed) if noise is not None else seed
+    rng = child_rng(root, stream)
     bs = int(batch_size or getattr(statistic, "batch_size", None) or 64)
     theta_hat = _evaluate(statistic, np.ones((1, n)))[0]
     p = theta_hat.shape[0]
@@ -518,10 +552,16 @@ def bootstrap(
     # Statistics are batches of small products: multithreaded BLAS only oversubscribes the
     # cores (10x slower on 2 cores); parallelism comes from n_jobs instead.
     with threadpool_limits(limits=1, user_api="blas"):
-        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, p), dtype=dtype),
-                            codes)
+        width = p if noise is None else 2 * p
+        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, width), dtype=dtype),
+                            codes, noise, child_rng(root, "noise") if noise is not None else None)
+        if noise is not None:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                shift = dist[:, p:] - dist[:, :p]
+                dist = (dist[:, :p] + shift - np.nanmean(shift, axis=0)).astype(dtype)
         del idx
-        jack = _jackknife(statistic, n, bs, codes) if method == "bca" and n_units > 1 else None
+        jack = _jackknife(statistic, n, bs, codes, progress) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(

@@ -15,12 +15,15 @@ COMMON = {"n_boot": 2000, "ci": 0.95, "ci_method": "bca", "seed": None, "n_jobs"
 ANALYSES = [af.agreement, af.dimensionality, af.decompose, af.compare_aggregations]
 
 
-@pytest.mark.parametrize("func", ANALYSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("func", ANALYSES + [af.trend, af.design_effect], ids=lambda f: f.__name__)
 def test_same_names_defaults_keyword_only_and_explicit_missing(func):
     sig = inspect.signature(func)
     params = list(sig.parameters.values())
     assert params[0].kind == inspect.Parameter.POSITIONAL_OR_KEYWORD  # data first
     for name, default in COMMON.items():
+        if func is af.design_effect and name == "clusters":
+            assert sig.parameters[name].default == "families"  # its whole point: clusters are required
+            continue
         p = sig.parameters[name]
         assert p.kind == inspect.Parameter.KEYWORD_ONLY, name
         assert p.default == default, (func.__name__, name)
@@ -92,8 +95,11 @@ def test_a_clusters_series_must_cover_the_models(data):
     fam = af.model_families(t).loc[c.matrix.index]
     with pytest.raises(DataError, match="misses 1 of the"):
         af.agreement(c.matrix, clusters=fam.iloc[1:], n_boot=5)
-    with pytest.raises(DataError, match="not in the data"):
-        af.agreement(c.matrix.iloc[1:], clusters=fam, n_boot=5)
+    with pytest.raises(DataError, match="names 1 models that are not in the data"):
+        af.agreement(c.matrix, clusters=pd.concat([fam, pd.Series({"no-such-model": "x"})]), n_boot=5)
+    # the whole table's families fit a cleaned matrix: models dropped by cleaning are known
+    res = af.agreement(c.matrix.iloc[1:], clusters=af.model_families(t), n_boot=5, seed=0)
+    assert res.mean.unit == "cluster"
     # decompose uses more models than the cleaned ones: a Series of the cleaned models misses some
     with pytest.raises(DataError, match="misses"):
         af.decompose(t, levels=False, clusters=fam, n_boot=5)
