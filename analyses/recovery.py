@@ -269,8 +269,8 @@ def main(argv: list[str] | None = None) -> int:
         lines += ["Not run in this version (`--grid-reps 0`, to keep the run within the time budget on a shared "
                   "machine). The grid's study (k = 1..6 factors, n in {100, 250, 500}, p in {30, 60, 80}, "
                   "independent models, no bootstrap) is run by `python -m analyses.recovery --grid-reps 20`; "
-                  "the parallel-analysis change of this version does not touch its full-data k (one null per "
-                  "data set, as before)."]
+                  "this version changes how resamples are compared with null data, not how the full-data k is "
+                  "computed (one pool of null data sets, now from its own random stream)."]
     else:
         lines += [
             f"{args.grid_reps} replications per cell. Model: k correlated factors (all factor correlations "
