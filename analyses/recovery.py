@@ -112,7 +112,7 @@ def _clustered_one(design, level, icc, rep, seed, sigma, true_k, n_boot, rules, 
         for r, kh in res.n_dimensions.items():
             dist = res.k_distribution.get(r, {})
             rows.append({"design": design, "level": level, "unit": unit, "rep": rep, "rule": r, "true_k": true_k,
-                         "k_hat": kh, "p_true": dist.get(true_k, np.nan) if dist else np.nan,
+                         "k_hat": kh, "p_true": dist.get(true_k, 0.0) if dist else np.nan,
                          "p_le1": sum(v for k, v in dist.items() if k <= 1) if dist else np.nan})
     return rows
 
