@@ -297,7 +297,10 @@ def dimensionality(
         resample draws whole clusters; the parallel-analysis null data keep the cluster structure
         (each metric's intra-cluster correlation as in the data, metrics independent), so family
         resemblance is not counted as a dimension, on the full data as in every resample; and
-        ``cv_likelihood`` folds are grouped by cluster. None: models are the unit.
+        ``cv_likelihood`` folds are grouped by cluster. None: models are the unit. Kaiser and MAP
+        use no null data, so clusters change only their P(k), not their full-data k: on clustered
+        noise with Brain-Score's 18 architecture families MAP keeps about 6 dimensions
+        (``reports/recovery.md``); read it with the parallel rules and ``cv_likelihood``.
     ci_method : {"bca", "percentile"}, default="bca"
         Interval method of eigenvalues, explained shares and the participation ratio (the
         distribution of k is summarised by its percentiles).
