@@ -482,12 +482,17 @@ def _cmd_trend(args) -> int:
         f"# Leaderboard over time: {Path(args.input).name}\n\n"
         f"Command: `{cmd}`\n\n"
         "Each date is the leaderboard as it stood then (scores computed later removed, "
-        "aggregates recomputed with the website's rule), cleaned and analysed on its own; "
+        "aggregates recomputed with the source's own rule), cleaned and analysed on its own; "
         "intervals resample its models (or clusters).\n\n"
         f"{res.to_markdown()}\n\n![trend](trend.png)\n", encoding="utf-8")
     res.plot(out / "trend.png")
     (out / "trend.json").write_text(json.dumps(res.to_dict(), indent=1, sort_keys=False),
                                     encoding="utf-8")
+    print(f"Data: {Path(args.input).name}: {table.scores.shape[0]} models; the leaderboard as it "
+          f"stood on {len(res.dates)} dates ({', '.join(res.dates)}).")
+    print(f"Missing values: each date is cleaned on its own (metrics missing for more than "
+          f"{res.options.get('max_missing', 0.5):.0%} of that date's models dropped, then models "
+          "with any missing value); see n_models and n_metrics.")
     print(res.summary())
     _note(args, f"wrote {out / 'trend.md'}, {out / 'trend.png'} and {out / 'trend.json'}")
     return 0

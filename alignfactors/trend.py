@@ -185,7 +185,9 @@ class Trend:
                 ax.legend(handles, names, fontsize=7, loc="best")
         for ax in axes[1]:
             ax.set_xlabel("leaderboard as of")
-        fig.suptitle(f"Leaderboard over time ({self.options.get('n_boot')} resamples, "
+        unit = self.options.get("clusters")
+        unit = "models" if unit in (None, "none") else f"clusters: {unit}"
+        fig.suptitle(f"Leaderboard over time ({self.options.get('n_boot')} resamples of {unit}, "
                      f"{int(100 * self.options.get('ci', 0.95))}% intervals; seed "
                      f"{self.options.get('seed')})", fontsize=11)
         fig.autofmt_xdate()

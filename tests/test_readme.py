@@ -84,8 +84,11 @@ def files(tmp_path_factory):
     leaves = t.tree.leaves()
     t.scores[leaves].rename_axis("model").to_csv(d / "generic.csv")
     t.domains.reindex(leaves).rename("domain").rename_axis("metric").to_csv(d / "domains.csv")
+    from test_layouts import make_snapshot, write_snapshot  # a small snapshot JSON (timestamps)
+
+    snap = write_snapshot(d / "snapshot.json.gz", make_snapshot(40))
     return {"leaderboard.csv": str(d / "leaderboard.csv"), "generic.csv": str(d / "generic.csv"),
-            "domains.csv": str(d / "domains.csv")}
+            "domains.csv": str(d / "domains.csv"), "snapshot.json.gz": str(snap)}
 
 
 def test_readme_shows_every_subcommand():
