@@ -159,26 +159,29 @@ class Searcher:
 
     def design(self, p: int, pool: list[int], policy: str):
         rows = self.present[:, p]
-        if policy == "complete":
-            ok = self.present[rows][:, pool].all(axis=0) if pool else np.zeros(0, bool)
+        idx = np.flatnonzero(rows)
+        if policy in ("complete", "available"):
+            have = self.present[np.ix_(idx, pool)] if pool else np.zeros((idx.size, 0), bool)
+            # complete: children present wherever p is; available: the mean is over the
+            # children present (NaN kept)
+            ok = have.all(axis=0) if policy == "complete" else have.any(axis=0)
             cols = [c for c, keep in zip(pool, ok) if keep]
-            return rows, cols, self.x[rows][:, cols]
-        if policy == "available":  # with NaN: the mean is over the children present
-            ok = self.present[rows][:, pool].any(axis=0) if pool else np.zeros(0, bool)
-            cols = [c for c, keep in zip(pool, ok) if keep]
-            return rows, cols, self.x[rows][:, cols]
-        return rows, list(pool), self.filled[rows][:, pool]
+            return rows, cols, self.x[np.ix_(idx, cols)]
+        return rows, list(pool), self.filled[np.ix_(idx, pool)]
 
     # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
     # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
     def _evaluate_available(self, p, rows, cols, w, a, y) -> Fit:
         n = self.x.shape[0]
-        pres = ~np.isnan(a)
-        d = np.where(pres, a - y[:, None], 0.0)
-        pw = pres @ w
+        nz = np.flatnonzero(w)
+        a_nz, w_nz = a[:, nz], w[nz]
+        pres = ~np.isnan(a_nz)
+        d = np.where(pres, a_nz - y[:, None], 0.0)
+        pw = pres @ w_nz
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.where(pw > 0, (d @ w) / np.where(pw > 0, pw, 1), np.inf)
-            t = self.half[p] + (pres * self.half[cols]) @ w / np.where(pw > 0, pw, 1) + 1e-9
+            r = np.where(pw > 0, (d @ w_nz) / np.where(pw > 0, pw, 1), np.inf)
+            t = (self.half[p] + (pres * self.half[[cols[i] for i in nz]]) @ w_nz
+                 / np.where(pw > 0, pw, 1) + 1e-9)
         resid, tol, bad = np.zeros(n), np.zeros(n), np.zeros(n, bool)
         resid[rows], tol[rows] = np.where(np.isfinite(r), r, 0.0), t
         bad[rows] = ~(np.abs(r) <= t)
@@ -212,7 +215,7 @@ class Searcher:
             f = self._evaluate_available(p, rows, cols, w, a, y)
         for _ in range(4):
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.9:
                 break
             r = np.abs(f.resid[rows]) - f.tol[rows]
             r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
@@ -251,7 +254,8 @@ class Searcher:
 
     def _evaluate(self, p, rows, cols, w, policy, a, y) -> Fit:
         n = self.x.shape[0]
-        r = a @ w - y
+        nz = np.flatnonzero(w)
+        r = a[:, nz] @ w[nz] - y
         t = self.half[p] + self.half[cols] @ w + 1e-9 if cols else np.full(y.size, self.half[p])
         t = np.broadcast_to(t, y.shape)
         resid = np.zeros(n)
@@ -284,11 +288,14 @@ class Searcher:
         w = _nnls(a[sub], y[sub])
         f = self._evaluate(p, rows, cols, w, policy, a, y)
         if sub.size < y.size and f.n_bad > allowed:
+            sub = np.arange(y.size)
             w = _nnls(a, y)
             f = self._evaluate(p, rows, cols, w, policy, a, y)
+        used = np.zeros(y.size, bool)  # the models the weights were estimated on
+        used[sub] = True
         for _ in range(4):  # trimmed refits: a few bad models must not pull the weights
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.9:
                 break  # exact, or too far from exact for a few models to explain
             r = np.abs(f.resid[rows]) - f.tol[rows]
             if nb > allowed:  # drop the worst models the allowance permits, plus 1
@@ -301,9 +308,9 @@ class Searcher:
             f2 = self._evaluate(p, rows, cols, w2, policy, a, y)
             if f2.n_bad >= nb:
                 break
-            w, f = w2, f2
+            w, f, used = w2, f2, keep
         if prune and f.n_bad <= allowed:
-            w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed)
+            w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed, used)
         elif prune and f.r2 > 0.99 and len(cols) <= 400 and f.n_bad <= max(3, 0.1 * y.size):
             # nearly exact: least squares over many collinear columns also fits the rounding
             # noise and can push a few models past the tolerance. The exact question is whether
@@ -316,19 +323,20 @@ class Searcher:
             if wm is not None:
                 f3 = self._evaluate(p, rows, cols, wm, policy, a, y)
                 if f3.n_bad <= allowed:
-                    w, f = self._prune(p, rows, cols, wm, f3, policy, a, y, allowed)
+                    w, f = self._prune(p, rows, cols, wm, f3, policy, a, y, allowed, keep)
         return f
 
-    def _prune(self, p, rows, cols, w, f, policy, a, y, allowed):
+    def _prune(self, p, rows, cols, w, f, policy, a, y, allowed, used=None):
         """Keep the weights that differ from 0 beyond their standard error (t > 5), then refit.
 
         Rounding noise is fitted by many small spurious weights; a true weight, however small,
-        is estimated far more precisely than it is large. The refit must stay exact.
+        is estimated far more precisely than it is large. The standard errors are those of the
+        models the weights were estimated on (``used``). The refit must stay exact.
         """
         act = np.flatnonzero(w > 0)
         if act.size <= 1:
             return w, f
-        keep_rows = ~f.bad[rows]
+        keep_rows = ~f.bad[rows] & (True if used is None else used)
         ak, yk = a[keep_rows][:, act], y[keep_rows]
         r = ak @ w[act] - yk
         dof = max(yk.size - act.size, 1)
@@ -478,7 +486,7 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 step_a[p] = f
             else:
                 res.undetermined[p] = f
-        elif f.r2 > 0.99 and f.n_bad < f.n_rows:
+        elif f.r2 > 0.9 and f.n_bad < f.n_rows:
             # how close: refit leaving out up to a quarter of the models, to name the misses
             g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
                 if f.policy != "available" else None
