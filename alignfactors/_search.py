@@ -433,7 +433,8 @@ def duplicate_groups(x: np.ndarray, half: np.ndarray, cols: list[int]) -> list[l
     groups: list[list[int]] = []
     by_pattern: dict[bytes, list[int]] = {}
     for j in cols:
-        if present[:, j].sum() >= 2:
+        # as for any exact fit (_credible with one term): equality on a few models is chance
+        if present[:, j].sum() >= 5:
             by_pattern.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
     for members in by_pattern.values():
         if len(members) < 2:

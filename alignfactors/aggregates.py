@@ -220,7 +220,7 @@ def _metadata_kind(v: np.ndarray) -> str | None:
         return None
     if np.ptp(v) == 0:
         return "constant"
-    if v.size >= 3 and np.all(np.abs(2 * v - np.round(2 * v)) < 1e-9) and v.min() >= 1:
+    if v.size >= 5 and np.all(np.abs(2 * v - np.round(2 * v)) < 1e-9) and v.min() >= 1:
         s = np.sort(v)
         for method in ("ordinal", "min", "max", "average"):
             if np.allclose(rankdata(s, method=method), s, atol=1e-9):

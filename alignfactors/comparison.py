@@ -370,7 +370,7 @@ def _copy_numbers(counts):
 # -- validation and main --------------------------------------------------------------------------
 def _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity, monotone, models):
     if isinstance(table, pd.DataFrame):
-        table = ScoreTable.from_wide(table)
+        table = ScoreTable.from_wide(table, aggregates="none")  # a matrix: its columns are metrics
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(f"table must be a ScoreTable or a DataFrame (models x metrics); "
                                  f"got {type(table).__name__}.")

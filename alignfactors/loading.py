@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import _formats
-from .errors import DataError, InputFileError, ParameterError, ParameterTypeError
+from .errors import DataError, InputFileError, ParameterError, ParameterTypeError, TreeError
 from .aggregates import apply_aggregates
 from .table import ScoreTable
 from .tree import BenchmarkTree, check_tree, infer_tree
@@ -462,10 +462,10 @@ def _zip_csv(members: dict[str, bytes], name: str) -> tuple[str | None, str | No
         except InputFileError:
             continue
         first = next(csv.reader(io.StringIO(head[:4096])), [])
-        if _formats.is_today_header(first) or "model_id" in first:
-            board = board or member
-        elif tuple(first[:4]) == _formats.PLUGIN_HEADER:
+        if tuple(first[:4]) == _formats.PLUGIN_HEADER:
             plugins = plugins or member
+        elif _formats.is_today_header(first) or "model_id" in first:
+            board = board or member
     return board, plugins
 
 
@@ -587,23 +587,44 @@ def _load_snapshot(text, name, tree, domain) -> ScoreTable:
     # not of the displayed values: the tree is inferred and checked on raw.
     raw = take(p.raw)
     exact = raw.where(status == "ok").fillna(scores)
-    btree, check = _tree_for(exact, tree)
     if tree is None:
-        parents = set(btree.to_dict())
-        if parents != set(aggregates):
-            notes.append(f"the inferred parents differ from the entries the snapshot marks as "
-                         f"aggregates (no version, timestamp or error): inferred only "
-                         f"{sorted(parents - set(aggregates))[:5]}, marked only "
-                         f"{sorted(set(aggregates) - parents)[:5]}")
-    notes.append("the snapshot's aggregates are means of their children's raw values (not of "
-                 "the displayed scores): the tree is inferred and checked on raw, and as_of "
-                 "recomputes aggregates from raw")
+        btree, check, rules = _snapshot_tree(exact, aggregates, name)
+        bench["aggregate_rule"] = pd.Series(rules, dtype=object).reindex(bench.index)
+        n_present = sum(r == "mean_of_present" for r in rules.values())
+        notes.append(f"the snapshot's aggregates are means of their children's raw values (not "
+                     f"of the displayed scores); {n_present} of {len(rules)} are the mean of the "
+                     "children that have a score (a missing child is skipped, where today's "
+                     "website counts it as 0): benchmarks['aggregate_rule']. The tree is "
+                     "inferred and checked on raw, and as_of recomputes aggregates that way")
+    else:
+        btree, check = _tree_for(exact, tree)
     models = p.models.loc[rows]
     table = ScoreTable(scores, status, models, btree, name, check, errors=errors, raw=raw,
                        timestamps=take(p.timestamps), versions=take(p.versions), benchmarks=bench,
                        log=pd.DataFrame(log, columns=["item", "kind", "reason"]),
                        notes=tuple(notes), aggregates_from="raw")
     return _in_tree_order(table) if tree is None else table
+
+
+def _snapshot_tree(values: pd.DataFrame, aggregates, name: str):
+    """Tree of the snapshot from its marked aggregates (:func:`_formats.infer_marked_tree`)."""
+    children, rules, failures = _formats.infer_marked_tree(values, aggregates)
+    if failures:
+        shown = "; ".join(f"{a!r}: {why}" for a, why in list(failures.items())[:3])
+        raise TreeError(f"{name}: cannot infer the benchmark tree: {shown}. Pass tree= (a "
+                        "mapping parent -> children) to give it, or tree=False to treat every "
+                        "column as a leaf")
+    cols = list(values.columns)
+    # key order means nothing: roots in the order average_*, other aggregates, leaves
+    order = sorted(cols, key=lambda c: (not c.startswith("average"), c not in children,
+                                        cols.index(c)))
+    weights = {p: [1.0 / len(k)] * len(k) for p, k in children.items()}
+    btree = BenchmarkTree.from_mapping(children, order=order, rules={
+        p: {"rule": "mean", "weights": weights[p],
+            "missing": "skip" if rules[p] == "mean_of_present" else "as_zero"}
+        for p in children})
+    check = _formats.check_marked_tree(values, children, rules, _formats.SNAPSHOT_TOLERANCE)
+    return btree, check, rules
 
 
 def _tree_for(scores: pd.DataFrame, tree):

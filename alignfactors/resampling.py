@@ -25,6 +25,7 @@ from scipy import special
 from threadpoolctl import threadpool_limits
 from tqdm.auto import tqdm
 
+from ._options import check_options
 from .errors import DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -49,7 +50,6 @@ NUMERICAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 Statistic = Callable[[np.ndarray], np.ndarray]
-_METHODS = ("bca", "percentile")
 
 
 def check_seed(seed: Any) -> np.random.Generator:
@@ -77,18 +77,24 @@ def root_seed(seed: Any) -> np.random.SeedSequence:
     """The root :class:`numpy.random.SeedSequence` of ``seed``, from which every named stream is derived.
 
     An int gives ``SeedSequence(seed)``, a SeedSequence is returned as is, None gives fresh
-    entropy, and a Generator is drawn from once (128 bits; this advances it, so passing one
-    Generator to successive calls gives each call new streams). An analysis calls this once
-    and passes the result on, so all its streams share one root.
+    entropy. A Generator stands for the SeedSequence it was made from
+    (``seed.bit_generator.seed_seq``): its state is neither used nor advanced, so
+    ``default_rng(5)`` and ``5`` give the same streams and results. (A Generator made from a raw
+    bit-generator state has no SeedSequence; it is then drawn from once, for 128 bits.)
 
     Examples
     --------
     >>> root_seed(0).entropy
     0
+    >>> root_seed(np.random.default_rng(7)).entropy
+    7
     """
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
+        ss = getattr(seed.bit_generator, "seed_seq", None)
+        if isinstance(ss, np.random.SeedSequence):
+            return ss
         return np.random.SeedSequence([int(v) for v in seed.integers(0, 2**32, size=4, dtype=np.uint64)])
     check_seed(seed)  # validates None / int
     return np.random.SeedSequence(None if seed is None else int(seed))
@@ -106,10 +112,8 @@ def child_rng(seed: Any, name: str) -> np.random.Generator:
     Parameters
     ----------
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
-        The root (see :func:`root_seed`). With an int or a SeedSequence the stream is a function
-        of the seed and the name only, not of the order of calls. A Generator is drawn from
-        once per call: call :func:`root_seed` once and pass the SeedSequence to derive several
-        streams from one Generator.
+        The root (see :func:`root_seed`). The stream is a function of the seed and the name
+        only, not of the order of calls; a Generator counts as the SeedSequence it was made from.
     name : str
         Purpose of the stream. The child is ``SeedSequence(entropy, spawn_key + (crc32(name),))``.
 
@@ -194,13 +198,16 @@ def rowwise_statistic(func: Callable[[Any], Any], data: Any) -> Statistic:
                     val = None
             caught.extend(rec)
             out.append(val)
-        # One warning per kind for the whole batch instead of one per resample (never silenced).
+        # One warning per kind for the whole batch instead of one per resample (never silenced);
+        # the text says when it came from resampled data rather than the data themselves.
+        full = weights.shape[0] == 1 and np.all(weights == 1)
         seen = set()
         for wm in caught:
             key = (wm.category, str(wm.message))
             if key not in seen:
                 seen.add(key)
-                warnings.warn(str(wm.message), wm.category, stacklevel=2)
+                text = str(wm.message) if full else f"on resampled data (bootstrap or jackknife): {wm.message}"
+                warnings.warn(text, wm.category, stacklevel=2)
         width = next((len(v) for v in out if v is not None), 1)
         return np.vstack([v if v is not None else np.full(width, np.nan) for v in out])
 
@@ -240,28 +247,25 @@ class BootstrapResult:
     def __getitem__(self, i: int) -> Estimate:
         return self.estimates[i]
 
+    def to_frame(self) -> "pd.DataFrame":
+        """Tidy frame, one row per component (``component`` 0..p-1 and the Estimate columns)."""
+        from ._render import estimates_frame
+
+        return estimates_frame(dict(enumerate(self.estimates)), name="component")
+
     def __len__(self) -> int:
         return len(self.estimates)
 
 
 def check_n_boot_ci(n_boot: Any, ci: Any) -> None:
-    """Validate the resampling options every analysis shares, before any work is done."""
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    """Validate ``n_boot`` and ``ci`` (kept for callers; the one validator is ``_options.check_options``)."""
+    check_options(n_boot=n_boot, ci=ci)
 
 
 def _validate(n: int, n_boot: int, ci: float, method: str, n_jobs: int, batch_size: int | None) -> None:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n (number of models) must be a positive integer; got {n!r}.")
-    check_n_boot_ci(n_boot, ci)
-    if method not in _METHODS:
-        raise ParameterError(f"method must be one of {_METHODS}; got {method!r}.")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ParameterError(f"n_jobs must be a non-zero integer (-1 = all cores); got {n_jobs!r}.")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise ParameterError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    check_options(n_boot=n_boot, ci=ci, ci_method=method, n_jobs=n_jobs, batch_size=batch_size)
 
 
 def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
