@@ -160,9 +160,9 @@ class Searcher:
     def design(self, p: int, pool: list[int], policy: str):
         rows = self.present[:, p]
         idx = np.flatnonzero(rows)
-        if policy in ("complete", "available"):
+        if policy in ("complete", "skip"):
             have = self.present[np.ix_(idx, pool)] if pool else np.zeros((idx.size, 0), bool)
-            # complete: children present wherever p is; available: the mean is over the
+            # complete: children present wherever p is; skip: the mean is over the
             # children present (NaN kept)
             ok = have.all(axis=0) if policy == "complete" else have.any(axis=0)
             cols = [c for c, keep in zip(pool, ok) if keep]
@@ -171,7 +171,7 @@ class Searcher:
 
     # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
     # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
-    def _evaluate_available(self, p, rows, cols, w, a, y) -> Fit:
+    def _evaluate_skip(self, p, rows, cols, w, a, y) -> Fit:
         n = self.x.shape[0]
         nz = np.flatnonzero(w)
         a_nz, w_nz = a[:, nz], w[nz]
@@ -189,10 +189,10 @@ class Searcher:
         ss = float(((y - y.mean()) ** 2).sum())
         fin = np.isfinite(r)
         r2 = 1 - float((r[fin] ** 2).sum()) / ss if ss > 0 and fin.all() else np.nan
-        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "available", rows.copy(), bad,
+        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "skip", rows.copy(), bad,
                    resid, tol, r2)
 
-    def _fit_available(self, p, rows, cols, a, y, prune: bool) -> Fit:
+    def _fit_skip(self, p, rows, cols, a, y, prune: bool) -> Fit:
         allowed = self.allowed(y.size)
         pres = ~np.isnan(a)
         d = np.where(pres, a - y[:, None], 0.0)
@@ -209,13 +209,13 @@ class Searcher:
         keep = np.zeros(y.size, bool)
         keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
         w = solve(keep)
-        f = self._evaluate_available(p, rows, cols, w, a, y)
+        f = self._evaluate_skip(p, rows, cols, w, a, y)
         if not keep.all() and f.n_bad > allowed:
             w = solve(np.ones(y.size, bool))
-            f = self._evaluate_available(p, rows, cols, w, a, y)
+            f = self._evaluate_skip(p, rows, cols, w, a, y)
         for _ in range(4):
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.9:
+            if nb <= allowed and (nb == 0 or _ > 0) or not (f.r2 > 0.9 and (nb < 0.9 * y.size or y.size <= 500)):
                 break
             r = np.abs(f.resid[rows]) - f.tol[rows]
             r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
@@ -225,7 +225,7 @@ class Searcher:
             else:
                 keep = r <= 0
             w2 = solve(keep)
-            f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+            f2 = self._evaluate_skip(p, rows, cols, w2, a, y)
             if f2.n_bad >= nb:
                 break
             w, f = w2, f2
@@ -247,7 +247,7 @@ class Searcher:
             if 0 < act.size < (w > 0).sum():
                 self.budget.tick(self.names[p])
                 w2 = solve(~f.bad[rows], act)
-                f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+                f2 = self._evaluate_skip(p, rows, cols, w2, a, y)
                 if f2.n_bad <= max(f.n_bad, allowed):
                     f = f2
         return f
@@ -281,8 +281,8 @@ class Searcher:
             return None
         self.budget.tick(self.names[p])
         y = self.x[rows, p]
-        if policy == "available":
-            return self._fit_available(p, rows, cols, a, y, prune)
+        if policy == "skip":
+            return self._fit_skip(p, rows, cols, a, y, prune)
         allowed = self.allowed(y.size) if allowed is None else allowed
         sub = _subsample(y, max(2 * len(cols) + 100, 300))
         w = _nnls(a[sub], y[sub])
@@ -295,7 +295,7 @@ class Searcher:
         used[sub] = True
         for _ in range(4):  # trimmed refits: a few bad models must not pull the weights
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.9:
+            if nb <= allowed and (nb == 0 or _ > 0) or not (f.r2 > 0.9 and (nb < 0.9 * y.size or y.size <= 500)):
                 break  # exact, or too far from exact for a few models to explain
             r = np.abs(f.resid[rows]) - f.tol[rows]
             if nb > allowed:  # drop the worst models the allowance permits, plus 1
@@ -368,13 +368,13 @@ class Searcher:
         k = len(kids)
         allowed = self.allowed(y.size)
         fixed = {"mean": np.full(k, 1.0 / k), "sum": np.ones(k)}
-        if policy == "available":
+        if policy == "skip":
             for rule in rules:
                 if rule == "mean":
-                    f = self._evaluate_available(p, rows, cols, fixed["mean"], a, y)
+                    f = self._evaluate_skip(p, rows, cols, fixed["mean"], a, y)
                 elif rule == "weighted_mean":
-                    g = self._fit_available(p, rows, cols, a, y, prune=False)
-                    f = self._evaluate_available(p, rows, cols, np.r_[[
+                    g = self._fit_skip(p, rows, cols, a, y, prune=False)
+                    f = self._evaluate_skip(p, rows, cols, np.r_[[
                         dict(zip(g.cols, g.weights)).get(c, 0.0) for c in cols]], a, y)
                     if not (f.weights > 0).all() or len(f.cols) != k:
                         continue
@@ -487,10 +487,10 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 step_a[p] = f
             else:
                 res.undetermined[p] = f
-        elif f.r2 > 0.9 and f.n_bad < f.n_rows:
+        elif f.r2 > 0.9 and (f.n_bad <= 0.5 * f.n_rows or f.n_rows <= 500):
             # how close: refit leaving out up to a quarter of the models, to name the misses
             g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
-                if f.policy != "available" else None
+                if f.policy != "skip" else None
             if g is not None and g.n_bad < f.n_bad:
                 f = g
                 res.best[p] = f
@@ -592,8 +592,13 @@ def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
     when nothing is missing (then they all agree)."""
     best = None
     rows = s.present[:, p]
-    if pool and s.present[rows][:, pool].all():
+    gappy = [c for c in pool if not s.present[rows, c].all()] if pool else []
+    if not gappy:
         policies = policies[:1]  # nothing missing where p is present: every policy is the same
+    elif "complete" in policies and not _related(s, p, gappy):
+        # the other policies differ only through columns with gaps; none of them moves with p
+        # (|r| < 0.2 on the models both have), so none can be one of its children
+        policies = ("complete",)
     for policy in policies:
         f = s.fit(p, pool, policy)
         if f is None:
@@ -604,6 +609,21 @@ def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
                 best.n_bad, -np.nan_to_num(best.r2, nan=-np.inf)):
             best = f
     return best
+
+
+def _related(s: Searcher, p: int, cols: list[int]) -> bool:
+    """Whether any of ``cols`` correlates with ``p`` (|r| >= 0.2) where both have values."""
+    y = s.x[:, p]
+    for c in cols:
+        both = s.present[:, p] & s.present[:, c]
+        if both.sum() < 3:
+            continue
+        a, b = y[both], s.x[both, c]
+        if a.std() == 0 or b.std() == 0:
+            continue
+        if abs(np.corrcoef(a, b)[0, 1]) >= 0.2:
+            return True
+    return False
 
 
 def _policies_for(s: Searcher, p, kids, first, policies):
@@ -618,7 +638,7 @@ def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
     rows, cols, a = s.design(p, leaves, f.policy)
     if not cols:
         return None
-    if f.policy == "available":  # the linear form of the mean over the children present
+    if f.policy == "skip":  # the linear form of the mean over the children present
         a = np.nan_to_num(a - s.x[rows, p][:, None], nan=0.0)
     pos = {c: i for i, c in enumerate(cols)}
     idx = [pos[c] for c in f.cols if c in pos]
