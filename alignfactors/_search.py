@@ -211,8 +211,10 @@ class Searcher:
         w = solve(keep)
         f = self._evaluate_skip(p, rows, cols, w, a, y)
         if not keep.all() and f.n_bad > allowed:
-            w = solve(np.ones(y.size, bool))
+            keep = np.ones(y.size, bool)
+            w = solve(keep)
             f = self._evaluate_skip(p, rows, cols, w, a, y)
+        used = keep  # the models the weights were estimated on
         for _ in range(4):
             nb = f.n_bad
             if nb <= allowed and (nb == 0 or _ > 0) or not (f.r2 > 0.9 and (nb < 0.9 * y.size or y.size <= 500)):
@@ -228,11 +230,12 @@ class Searcher:
             f2 = self._evaluate_skip(p, rows, cols, w2, a, y)
             if f2.n_bad >= nb:
                 break
-            w, f = w2, f2
+            w, f, used = w2, f2, keep
         if prune and (w > 0).sum() > 1 and f.n_bad <= allowed:
-            # keep the weights that differ from 0 beyond their standard error (t > 5)
+            # keep the weights that differ from 0 beyond their standard error (t > 5), the
+            # errors of the models the weights were estimated on
             act = np.flatnonzero(w > 0)
-            ok = ~f.bad[rows]
+            ok = ~f.bad[rows] & used
             dk = d[ok][:, act]
             r = dk @ w[act]
             sigma2 = max(float(r @ r) / max(dk.shape[0] - act.size, 1), 1e-30)
@@ -246,7 +249,7 @@ class Searcher:
                 act = np.flatnonzero(w >= 1e-3 * w.max())
             if 0 < act.size < (w > 0).sum():
                 self.budget.tick(self.names[p])
-                w2 = solve(~f.bad[rows], act)
+                w2 = solve(~f.bad[rows] & used, act)
                 f2 = self._evaluate_skip(p, rows, cols, w2, a, y)
                 if f2.n_bad <= max(f.n_bad, allowed):
                     f = f2
