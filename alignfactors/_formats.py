@@ -193,12 +193,14 @@ def parse_snapshot(obj, name: str) -> Parsed:
                   and raw[c].notna().any()]
     # The ceiled-scale error is error x value / raw: value = raw / ceiling. The value is printed
     # with 3 decimals (truncated), so the per-cell ratio is used where |value| >= 0.1 (ratio
-    # exact to 1%), and the benchmark's median ratio over those cells elsewhere.
+    # exact to 1%), and the benchmark's median ratio over those cells elsewhere (over all
+    # non-zero cells when no score reaches 0.1).
     ratio = (scores / raw).where((scores.abs() >= 0.1) & (raw != 0))
-    typical = ratio.median()
+    rough = (scores / raw).where((scores != 0) & (raw != 0)).median()  # all scores small
+    typical = ratio.median().fillna(rough)
     use = ratio.fillna(typical)  # a Series fills column by column
-    errors_ceiled = errors * use
-    lost = errors.notna() & errors_ceiled.isna()
+    errors_ceiled = (errors * use).where(status == "ok")  # no score, no error of it
+    lost = errors.notna() & errors_ceiled.isna() & (status == "ok")
     benchmarks = pd.DataFrame({
         "identifier": keys,
         "version": [short[k][1] for k in keys],
@@ -209,6 +211,10 @@ def parse_snapshot(obj, name: str) -> Parsed:
     benchmarks["n_unceiled"] = unceiled.sum().reindex(names).to_numpy()
     p = Parsed(scores, status, models, errors=errors_ceiled, raw=raw, timestamps=stamps,
                versions=versions, benchmarks=benchmarks, aggregates=aggregates)
+    no_score = errors.notna() & (status != "ok")
+    if no_score.to_numpy().any():
+        p.notes.append(f"{int(no_score.to_numpy().sum())} errors belong to scores that failed "
+                       "(value X or nan); .errors leaves them out")
     if lost.to_numpy().any():
         p.notes.append(f"{int(lost.to_numpy().sum())} errors could not be put on the ceiled scale "
                        "(no usable value/raw ratio) and are NaN in .errors")

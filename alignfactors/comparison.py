@@ -27,7 +27,7 @@ from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .aggregation_audits import _iia, _leave_metric_out, _monotone, _rank_frame
-from ._options import check_options, cluster_codes, provenance
+from ._options import check_options, cluster_codes, provenance, seed_record
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 from .table import ScoreTable
@@ -156,7 +156,7 @@ class AggregationComparison:
         return {
             "methods": list(self.methods), "n_models": int(self.n_models), "n_excluded": int(self.n_excluded),
             "n_boot": int(self.n_boot), "level": float(self.level), "top_k": int(self.top_k),
-            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "seed": seed_record(self.seed),
             "best_balance": self.best_balance,
             "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
             "balance": records(self.balance), "agreement": records(self.agreement),

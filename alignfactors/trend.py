@@ -21,6 +21,7 @@ import pandas as pd
 
 from ._render import json_number, markdown_table, text_table
 from .errors import AlignFactorsError, ParameterError, ParameterTypeError
+from ._options import check_options, provenance, unit_of
 from .estimate import Estimate
 
 __all__ = ["trend", "Trend"]
@@ -248,12 +249,15 @@ def trend(
     parts: Sequence[str] | None = None,
     n_boot: int = 2000,
     ci: float = 0.95,
-    seed: int = 0,
+    seed: Any = None,
     clusters: Any = None,
     max_missing: float = 0.5,
     method: str = "spearman",
     n_jobs: int = 1,
-    progress: bool | None = False,
+    progress: bool | None = None,
+    ci_method: str = "bca",
+    batch_size: int | None = None,
+    missing: str = "complete",
 ) -> Trend:
     """Run the headline analyses on the leaderboard as it stood at each date.
 
@@ -279,6 +283,11 @@ def trend(
         Parts of the aggregate for R² (default: its children).
     n_boot, ci, seed, n_jobs, progress
         As for the analyses.
+    ci_method, batch_size
+        As every analysis (:func:`alignfactors.resampling.bootstrap`).
+    missing : {"complete"}, default="complete"
+        Each date's matrix is cleaned to complete models (``clean(..., complete=True)``); the
+        decomposition skips models missing the aggregate or a part.
     clusters : None, Series, "families" or "architecture"
         Resampling unit, passed to every analysis (see :mod:`alignfactors.families`).
     max_missing : float, default 0.5
@@ -322,11 +331,15 @@ def trend(
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(f"table must be a ScoreTable, got {type(table).__name__}")
     labels = _dates(dates)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
-    seeds = np.random.SeedSequence(int(seed)).generate_state(len(labels))
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("complete",), where="trend")
+    if not (seed is None or isinstance(seed, (int, np.integer))):
+        raise ParameterError(f"trend: seed must be None or a non-negative integer (each date gets a seed derived "
+                             f"from it); got {seed!r}")
+    seeds = np.random.SeedSequence(None if seed is None else int(seed)).generate_state(len(labels))
     extra = {} if clusters is None else {"clusters": clusters}
-    common = dict(n_boot=int(n_boot), ci=ci, n_jobs=n_jobs, progress=progress, **extra)
+    common = dict(n_boot=int(n_boot), ci=ci, ci_method=ci_method, batch_size=batch_size, n_jobs=n_jobs,
+                  progress=progress, **extra)
     snaps = [table.as_of(d) for d in labels]  # all dates checked before any analysis runs
     n_tab, n_mod, n_met, agr, ks, r2s, skipped = {}, {}, {}, {}, {}, {}, {}
     for d, t, s in zip(labels, snaps, seeds):
@@ -367,10 +380,13 @@ def trend(
         else:
             skipped[f"{d}: decomposition"] = f"no aggregate node {aggregate!r} with parts"
     options = {"aggregate": aggregate, "parts": None if parts is None else list(parts),
-               "n_boot": int(n_boot), "ci": ci, "seed": int(seed),
+               "n_boot": int(n_boot), "ci": ci, "seed": None if seed is None else int(seed),
                "clusters": clusters if clusters is None or isinstance(clusters, str)
                else "given", "max_missing": max_missing, "method": method,
                "decomposition_models": "every model with the aggregate and its parts",
                "k_interval_unit": "clusters" if clusters is not None and "clusters" in
                inspect.signature(dimensionality).parameters else "models"}
+    options.update({k: v for k, v in provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed,
+                                                 unit=unit_of(clusters), missing=missing,
+                                                 clusters=clusters).items() if k not in options})
     return Trend(tuple(labels), n_tab, n_mod, n_met, agr, ks, r2s, skipped, options)
