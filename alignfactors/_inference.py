@@ -95,7 +95,7 @@ def check_tree(
     Only cells where the parent is present are compared; parents absent from ``scores`` are
     skipped. A parent with a known rule (``tree.rule(parent)``) is compared with that rule:
     its weights, and the mean over the children present when its ``missing`` is
-    ``"available"``.
+    ``"skip"``.
 
     Examples
     --------
@@ -118,10 +118,10 @@ def check_tree(
         w = np.asarray(rule.get("weights", np.full(len(kids), 1.0 / len(kids))), float)
         if rule.get("rule") not in (None, "mean"):
             pass  # a weighted rule: the weights as given
-        elif rule.get("missing") == "available":  # the mean over the children present
+        elif rule.get("missing") == "skip":  # the mean over the children present
             w = np.full(len(kids), 1.0 / len(kids))
         cols = [pos[k] for k in kids]
-        if rule.get("missing") == "available":
+        if rule.get("missing") == "skip":
             have = ~np.isnan(x[:, cols])
             with np.errstate(invalid="ignore", divide="ignore"):
                 mean = (filled[:, cols] @ w) / (have @ w)
@@ -217,7 +217,7 @@ def infer_tree(
     required = frozenset(j for j, nm in enumerate(names) if _AGGREGATE_PATTERN.match(nm))
     try:
         res = search(x, names, np.full(len(names), tol / 2), rules=("mean",),
-                     policies=("as_zero", "available"), max_mismatch=max_mismatch,
+                     policies=("as_zero", "skip"), max_mismatch=max_mismatch,
                      required=required, max_steps=max_steps)
     except OutOfSteps as exc:
         raise TreeError(
@@ -292,8 +292,9 @@ def _mapping(res, names, x, index) -> tuple[dict[str, list[str]], list[str]]:
 
 def _describe(f, names) -> str:
     """``the mean of ('a', 'b')`` or ``0.3*'a' + 0.7*'b'``."""
-    cols = [names[c] for c in f.cols]
-    w = np.asarray(f.weights, float)
+    big = np.asarray(f.weights, float) >= 0.01 * max(float(np.sum(f.weights)), 1e-300)
+    cols = [names[c] for c, b in zip(f.cols, big) if b]  # terms of at least 1% of the total
+    w = np.asarray(f.weights, float)[big]
     if w.size and np.allclose(w, 1 / w.size, rtol=0.02, atol=0):
         return f"the mean of {len(cols)} ({', '.join(repr(c) for c in cols[:4])}{', ...' if len(cols) > 4 else ''})"
     if w.size and np.allclose(w, 1, rtol=0.02, atol=0):

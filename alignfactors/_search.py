@@ -159,26 +159,29 @@ class Searcher:
 
     def design(self, p: int, pool: list[int], policy: str):
         rows = self.present[:, p]
-        if policy == "complete":
-            ok = self.present[rows][:, pool].all(axis=0) if pool else np.zeros(0, bool)
+        idx = np.flatnonzero(rows)
+        if policy in ("complete", "skip"):
+            have = self.present[np.ix_(idx, pool)] if pool else np.zeros((idx.size, 0), bool)
+            # complete: children present wherever p is; skip: the mean is over the
+            # children present (NaN kept)
+            ok = have.all(axis=0) if policy == "complete" else have.any(axis=0)
             cols = [c for c, keep in zip(pool, ok) if keep]
-            return rows, cols, self.x[rows][:, cols]
-        if policy == "available":  # with NaN: the mean is over the children present
-            ok = self.present[rows][:, pool].any(axis=0) if pool else np.zeros(0, bool)
-            cols = [c for c, keep in zip(pool, ok) if keep]
-            return rows, cols, self.x[rows][:, cols]
-        return rows, list(pool), self.filled[rows][:, pool]
+            return rows, cols, self.x[np.ix_(idx, cols)]
+        return rows, list(pool), self.filled[np.ix_(idx, pool)]
 
     # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
     # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
-    def _evaluate_available(self, p, rows, cols, w, a, y) -> Fit:
+    def _evaluate_skip(self, p, rows, cols, w, a, y) -> Fit:
         n = self.x.shape[0]
-        pres = ~np.isnan(a)
-        d = np.where(pres, a - y[:, None], 0.0)
-        pw = pres @ w
+        nz = np.flatnonzero(w)
+        a_nz, w_nz = a[:, nz], w[nz]
+        pres = ~np.isnan(a_nz)
+        d = np.where(pres, a_nz - y[:, None], 0.0)
+        pw = pres @ w_nz
         with np.errstate(invalid="ignore", divide="ignore"):
-            r = np.where(pw > 0, (d @ w) / np.where(pw > 0, pw, 1), np.inf)
-            t = self.half[p] + (pres * self.half[cols]) @ w / np.where(pw > 0, pw, 1) + 1e-9
+            r = np.where(pw > 0, (d @ w_nz) / np.where(pw > 0, pw, 1), np.inf)
+            t = (self.half[p] + (pres * self.half[[cols[i] for i in nz]]) @ w_nz
+                 / np.where(pw > 0, pw, 1) + 1e-9)
         resid, tol, bad = np.zeros(n), np.zeros(n), np.zeros(n, bool)
         resid[rows], tol[rows] = np.where(np.isfinite(r), r, 0.0), t
         bad[rows] = ~(np.abs(r) <= t)
@@ -186,10 +189,10 @@ class Searcher:
         ss = float(((y - y.mean()) ** 2).sum())
         fin = np.isfinite(r)
         r2 = 1 - float((r[fin] ** 2).sum()) / ss if ss > 0 and fin.all() else np.nan
-        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "available", rows.copy(), bad,
+        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "skip", rows.copy(), bad,
                    resid, tol, r2)
 
-    def _fit_available(self, p, rows, cols, a, y, prune: bool) -> Fit:
+    def _fit_skip(self, p, rows, cols, a, y, prune: bool) -> Fit:
         allowed = self.allowed(y.size)
         pres = ~np.isnan(a)
         d = np.where(pres, a - y[:, None], 0.0)
@@ -206,13 +209,15 @@ class Searcher:
         keep = np.zeros(y.size, bool)
         keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
         w = solve(keep)
-        f = self._evaluate_available(p, rows, cols, w, a, y)
+        f = self._evaluate_skip(p, rows, cols, w, a, y)
         if not keep.all() and f.n_bad > allowed:
-            w = solve(np.ones(y.size, bool))
-            f = self._evaluate_available(p, rows, cols, w, a, y)
+            keep = np.ones(y.size, bool)
+            w = solve(keep)
+            f = self._evaluate_skip(p, rows, cols, w, a, y)
+        used = keep  # the models the weights were estimated on
         for _ in range(4):
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+            if nb <= allowed and (nb == 0 or _ > 0) or not (f.r2 > 0.9 and (nb < 0.9 * y.size or y.size <= 500)):
                 break
             r = np.abs(f.resid[rows]) - f.tol[rows]
             r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
@@ -222,14 +227,15 @@ class Searcher:
             else:
                 keep = r <= 0
             w2 = solve(keep)
-            f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+            f2 = self._evaluate_skip(p, rows, cols, w2, a, y)
             if f2.n_bad >= nb:
                 break
-            w, f = w2, f2
+            w, f, used = w2, f2, keep
         if prune and (w > 0).sum() > 1 and f.n_bad <= allowed:
-            # keep the weights that differ from 0 beyond their standard error (t > 5)
+            # keep the weights that differ from 0 beyond their standard error (t > 5), the
+            # errors of the models the weights were estimated on
             act = np.flatnonzero(w > 0)
-            ok = ~f.bad[rows]
+            ok = ~f.bad[rows] & used
             dk = d[ok][:, act]
             r = dk @ w[act]
             sigma2 = max(float(r @ r) / max(dk.shape[0] - act.size, 1), 1e-30)
@@ -243,15 +249,16 @@ class Searcher:
                 act = np.flatnonzero(w >= 1e-3 * w.max())
             if 0 < act.size < (w > 0).sum():
                 self.budget.tick(self.names[p])
-                w2 = solve(~f.bad[rows], act)
-                f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+                w2 = solve(~f.bad[rows] & used, act)
+                f2 = self._evaluate_skip(p, rows, cols, w2, a, y)
                 if f2.n_bad <= max(f.n_bad, allowed):
                     f = f2
         return f
 
     def _evaluate(self, p, rows, cols, w, policy, a, y) -> Fit:
         n = self.x.shape[0]
-        r = a @ w - y
+        nz = np.flatnonzero(w)
+        r = a[:, nz] @ w[nz] - y
         t = self.half[p] + self.half[cols] @ w + 1e-9 if cols else np.full(y.size, self.half[p])
         t = np.broadcast_to(t, y.shape)
         resid = np.zeros(n)
@@ -277,18 +284,21 @@ class Searcher:
             return None
         self.budget.tick(self.names[p])
         y = self.x[rows, p]
-        if policy == "available":
-            return self._fit_available(p, rows, cols, a, y, prune)
+        if policy == "skip":
+            return self._fit_skip(p, rows, cols, a, y, prune)
         allowed = self.allowed(y.size) if allowed is None else allowed
         sub = _subsample(y, max(2 * len(cols) + 100, 300))
         w = _nnls(a[sub], y[sub])
         f = self._evaluate(p, rows, cols, w, policy, a, y)
         if sub.size < y.size and f.n_bad > allowed:
+            sub = np.arange(y.size)
             w = _nnls(a, y)
             f = self._evaluate(p, rows, cols, w, policy, a, y)
+        used = np.zeros(y.size, bool)  # the models the weights were estimated on
+        used[sub] = True
         for _ in range(4):  # trimmed refits: a few bad models must not pull the weights
             nb = f.n_bad
-            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+            if nb <= allowed and (nb == 0 or _ > 0) or not (f.r2 > 0.9 and (nb < 0.9 * y.size or y.size <= 500)):
                 break  # exact, or too far from exact for a few models to explain
             r = np.abs(f.resid[rows]) - f.tol[rows]
             if nb > allowed:  # drop the worst models the allowance permits, plus 1
@@ -301,9 +311,9 @@ class Searcher:
             f2 = self._evaluate(p, rows, cols, w2, policy, a, y)
             if f2.n_bad >= nb:
                 break
-            w, f = w2, f2
+            w, f, used = w2, f2, keep
         if prune and f.n_bad <= allowed:
-            w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed)
+            w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed, used)
         elif prune and f.r2 > 0.99 and len(cols) <= 400 and f.n_bad <= max(3, 0.1 * y.size):
             # nearly exact: least squares over many collinear columns also fits the rounding
             # noise and can push a few models past the tolerance. The exact question is whether
@@ -316,19 +326,20 @@ class Searcher:
             if wm is not None:
                 f3 = self._evaluate(p, rows, cols, wm, policy, a, y)
                 if f3.n_bad <= allowed:
-                    w, f = self._prune(p, rows, cols, wm, f3, policy, a, y, allowed)
+                    w, f = self._prune(p, rows, cols, wm, f3, policy, a, y, allowed, keep)
         return f
 
-    def _prune(self, p, rows, cols, w, f, policy, a, y, allowed):
+    def _prune(self, p, rows, cols, w, f, policy, a, y, allowed, used=None):
         """Keep the weights that differ from 0 beyond their standard error (t > 5), then refit.
 
         Rounding noise is fitted by many small spurious weights; a true weight, however small,
-        is estimated far more precisely than it is large. The refit must stay exact.
+        is estimated far more precisely than it is large. The standard errors are those of the
+        models the weights were estimated on (``used``). The refit must stay exact.
         """
         act = np.flatnonzero(w > 0)
         if act.size <= 1:
             return w, f
-        keep_rows = ~f.bad[rows]
+        keep_rows = ~f.bad[rows] & (True if used is None else used)
         ak, yk = a[keep_rows][:, act], y[keep_rows]
         r = ak @ w[act] - yk
         dof = max(yk.size - act.size, 1)
@@ -360,13 +371,13 @@ class Searcher:
         k = len(kids)
         allowed = self.allowed(y.size)
         fixed = {"mean": np.full(k, 1.0 / k), "sum": np.ones(k)}
-        if policy == "available":
+        if policy == "skip":
             for rule in rules:
                 if rule == "mean":
-                    f = self._evaluate_available(p, rows, cols, fixed["mean"], a, y)
+                    f = self._evaluate_skip(p, rows, cols, fixed["mean"], a, y)
                 elif rule == "weighted_mean":
-                    g = self._fit_available(p, rows, cols, a, y, prune=False)
-                    f = self._evaluate_available(p, rows, cols, np.r_[[
+                    g = self._fit_skip(p, rows, cols, a, y, prune=False)
+                    f = self._evaluate_skip(p, rows, cols, np.r_[[
                         dict(zip(g.cols, g.weights)).get(c, 0.0) for c in cols]], a, y)
                     if not (f.weights > 0).all() or len(f.cols) != k:
                         continue
@@ -479,10 +490,10 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
                 step_a[p] = f
             else:
                 res.undetermined[p] = f
-        elif f.r2 > 0.99 and f.n_bad < f.n_rows:
+        elif f.r2 > 0.9 and (f.n_bad <= 0.5 * f.n_rows or f.n_rows <= 500):
             # how close: refit leaving out up to a quarter of the models, to name the misses
             g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
-                if f.policy != "available" else None
+                if f.policy != "skip" else None
             if g is not None and g.n_bad < f.n_bad:
                 f = g
                 res.best[p] = f
@@ -584,8 +595,13 @@ def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
     when nothing is missing (then they all agree)."""
     best = None
     rows = s.present[:, p]
-    if pool and s.present[rows][:, pool].all():
+    gappy = [c for c in pool if not s.present[rows, c].all()] if pool else []
+    if not gappy:
         policies = policies[:1]  # nothing missing where p is present: every policy is the same
+    elif "complete" in policies and not _related(s, p, gappy):
+        # the other policies differ only through columns with gaps; none of them moves with p
+        # (|r| < 0.2 on the models both have), so none can be one of its children
+        policies = ("complete",)
     for policy in policies:
         f = s.fit(p, pool, policy)
         if f is None:
@@ -596,6 +612,21 @@ def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
                 best.n_bad, -np.nan_to_num(best.r2, nan=-np.inf)):
             best = f
     return best
+
+
+def _related(s: Searcher, p: int, cols: list[int]) -> bool:
+    """Whether any of ``cols`` correlates with ``p`` (|r| >= 0.2) where both have values."""
+    y = s.x[:, p]
+    for c in cols:
+        both = s.present[:, p] & s.present[:, c]
+        if both.sum() < 3:
+            continue
+        a, b = y[both], s.x[both, c]
+        if a.std() == 0 or b.std() == 0:
+            continue
+        if abs(np.corrcoef(a, b)[0, 1]) >= 0.2:
+            return True
+    return False
 
 
 def _policies_for(s: Searcher, p, kids, first, policies):
@@ -610,7 +641,7 @@ def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
     rows, cols, a = s.design(p, leaves, f.policy)
     if not cols:
         return None
-    if f.policy == "available":  # the linear form of the mean over the children present
+    if f.policy == "skip":  # the linear form of the mean over the children present
         a = np.nan_to_num(a - s.x[rows, p][:, None], nan=0.0)
     pos = {c: i for i, c in enumerate(cols)}
     idx = [pos[c] for c in f.cols if c in pos]

@@ -24,8 +24,8 @@ __all__ = ["detect_aggregates", "apply_aggregates", "AggregateDetection", "Aggre
 
 #: How a parent treats a child without a score: ``"complete"`` (the parent exists only when every
 #: child does), ``"as_zero"`` (Brain-Score's 2025 export: a missing child counts as 0),
-#: ``"available"`` (the mean over the children present, as in Brain-Score's snapshot JSON).
-MISSING_RULES = ("complete", "as_zero", "available")
+#: ``"skip"`` (the mean over the children present, as in Brain-Score's snapshot JSON).
+MISSING_RULES = ("complete", "as_zero", "skip")
 _DEFAULT_RULES = ("mean", "sum", "weighted_mean")
 
 
@@ -43,7 +43,7 @@ class AggregateFit:
         non-negative weights (a rescaled copy of one column, say).
     weights : tuple of float
         One per child (``1/k`` for a mean, 1 for a sum, estimated otherwise).
-    missing : {"complete", "as_zero", "available"}
+    missing : {"complete", "as_zero", "skip"}
         How a missing child is treated (see :data:`MISSING_RULES`).
     n_checked : int
         Models on which the rule was checked (the parent present).
@@ -77,7 +77,7 @@ class AggregateFit:
             what = (("weighted mean " if self.rule == "weighted_mean" else "weighted sum ")
                     + f"{terms}" + (" + ..." if len(self.children) > 6 else ""))
         how = {"complete": "", "as_zero": ", a missing child counted as 0",
-               "available": ", over the children present"}[self.missing]
+               "skip": ", over the children present"}[self.missing]
         return f"{self.parent!r} = {what}{how}"
 
 
@@ -278,7 +278,7 @@ def detect_aggregates(
     rules : sequence of str, default ("mean", "sum", "weighted_mean")
         Rules a parent may follow, simplest first; ``"weighted"`` (non-negative weights that
         need not sum to 1) may be added.
-    missing : sequence of str, default ("complete", "as_zero", "available")
+    missing : sequence of str, default ("complete", "as_zero", "skip")
         How a parent may treat a missing child (:data:`MISSING_RULES`), tried in this order.
     max_mismatch : float, default 0
         Fraction of a parent's models that may miss the rule (a website's own slips); 0 asks
@@ -418,8 +418,9 @@ def _assemble(res, names, x, index, half):
 
 
 def _describe(f, names) -> str:
-    cols = [names[c] for c in f.cols]
-    w = np.asarray(f.weights, float)
+    big = np.asarray(f.weights, float) >= 0.01 * max(float(np.sum(f.weights)), 1e-300)
+    cols = [names[c] for c, b in zip(f.cols, big) if b]  # terms of at least 1% of the total
+    w = np.asarray(f.weights, float)[big]
     shown = ", ".join(repr(c) for c in cols[:4]) + (", ..." if len(cols) > 4 else "")
     if w.size and np.allclose(w, 1 / w.size, rtol=0.02, atol=0):
         return f"the mean of {len(cols)} ({shown})"

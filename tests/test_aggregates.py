@@ -113,7 +113,7 @@ def test_missing_as_zero_and_over_the_children_present():
     d = detect_aggregates(m[["bs", "m0", "m1", "m2", "m3"]])
     assert d.aggregates["bs"].missing == "as_zero" and d.aggregates["bs"].rule == "mean"
     d = detect_aggregates(m[["avail", "m0", "m1", "m2", "m3"]])
-    assert d.aggregates["avail"].missing == "available" and d.aggregates["avail"].rule == "mean"
+    assert d.aggregates["avail"].missing == "skip" and d.aggregates["avail"].rule == "mean"
 
 
 def test_rank_and_constant_columns_are_metadata():
@@ -185,7 +185,7 @@ def test_parameter_and_data_errors():
     with pytest.raises(ParameterError, match=r"rules must be a non-empty list among"):
         detect_aggregates(m, rules=["median"])
     with pytest.raises(ParameterError, match=r"missing must be a non-empty list among"):
-        detect_aggregates(m, missing="skip")
+        detect_aggregates(m, missing="drop")
     with pytest.raises(ParameterError, match=r"max_mismatch must be in \[0, 0.5\)"):
         detect_aggregates(m, max_mismatch=0.7)
     with pytest.raises(DataError, match="must be numeric"):
