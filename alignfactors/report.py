@@ -207,6 +207,8 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
     # agreement, dimensionality (kaiser) and decomposition (no sublevels) once per unit, and the
     # design effect of each clustering: estimated from those steps' costs, not measured on its own
     "resampling units": (10.5, 0.0120),
+    # not measured by benchmarks/report_steps.py yet: a dimensionality and three agreements, at most
+    "reliability": (3.0, 0.0060),
     "results.json": (0.2, 0.0),
     "figures": (3.8, 0.0),
     "report.md": (0.1, 0.0),
@@ -354,9 +356,11 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             # "Reliability and measurement error": only when the input has errors or replicate models
             from .report_reliability import run_reliability_section
 
+            bar.set_postfix_str("reliability")
             rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
                                                   n_boot=int(n_boot), ci=opts["ci"], seed=seed,
                                                   n_jobs=opts["n_jobs"], progress=progress, clusters=clusters)
+            bar.update()
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
