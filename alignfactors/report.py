@@ -195,8 +195,9 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
     "figures": (3.8, 0.0),
     "report.md": (0.1, 0.0),
 }
-#: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down).
-STEP_BARS = {"decomposition": 4}
+#: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down;
+#: resampling units: agreement, dimensionality and decomposition under each of 3 units).
+STEP_BARS = {"decomposition": 4, "resampling units": 9}
 _DEFAULT_STEP_COST = (0.5, 0.002)
 #: Shape of the data STEP_COSTS was measured on: cleaned models and metrics, and the parts one
 #: level below the aggregate that the decomposition's Shapley shares run over (2^parts subsets).
