@@ -100,7 +100,8 @@ def aggregate(
     ----------
     table : ScoreTable or DataFrame
         A DataFrame (models x metrics, index = model id) is read with
-        ``ScoreTable.from_wide`` as a flat tree.
+        ``ScoreTable.from_wide(..., aggregates="none")`` as a flat tree: every column is a
+        metric (pass a ScoreTable built with ``aggregates="detect"`` to find summary columns).
     method : str, default="brainscore"
         One of :data:`AGGREGATION_METHODS` (see Notes).
     hierarchical : bool, optional
@@ -246,7 +247,7 @@ def aggregate(
 def _validate_aggregate(table, method, hierarchical, weights, missing, domains, metrics, models,
                         root, round_nodes, geometric_floor):
     if isinstance(table, pd.DataFrame):
-        table = ScoreTable.from_wide(table)
+        table = ScoreTable.from_wide(table, aggregates="none")
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(
             f"table must be a ScoreTable or a pandas DataFrame, got {type(table).__name__}"
@@ -294,8 +295,7 @@ def _validate_aggregate(table, method, hierarchical, weights, missing, domains, 
         if not models or len(set(models)) != len(models):
             raise ParameterError("models must be a non-empty list of distinct model ids")
         keep = table.scores.index.isin(models)
-        table = ScoreTable(table.scores[keep], table.status[keep], table.models[keep],
-                           table.tree, table.source, table.tree_check)
+        table = table.subset(models=list(table.scores.index[keep]))
     children, top = _pruned_tree(tree, units, root)
     w = _validate_weights(weights, children, tree)
     if not hierarchical:  # one parent over every metric; a metric's weight folds in its ancestors'

@@ -6,6 +6,7 @@ leave-one-metric-out sensitivity and invariance to a monotone rescaling of one m
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -15,7 +16,6 @@ from scipy import stats
 
 from .aggregation import aggregate
 from .errors import DegenerateDataWarning
-from .table import ScoreTable
 
 
 def _rank_frame(methods, ids, ranks, rank_est, n_boot):
@@ -101,7 +101,7 @@ def _monotone(table, methods, ids, scores, scorers, monotone):
     for u in units:
         sc = table.scores.copy()
         sc[u] = np.asarray(f(sc[u].to_numpy(dtype=float)), dtype=float)
-        t2 = ScoreTable(sc, table.status, table.models, table.tree, table.source, table.tree_check)
+        t2 = dataclasses.replace(table, scores=sc)
         for m in methods:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DegenerateDataWarning)

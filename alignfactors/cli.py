@@ -1,4 +1,4 @@
-"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate``.
+"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate|trend``.
 
 A thin layer: parse the arguments, call the public functions, write or print, return an exit
 code. It holds no statistics. Errors the user can fix (any :class:`AlignFactorsError`, a usage
@@ -101,6 +101,11 @@ def _input_options(p: argparse.ArgumentParser, *, input_optional: bool = False) 
     else:
         p.add_argument("input", metavar="INPUT", help="Brain-Score export or a wide/long CSV")
     p.add_argument("--domains", metavar="FILE", help="CSV metric,domain for a generic table")
+    p.add_argument("--aggregates", default="detect", metavar="MODE",
+                   help="summary columns: 'detect' (default: columns that are the mean, a "
+                        "fixed-weight mean or the sum of others, ranks and constants are not "
+                        "analysed as metrics), 'none' (every column is a metric), or a JSON file "
+                        "with the tree {parent: [children]}")
     p.add_argument("--quiet", action="store_true", help="no progress or notes on stderr")
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
@@ -175,10 +180,29 @@ def _progress(args):
         yield
 
 
+def _aggregates_option(value: str):
+    if value in ("detect", "none"):
+        return value
+    p = Path(value)
+    if not p.is_file():
+        raise ParameterError(f"--aggregates {value!r}: expected 'detect', 'none' or a JSON file "
+                             "with the tree {parent: [children]}; no such file")
+    try:
+        tree = json.loads(p.read_text(encoding="utf-8"))
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ParameterError(f"--aggregates {value}: not valid JSON ({exc}); write an object "
+                             "{parent: [children, ...]}") from None
+    if not isinstance(tree, dict) or not all(isinstance(v, list) for v in tree.values()):
+        raise ParameterError(f"--aggregates {value}: expected a JSON object {{parent: [children, "
+                             f"...]}}, got {type(tree).__name__}")
+    return tree
+
+
 def _load(args):
     from .loading import load_table
 
-    return load_table(args.input, domains=args.domains)
+    aggregates = _aggregates_option(getattr(args, "aggregates", "detect"))
+    return load_table(args.input, domains=args.domains, aggregates=aggregates)
 
 
 def _clusters(args, table):
@@ -429,6 +453,43 @@ def _cmd_aggregate(args) -> int:
           f"{len(shown)} of {len(frame)}")
     shown = shown.assign(rank=shown["rank"].map(lambda r: "–" if pd.isna(r) else f"{r:g}"))
     print(text_table(shown.reset_index(drop=True)))
+    return 0
+
+
+def _trend_options(p: argparse.ArgumentParser) -> None:
+    _analysis_options(p)
+    p.add_argument("--dates", required=True, metavar="D1,D2,...", help="comma-separated dates YYYY-MM-DD")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory: trend.md, trend.png, trend.json")
+    p.add_argument("--aggregate", default="average_vision",
+                   help="aggregate whose R² on each part is followed (default average_vision)")
+
+
+@command("trend", "the headline analyses on the leaderboard as it stood at several dates "
+                  "(needs timestamps: the snapshot JSON)", options=_trend_options)
+def _cmd_trend(args) -> int:
+    from .trend import trend
+
+    table = _load(args)
+    with _progress(args):
+        res = trend(table, args.dates, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+                    clusters=_clusters(args, table), progress=not args.quiet)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = (f"alignfactors trend {Path(args.input).name} --dates {','.join(res.dates)} "
+           f"--n-boot {args.n_boot} --seed {args.seed}"
+           + f" --clusters {args.clusters}")
+    (out / "trend.md").write_text(
+        f"# Leaderboard over time: {Path(args.input).name}\n\n"
+        f"Command: `{cmd}`\n\n"
+        "Each date is the leaderboard as it stood then (scores computed later removed, "
+        "aggregates recomputed with the website's rule), cleaned and analysed on its own; "
+        "intervals resample its models (or clusters).\n\n"
+        f"{res.to_markdown()}\n\n![trend](trend.png)\n", encoding="utf-8")
+    res.plot(out / "trend.png")
+    (out / "trend.json").write_text(json.dumps(res.to_dict(), indent=1, sort_keys=False),
+                                    encoding="utf-8")
+    print(res.summary())
+    _note(args, f"wrote {out / 'trend.md'}, {out / 'trend.png'} and {out / 'trend.json'}")
     return 0
 
 

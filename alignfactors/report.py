@@ -58,6 +58,7 @@ REPORT_OPTIONS: dict[str, Any] = {
     "ci_method": "bca",
     "batch_size": None,
     "compare_units": True,
+    "trend_dates": None,
 }
 
 
@@ -82,6 +83,9 @@ class ReportResults:
     warnings: list = field(default_factory=list)
     units: Any = None
     clusters: Any = None
+    trend: Any = None
+    factor_fit: Any = None  # adequacy.FactorFitTable: fit over k, poor-fit flag, clipping of k
+    reliability: Any = None
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -149,12 +153,13 @@ def _report_clusters(option, table, index):
     return option, ("architecture" if option == "architecture" else "family")
 
 
-def _clusters_kw(func, clusters) -> dict:
-    # An analysis from before the families issue (no clusters= yet) resamples models; the report
-    # then says so for that analysis (see ReportResults.clusters["not_clustered"]).
+def _clusters_kw(func, clusters, **options) -> dict:
+    # An analysis from before the common options (no clusters=/ci_method= yet) gets what it takes
+    # and resamples models; the report then says so (see ReportResults.clusters["not_clustered"]).
     import inspect
 
-    return {"clusters": clusters} if "clusters" in inspect.signature(func).parameters else {}
+    params = inspect.signature(func).parameters
+    return {k: v for k, v in dict(options, clusters=clusters).items() if k in params}
 
 
 # ------------------------------------------------------------------------------------------ provenance
@@ -168,7 +173,15 @@ def _sha256(path: Path) -> str:
 
 def _input_record(table, source) -> dict:
     """File name + sha256 of its bytes (never an absolute path); for an in-memory table, a hash
-    of its scores written as CSV."""
+    of its scores written as CSV; what aggregate detection found, when it ran."""
+    record = _input_hash(table, source)
+    det = getattr(table, "detection", None)
+    if det is not None:
+        record["aggregates"] = det.to_dict()
+    return record
+
+
+def _input_hash(table, source) -> dict:
     if source is not None:
         p = Path(source)
         return {"name": p.name, "sha256": _sha256(p), "sha256_of": "file bytes",
@@ -286,23 +299,23 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.set_costs(*_step_costs(int(n_boot), _data_shape(table, cleaned, opts["aggregate"])))
             groups = cleaned.domains if cleaned.domains.notna().all() else None
             clusters, unit = _report_clusters(opts["clusters"], table, cleaned.matrix.index)
-            not_clustered = [f.__name__ for f in (dimensionality, bootstrap_loadings)
-                             if clusters is not None and not _clusters_kw(f, clusters)]
+            not_clustered = [f.__name__ for f in (bootstrap_loadings,)
+                             if clusters is not None and "clusters" not in _clusters_kw(f, clusters)]
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
-            dim = dimensionality(cleaned.matrix, method=opts["method"], **common,
-                                 **_clusters_kw(dimensionality, clusters))
+            dim = dimensionality(cleaned.matrix, method=opts["method"], **full, clusters=clusters)
             bar.update()
 
             bar.set_postfix_str("factor analysis")
-            p = cleaned.matrix.shape[1]
-            k = opts["n_factors"] if opts["n_factors"] is not None else dim.n_dimensions.get("parallel_fa", 1)
-            k = int(min(max(k, 1), opts["max_factors"], p - 1))
+            fit_table = _factor_fit_table(cleaned.matrix, dim, opts)
+            k = fit_table.k
             fm = FactorModel(k, method=opts["factor_method"], rotation=opts["rotation"] if k > 1 else None,
                              corr_method=opts["method"]).fit(cleaned.matrix)
-            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common, **_clusters_kw(bootstrap_loadings, clusters))
+            boot_load = bootstrap_loadings(cleaned.matrix, fm, **common,
+                                           **_clusters_kw(bootstrap_loadings, clusters, ci_method=opts["ci_method"],
+                                                          batch_size=opts["batch_size"]))
             bar.update()
 
             bar.set_postfix_str("decomposition")
@@ -335,6 +348,13 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter = table.scores[cols].dropna().copy()
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
+            trend_res = _run_trend(table, opts, common, skipped, clusters)
+            # "Reliability and measurement error": only when the input has errors or replicate models
+            from .report_reliability import run_reliability_section
+
+            rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
+                                                  n_boot=int(n_boot), ci=opts["ci"], seed=seed,
+                                                  n_jobs=opts["n_jobs"], progress=progress, clusters=clusters)
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
@@ -349,7 +369,22 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
-                         units, record)
+                         units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
+                         reliability=rel_section)
+
+
+def _factor_fit_table(matrix, dim, opts):
+    """k for the factor model: the n_factors option, else the parallel_fa rule; clipped to max_factors
+    (and p - 1) with the clipping stated, and the fit tabulated over k around it."""
+    from .adequacy import factor_fit_table
+
+    p = matrix.shape[1]
+    if opts["n_factors"] is not None:
+        k, source = int(opts["n_factors"]), "the n_factors option"
+    else:
+        k, source = max(int(dim.n_dimensions.get("parallel_fa", 1)), 1), "the parallel_fa rule"
+    return factor_fit_table(matrix, min(k, p - 1), max_factors=opts["max_factors"], source=source,
+                            method=opts["factor_method"], corr_method=opts["method"])
 
 
 def _resampling_units(table, cleaned, groups, opts, dec, full):
@@ -369,6 +404,31 @@ def _resampling_units(table, cleaned, groups, opts, dec, full):
     return compare_units(table, matrix=cleaned.matrix, groups=groups, units=units, method=opts["method"],
                          aggregate=None if dec is None else dec.aggregate, parts=None if dec is None else dec.parts,
                          **full)
+
+
+def _trend_dates(table) -> list[str]:
+    """Default dates of the report's trend section: 31 December of every year the scores span."""
+    stamps = table.timestamps.stack()
+    first, last = stamps.min(), stamps.max()
+    return [f"{y}-12-31" for y in range(first.year, last.year + 1)]
+
+
+def _run_trend(table, opts, common, skipped, clusters=None):
+    """The trend over time when the table has timestamps (else None); see :func:`alignfactors.trend`."""
+    from .errors import AlignFactorsError
+    from .trend import trend
+
+    if not getattr(table, "has_timestamps", False):
+        return None
+    dates = opts["trend_dates"] or _trend_dates(table)
+    try:
+        return trend(table, dates, aggregate=opts["aggregate"], parts=opts["parts"], method=opts["method"],
+                     max_missing=opts["max_missing"], n_boot=common["n_boot"], ci=common["ci"],
+                     seed=common["seed"], n_jobs=common["n_jobs"], progress=common["progress"],
+                     clusters=clusters)
+    except AlignFactorsError as exc:
+        skipped["trend"] = str(exc)
+        return None
 
 
 # ------------------------------------------------------------------------------------------ results.json
@@ -426,12 +486,16 @@ def results_to_dict(res: ReportResults) -> dict:
         "dimensionality": res.dimensionality.to_dict(),
         "decomposition": dec,
         "aggregation": res.comparison.to_dict(),
-        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
+        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict(),
+                    **({"fit_over_k": res.factor_fit.to_dict()} if res.factor_fit is not None else {})},
         "resampling_units": None if res.units is None else res.units.to_dict(),
         "clusters": res.clusters,
         "environment": package_versions(),
         "warnings": list(res.warnings),
+        **({"reliability": res.reliability.to_dict()} if res.reliability is not None else {}),
     }
+    if res.trend is not None:
+        out["trend"] = res.trend.to_dict()
     return _plain(out)
 
 

@@ -91,3 +91,95 @@ def test_table_is_frozen():
     t = ScoreTable.from_wide(pd.DataFrame({"V1": [0.1]}, index=["a"]))
     with pytest.raises(AttributeError):
         t.source = "x"
+
+
+def _carrying_table():
+    import alignfactors as af
+
+    scores = pd.DataFrame({"avg": [0.3, 0.2, 0.1], "a": [0.2, 0.4, 0.2], "b": [0.4, 0.0, np.nan]},
+                          index=pd.Index(["m1", "m2", "m3"], name="model_id"))
+    status = pd.DataFrame(np.where(scores.isna(), "missing", "ok"), index=scores.index,
+                          columns=scores.columns)
+    errors = pd.DataFrame({"avg": np.nan, "a": [0.01, 0.02, 0.03], "b": [0.1, 0.2, np.nan]},
+                          index=scores.index)
+    stamps = pd.DataFrame({c: pd.to_datetime(["2020-01-01", "2021-01-01", "2022-01-01"], utc=True)
+                           for c in scores.columns}, index=scores.index)
+    stamps["avg"] = pd.NaT
+    versions = pd.DataFrame({"avg": np.nan, "a": 1.0, "b": 2.0}, index=scores.index)
+    models = pd.DataFrame({"model_name": ["x", "y", "z"], "architecture": ["cnn", "vit", "cnn"]},
+                          index=scores.index)
+    tree = af.BenchmarkTree({"avg": ["a", "b"]}, roots=["avg"], domains={"a": "neural",
+                                                                         "b": "behavioral"})
+    bench = pd.DataFrame({"version": [np.nan, 1, 2], "error_kind": ["none", "standard_error",
+                                                                    "spread_over_subjects"]},
+                         index=["avg", "a", "b"])
+    log = pd.DataFrame({"item": ["lang1"], "kind": ["benchmark"], "reason": ["not vision"]})
+    return ScoreTable(scores, status, models, tree, "test", None, errors=errors, raw=scores * 2,
+                      timestamps=stamps, versions=versions, benchmarks=bench, log=log,
+                      notes=("a note",))
+
+
+def test_aligned_frames_subset_consistent():
+    t = _carrying_table()
+    u = t.subset(models=["m3", "m1"], benchmarks=["a", "b"])
+    for name in ("scores", "status", "errors", "raw", "timestamps", "versions"):
+        frame = getattr(u, name)
+        assert list(frame.index) == ["m3", "m1"] and list(frame.columns) == ["a", "b"], name
+    assert u.errors.loc["m1", "b"] == 0.1 and u.raw.loc["m3", "a"] == 0.4
+    assert u.models["architecture"].tolist() == ["cnn", "cnn"]
+    assert list(u.benchmarks.index) == ["a", "b"]
+    assert u.benchmarks["error_kind"].tolist() == ["standard_error", "spread_over_subjects"]
+    # dropped parent: children become roots and keep the domains they had
+    assert u.tree.roots == ["a", "b"] and u.domains.to_dict() == {"a": "neural", "b": "behavioral"}
+    assert u.tree_check is None and len(u.log) == 1 and u.notes == ("a note",)
+    assert t.subset() is t
+    only_models = t.subset(models=["m2"])
+    assert only_models.tree == t.tree and only_models.errors.shape == (1, 3)
+
+
+def test_subset_bad_labels():
+    t = _carrying_table()
+    with pytest.raises(ParameterError, match=r"models \['nope'\] are not model ids"):
+        t.subset(models=["nope"])
+    with pytest.raises(ParameterError, match=r"benchmarks \['V9'\] are not benchmark nodes"):
+        t.subset(benchmarks=["V9"])
+    with pytest.raises(ParameterError, match="distinct"):
+        t.subset(models=["m1", "m1"])
+
+
+def test_aligned_frames_validated():
+    t = _carrying_table()
+    import dataclasses
+    with pytest.raises(DataError, match="errors must have the same index and columns"):
+        dataclasses.replace(t, errors=t.errors.iloc[:2])
+    with pytest.raises(DataError, match="error_kind of \\['a'\\] must be among"):
+        dataclasses.replace(t, benchmarks=t.benchmarks.assign(
+            error_kind=["none", "sd", "unknown"]))
+    with pytest.raises(DataError, match="one row per score column"):
+        dataclasses.replace(t, benchmarks=t.benchmarks.iloc[:2])
+
+
+def test_default_benchmarks_log_and_summary():
+    t = ScoreTable.from_wide(pd.DataFrame({"V1": [0.2, 0.4]}, index=["a", "b"]))
+    assert t.benchmarks.columns[:2].tolist() == ["version", "error_kind"]
+    assert t.benchmarks["error_kind"].tolist() == ["none"]
+    assert t.errors is None and t.timestamps is None and not t.has_timestamps
+    assert list(t.log.columns[:3]) == ["item", "kind", "reason"] and len(t.log) == 0
+    text = _carrying_table().summary()
+    assert "per score:  errors, raw, timestamps, versions" in text
+    assert "errors:     5 cells; benchmarks by error kind: standard_error 1, " \
+           "spread_over_subjects 1, none 1" in text
+    assert "timestamps: 2020-01-01 to 2022-01-01" in text
+    assert "left out:   1 benchmarks" in text and "note: a note" in text
+
+
+def test_table_pickles():
+    import pickle
+
+    t = _carrying_table()
+    u = pickle.loads(pickle.dumps(t))
+    assert u.tree == t.tree and u.domains.equals(t.domains)
+    for name in ("scores", "status", "models", "errors", "raw", "timestamps", "versions",
+                 "benchmarks", "log"):
+        pd.testing.assert_frame_equal(getattr(u, name), getattr(t, name))
+    assert u.notes == t.notes and u.source == t.source
