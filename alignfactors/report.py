@@ -207,6 +207,11 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
     "results.json": (0.2, 0.0),
     "figures": (3.8, 0.0),
     "report.md": (0.1, 0.0),
+    # not measured (they run only on a snapshot with timestamps / a table with errors or replicates):
+    # estimated as the steps they repeat, trend = 4 dates x (agreement + dimensionality +
+    # decomposition), reliability = agreement + dimensionality; 0 when the input lacks what they need
+    "trend": (16.4, 0.0284),
+    "reliability": (3.2, 0.0030),
 }
 #: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down;
 #: resampling units: agreement, dimensionality and decomposition under each of 3 units).
@@ -235,7 +240,11 @@ def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
         n = shape.get("n_models", ref["n_models"]) / ref["n_models"]
         parts = 2.0 ** (shape.get("n_subparts", ref["n_subparts"]) - ref["n_subparts"])
         scale.update({"dimensionality": (p2, p2), "factor analysis": (p2 * n, p2), "decomposition": (parts, parts),
-                      "aggregation comparison": (n, n)})
+                      "aggregation comparison": (n, n), "trend": (p2, p2), "reliability": (p2, p2)})
+        if not shape.get("timestamps", True):
+            scale["trend"] = (0.0, 0.0)
+        if not shape.get("errors", True):
+            scale["reliability"] = (0.0, 0.0)
     costs, share = {}, {}
     for k, (a, b) in STEP_COSTS.items():
         fa, fb = scale[k]
@@ -259,7 +268,15 @@ def _data_shape(table, cleaned, aggregate) -> dict:
     n, p = cleaned.matrix.shape
     tree = table.tree
     parts = tree.children(aggregate) if aggregate in table.scores.columns and not tree.is_leaf(aggregate) else []
-    return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts)}
+    from .report_reliability import _replicate_groups
+
+    errors = getattr(table, "errors", None)
+    with warnings.catch_warnings():  # the reliability section says itself why it has no replicates
+        warnings.simplefilter("ignore")
+        replicates = _replicate_groups(table, cleaned.matrix) is not None
+    return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts),
+            "timestamps": bool(getattr(table, "has_timestamps", False)),
+            "errors": (errors is not None and bool(np.any(pd.notna(errors)))) or replicates}
 
 
 def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = True, simulated: bool = False,
@@ -348,13 +365,17 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter = table.scores[cols].dropna().copy()
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
+            bar.set_postfix_str("trend")
             trend_res = _run_trend(table, opts, common, skipped, clusters)
+            bar.update()
+            bar.set_postfix_str("reliability")
             # "Reliability and measurement error": only when the input has errors or replicate models
             from .report_reliability import run_reliability_section
 
             rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
                                                   n_boot=int(n_boot), ci=opts["ci"], seed=seed,
                                                   n_jobs=opts["n_jobs"], progress=progress, clusters=clusters)
+            bar.update()
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
