@@ -488,6 +488,12 @@ def _cmd_trend(args) -> int:
     res.plot(out / "trend.png")
     (out / "trend.json").write_text(json.dumps(res.to_dict(), indent=1, sort_keys=False),
                                     encoding="utf-8")
+    print(f"Data: {Path(args.input).name}: {table.scores.shape[0]} models.")
+    print("Used: at each date, the models and metrics in the rows n_models and n_metrics below (the leaderboard "
+          "as it stood then, cleaned on its own).")
+    print("Missing values: at each date, metrics missing for more than 50% of models dropped, then every model "
+          "with a missing value on the kept metrics dropped (complete cases); nothing imputed.")
+    print()
     print(res.summary())
     _note(args, f"wrote {out / 'trend.md'}, {out / 'trend.png'} and {out / 'trend.json'}")
     return 0

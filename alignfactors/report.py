@@ -210,6 +210,7 @@ STEP_COSTS: dict[str, tuple[float, float]] = {
     # not measured (they run only on a snapshot with timestamps / a table with errors or replicates):
     # estimated as the steps they repeat, trend = 4 dates x (agreement + dimensionality +
     # decomposition), reliability = agreement + dimensionality; 0 when the input lacks what they need
+    "resampling units": (12.3, 0.0213),  # estimated: 3 units x (agreement + dimensionality + decomposition)
     "trend": (16.4, 0.0284),
     "reliability": (3.2, 0.0030),
 }
@@ -240,7 +241,10 @@ def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
         n = shape.get("n_models", ref["n_models"]) / ref["n_models"]
         parts = 2.0 ** (shape.get("n_subparts", ref["n_subparts"]) - ref["n_subparts"])
         scale.update({"dimensionality": (p2, p2), "factor analysis": (p2 * n, p2), "decomposition": (parts, parts),
-                      "aggregation comparison": (n, n), "trend": (p2, p2), "reliability": (p2, p2)})
+                      "aggregation comparison": (n, n), "trend": (p2, p2), "reliability": (p2, p2),
+                      "resampling units": (p2, p2)})
+        if not shape.get("families", True):
+            scale["resampling units"] = (0.0, 0.0)
         if not shape.get("timestamps", True):
             scale["trend"] = (0.0, 0.0)
         if not shape.get("errors", True):
@@ -275,6 +279,7 @@ def _data_shape(table, cleaned, aggregate) -> dict:
         warnings.simplefilter("ignore")
         replicates = _replicate_groups(table, cleaned.matrix) is not None
     return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts),
+            "families": replicates,  # the resampling-units comparison runs when model names show families
             "timestamps": bool(getattr(table, "has_timestamps", False)),
             "errors": (errors is not None and bool(np.any(pd.notna(errors)))) or replicates}
 

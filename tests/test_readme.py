@@ -3,7 +3,8 @@
 The commands are taken from README.md by these tests, not copied into them, so a README command
 that stops working fails here. Files named in the README are replaced by small stand-ins:
 ``leaderboard.csv`` -> a simulated Brain-Score export (80 models), ``generic.csv`` /
-``domains.csv`` -> its leaves as a generic wide table and its metric,domain file; ``--n-boot N``
+``domains.csv`` -> its leaves as a generic wide table and its metric,domain file,
+``snapshot.json.gz`` -> the simulated snapshot of ``test_layouts.py`` (40 models with timestamps); ``--n-boot N``
 becomes ``--n-boot 10`` (and is added where the default 2000 would apply); output directories go
 to ``tmp_path``; ``alignfactors report`` without INPUT runs on a 60-model simulated leaderboard.
 """
@@ -84,8 +85,11 @@ def files(tmp_path_factory):
     leaves = t.tree.leaves()
     t.scores[leaves].rename_axis("model").to_csv(d / "generic.csv")
     t.domains.reindex(leaves).rename("domain").rename_axis("metric").to_csv(d / "domains.csv")
+    from test_layouts import make_snapshot, write_snapshot  # the loader's simulated snapshot with timestamps
+
+    write_snapshot(d / "snapshot.json.gz", make_snapshot())
     return {"leaderboard.csv": str(d / "leaderboard.csv"), "generic.csv": str(d / "generic.csv"),
-            "domains.csv": str(d / "domains.csv")}
+            "domains.csv": str(d / "domains.csv"), "snapshot.json.gz": str(d / "snapshot.json.gz")}
 
 
 def test_readme_shows_every_subcommand():
