@@ -105,6 +105,7 @@ class StepProgress:
         self._thread = None
         self._closed = False
         self._nested = False
+        self._shown = 0.0
 
     # -- context: the run-wide progress ---------------------------------------------------------
     def start(self) -> "StepProgress":
@@ -165,7 +166,9 @@ class StepProgress:
     def percent(self) -> float:
         """Share of the run's expected cost done, in percent."""
         running = self.costs.get(self.name, self.default_cost) * self.fraction if self.name else 0.0
-        return min(100.0, 100.0 * (self.done + running) / self.total)
+        # never back, even when a step that was not expected adds to the total
+        self._shown = max(self._shown, min(100.0, 100.0 * (self.done + running) / self.total))
+        return self._shown
 
     def _draw(self) -> None:
         if self._bar is not None:

@@ -493,6 +493,9 @@ def _cmd_trend(args) -> int:
     print(f"Missing values: each date is cleaned on its own (metrics missing for more than "
           f"{res.options.get('max_missing', 0.5):.0%} of that date's models dropped, then models "
           "with any missing value); see n_models and n_metrics.")
+    print("Used: at each date, the models and metrics in the rows n_models and n_metrics below (the leaderboard "
+          "as it stood then, cleaned on its own).")
+    print()
     print(res.summary())
     _note(args, f"wrote {out / 'trend.md'}, {out / 'trend.png'} and {out / 'trend.json'}")
     return 0

@@ -194,27 +194,29 @@ def _input_hash(table, source) -> dict:
 # ------------------------------------------------------------------------------------------ running
 #: Measured cost of each step of the report, in CPU seconds: (fixed, per bootstrap resample), fitted
 #: from runs at n_boot=200 and 1000 on the 2025-05-07 export (229 models x 50 metrics) on the 2-core
-#: machine (``python benchmarks/report_steps.py --n-boot 200 1000``; reports/benchmark_report_steps.md).
-#: Re-measure when a step gets faster. The run-wide bar weights each step by
-#: ``fixed + per_resample * n_boot``; only the ratios matter. A step missing here weighs
-#: ``_DEFAULT_STEP_COST``.
+#: machine (``python benchmarks/report_steps.py --n-boot 200 1000``; reports/benchmark_report_steps.md),
+#: after the speed-ups and the reliability section were merged. Re-measure when a step's cost changes
+#: (the first measurement, before them, had the factor step at 75% of the run; now dimensionality
+#: and reliability lead). The run-wide bar weights each step by ``fixed + per_resample * n_boot``;
+#: only the ratios matter. A step missing here weighs ``_DEFAULT_STEP_COST``.
 STEP_COSTS: dict[str, tuple[float, float]] = {
-    "cleaning + agreement": (0.6, 0.0001),
-    "dimensionality": (2.6, 0.0029),
-    "factor analysis": (15.4, 0.0463),
-    "decomposition": (0.9, 0.0041),
-    "aggregation comparison": (4.3, 0.0048),
-    # agreement, dimensionality (kaiser) and decomposition (no sublevels) once per unit, and the
-    # design effect of each clustering: estimated from those steps' costs, not measured on its own
-    "resampling units": (10.5, 0.0120),
-    # not measured by benchmarks/report_steps.py yet: a dimensionality and three agreements, at most
-    "reliability": (3.0, 0.0060),
+    "cleaning + agreement": (0.6, 0.0003),
+    "dimensionality": (2.1, 0.0589),
+    "factor analysis": (5.0, 0.0099),
+    "decomposition": (1.2, 0.0020),
+    "aggregation comparison": (5.0, 0.0053),
+    "resampling units": (1.0, 0.0037),
+    "reliability": (1.7, 0.0441),
     "results.json": (0.2, 0.0),
-    "figures": (3.8, 0.0),
+    "figures": (4.7, 0.0),
     "report.md": (0.1, 0.0),
+    # not measured (runs only on a snapshot with timestamps): estimated as the steps it repeats,
+    # 4 dates x (agreement + dimensionality + decomposition); 0 when the input has no timestamps
+    "trend": (15.6, 0.2448),
 }
-#: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down).
-STEP_BARS = {"decomposition": 4, "resampling units": 14}
+#: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down;
+#: resampling units: agreement, dimensionality and decomposition under each of 3 units).
+STEP_BARS = {"decomposition": 4, "resampling units": 9}
 _DEFAULT_STEP_COST = (0.5, 0.002)
 #: Shape of the data STEP_COSTS was measured on: cleaned models and metrics, and the parts one
 #: level below the aggregate that the decomposition's Shapley shares run over (2^parts subsets).
@@ -228,9 +230,10 @@ def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
     drivers that dominate them: metrics squared for dimensionality and the factor refits (and
     models for the factor step's leave-one-out refits of BCa), 2^parts for the decomposition,
     models for the aggregation comparison.
-    Checked on the simulated default leaderboard (91 x 23, 14 parts): predicted 1.3 s + 0.0098 s
-    per resample for the factor step and 3.6 s + 0.0164 s for the decomposition against measured
-    1.1 s + 0.0089 s and 2.4 s + 0.0136 s (reports/benchmark_report_steps.md).
+    Checked with the first measurement on the simulated default leaderboard (91 x 23, 14 parts):
+    predicted 1.3 s + 0.0098 s per resample for the factor step and 3.6 s + 0.0164 s for the
+    decomposition against measured 1.1 s + 0.0089 s and 2.4 s + 0.0136 s
+    (reports/benchmark_report_steps.md).
     """
     ref = _COST_REFERENCE
     scale = {k: (1.0, 1.0) for k in STEP_COSTS}
@@ -239,7 +242,14 @@ def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
         n = shape.get("n_models", ref["n_models"]) / ref["n_models"]
         parts = 2.0 ** (shape.get("n_subparts", ref["n_subparts"]) - ref["n_subparts"])
         scale.update({"dimensionality": (p2, p2), "factor analysis": (p2 * n, p2), "decomposition": (parts, parts),
-                      "aggregation comparison": (n, n), "resampling units": (p2, p2)})
+                      "aggregation comparison": (n, n), "trend": (p2, p2), "reliability": (p2, p2),
+                      "resampling units": (p2, p2)})
+        if not shape.get("families", True):
+            scale["resampling units"] = (0.0, 0.0)
+        if not shape.get("timestamps", True):
+            scale["trend"] = (0.0, 0.0)
+        if not shape.get("errors", True):
+            scale["reliability"] = (0.0, 0.0)
     costs, share = {}, {}
     for k, (a, b) in STEP_COSTS.items():
         fa, fb = scale[k]
@@ -263,7 +273,16 @@ def _data_shape(table, cleaned, aggregate) -> dict:
     n, p = cleaned.matrix.shape
     tree = table.tree
     parts = tree.children(aggregate) if aggregate in table.scores.columns and not tree.is_leaf(aggregate) else []
-    return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts)}
+    from .report_reliability import _replicate_groups
+
+    errors = getattr(table, "errors", None)
+    with warnings.catch_warnings():  # the reliability section says itself why it has no replicates
+        warnings.simplefilter("ignore")
+        replicates = _replicate_groups(table, cleaned.matrix) is not None
+    return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts),
+            "families": replicates,  # the resampling-units comparison runs when model names show families
+            "timestamps": bool(getattr(table, "has_timestamps", False)),
+            "errors": (errors is not None and bool(np.any(pd.notna(errors)))) or replicates}
 
 
 def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = True, simulated: bool = False,
@@ -352,7 +371,10 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter = table.scores[cols].dropna().copy()
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
+            bar.set_postfix_str("trend")
             trend_res = _run_trend(table, opts, common, skipped, clusters)
+            bar.update()
+            bar.set_postfix_str("reliability")
             # "Reliability and measurement error": only when the input has errors or replicate models
             from .report_reliability import run_reliability_section
 

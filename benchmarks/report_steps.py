@@ -45,7 +45,7 @@ def run_once(table, n_boot: int, simulated: bool) -> dict[str, float]:
             stream = io.StringIO()  # a non-terminal: the plain-line mode, not timed separately
             old, sys.stderr = sys.stderr, stream
             try:
-                report(table, out=Path(tmp) / "r", n_boot=n_boot, seed=0, simulated=simulated)
+                report(table, out=Path(tmp) / "r", n_boot=n_boot, seed=0, simulated=simulated, progress=True)
             finally:
                 sys.stderr = old
     finally:

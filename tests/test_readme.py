@@ -3,7 +3,8 @@
 The commands are taken from README.md by these tests, not copied into them, so a README command
 that stops working fails here. Files named in the README are replaced by small stand-ins:
 ``leaderboard.csv`` -> a simulated Brain-Score export (80 models), ``generic.csv`` /
-``domains.csv`` -> its leaves as a generic wide table and its metric,domain file; ``--n-boot N``
+``domains.csv`` -> its leaves as a generic wide table and its metric,domain file,
+``snapshot.json.gz`` -> the simulated snapshot of ``test_layouts.py`` (40 models with timestamps); ``--n-boot N``
 becomes ``--n-boot 10`` (and is added where the default 2000 would apply); output directories go
 to ``tmp_path``; ``alignfactors report`` without INPUT runs on a 60-model simulated leaderboard.
 """
