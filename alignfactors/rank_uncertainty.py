@@ -6,11 +6,12 @@ top model the interval [1, 1] whatever the gaps (in a resample, a rank only coun
 models that happen to be drawn). :func:`rank_uncertainty` keeps every model and resamples what
 decides the ranking:
 
-- ``resample="benchmarks"``: the benchmark lottery (Dehghani et al. 2021). Within every node of
-  the benchmark tree that belongs to one domain, the node's children are drawn with replacement
-  (a nested bootstrap: at every level of the tree); the children of a node spanning several
-  domains (``average_vision`` = neural + behavioral) are kept, so every domain keeps its weight.
-  A flat table (no parents) resamples its metrics within each domain.
+- ``resample="benchmarks"``: the benchmark lottery (Dehghani et al. 2021). For a hierarchical
+  rule (``brainscore``, ``domain_zscore``), within every node of the benchmark tree that belongs
+  to one domain, the node's children are drawn with replacement (a nested bootstrap: at every
+  level of the tree); the children of a node spanning several domains (``average_vision`` =
+  neural + behavioral) are kept, so every domain keeps its weight. A flat rule, or a flat
+  table (no parents), draws its metrics with replacement within each domain (``scheme=``).
 - ``resample="errors"``: measurement error. Every score with a standard error
   (``table.errors`` for benchmarks whose ``error_kind`` is ``"standard_error"``) is replaced by
   ``score + error * N(0, 1)``, independently.
@@ -39,7 +40,8 @@ import numpy as np
 import pandas as pd
 
 from ._render import json_number, markdown_table, text_table
-from .aggregation import AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _validate_aggregate, rank_models
+from .aggregation import (AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _pruned_tree, _validate_aggregate,
+                          rank_models)
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .resampling import check_n_boot_ci, check_seed
 from .table import ScoreTable
@@ -149,40 +151,53 @@ class RankUncertainty:
 
 # -- the resampler ------------------------------------------------------------------------------
 class _Resampler:
-    """Scores of every model under a rule, for resampled node weights and perturbed scores."""
+    """Scores of every model under a rule, for resampled benchmarks and perturbed scores.
 
-    def __init__(self, table: ScoreTable, method: str, models: list, metrics, resample: str, error_kinds):
+    ``scheme="tree"``: the draw is made on the benchmark tree pruned to the leaves the rule
+    uses: every node inside one domain draws its children with replacement; a hierarchical
+    rule takes the counts as node weights, a flat rule each leaf's number of copies in the
+    materialised nested resample (the product of the counts along its path). ``"domain"``:
+    the leaves are drawn with replacement within each domain (also the fallback for a table
+    without parents inside a domain). ``"rule"``: "tree" for a hierarchical rule, "domain" for
+    a flat one (a flat rule treats its leaves as exchangeable). Rules on the same leaves with
+    the same scheme see the same draws for the same seed.
+    """
+
+    def __init__(self, table: ScoreTable, method: str, models: list, selection: dict, resample: str, error_kinds,
+                 scheme: str = "rule"):
         self.table = table
-        kw = {} if metrics is None or method == "brainscore" else {"metrics": list(metrics)}
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", DegenerateDataWarning)
-            _, self.plan, x = _validate_aggregate(table, method, None, None, None, None, kw.get("metrics"), models,
-                                                  None, False, None)
+            _, self.plan, x = _validate_aggregate(table, method, None, None, None, selection.get("domains"),
+                                                  selection.get("metrics"), models, None, False, None)
         self.models = list(models)
         self.x = x
         self.zero = self.plan.missing == "zero"
-        self.groups = self._groups() if resample in ("benchmarks", "both") else []
+        self.scheme = scheme if scheme != "rule" else ("tree" if self.plan.hierarchical else "domain")
+        self.children, self.groups = self._groups() if resample in ("benchmarks", "both") else ({}, [])
         self.sigma = None
         self.n_perturbed = self.n_unperturbed = 0
         if resample in ("errors", "both"):
             self.sigma = self._sigma(error_kinds)
 
     def _groups(self):
-        """(node, children) whose children are drawn with replacement; flat plans: per domain."""
-        tree, plan = self.table.tree, self.plan
+        """(node, children) whose children are drawn with replacement, over the pruned tree."""
+        tree, units = self.table.tree, self.plan.units
+        children, _ = _pruned_tree(tree, units, None) if self.scheme == "tree" else ({}, None)
         out = []
-        if not plan.hierarchical:
-            by = {}
-            for u in plan.units:
-                by.setdefault(tree.domain(u) or "other", []).append(u)
-            return [(f"{d} (flat)", kids) for d, kids in by.items() if len(kids) > 1]
-        for node, kids in plan.children.items():
+        for node, kids in children.items():
             if len(kids) < 2 or node == _VIRTUAL_ROOT:
                 continue
-            doms = {tree.domain(u) for k in kids for u in ([k] if k not in plan.children else _leaves(plan, k))}
+            doms = {tree.domain(u) for u in _leaves(children, node)}
             if len(doms) == 1 and None not in doms:
                 out.append((node, list(kids)))
-        return out
+        if not out:  # no parent inside a domain: draw the leaves within each domain
+            by: dict = {}
+            for u in units:
+                by.setdefault(tree.domain(u) or "other", []).append(u)
+            children = {f"{d} (flat)": kids for d, kids in by.items()}
+            out = [(f"{d} (flat)", kids) for d, kids in by.items() if len(kids) > 1]
+        return children, out
 
     def _sigma(self, error_kinds):
         t = self.table
@@ -206,18 +221,44 @@ class _Resampler:
                 f"error (error_kind in {tuple(error_kinds)}); kinds found: {sorted(set(kinds))}.")
         return np.where(present, np.nan_to_num(sig, nan=0.0), 0.0)
 
-    def scores(self, rng: np.random.Generator | None) -> np.ndarray:
-        plan, x = self.plan, self.x
-        if rng is not None and self.sigma is not None:
-            x = x + self.sigma * rng.standard_normal(x.shape)
-        if rng is not None and self.groups:
-            w = dict(plan.weights)
-            for node, kids in self.groups:
-                counts = np.bincount(rng.integers(0, len(kids), len(kids)), minlength=len(kids))
-                for k, c in zip(kids, counts):
-                    w[k] = plan.weights.get(k, 1.0) * float(c)
-            plan = replace(plan, weights=w)
-        if self.zero:
+    def draw(self, rng: np.random.Generator):
+        """One resample: (node -> count of draws, standard normal noise or None)."""
+        counts = {}
+        for node, kids in self.groups:
+            c = np.bincount(rng.integers(0, len(kids), len(kids)), minlength=len(kids))
+            counts.update(zip(kids, c.astype(float)))
+        noise = rng.standard_normal(self.x.shape) if self.sigma is not None else None
+        return counts, noise
+
+    def _weights(self, plan, counts):
+        if not counts:
+            return plan
+        w = dict(plan.weights)
+        if plan.hierarchical:
+            for k, c in counts.items():
+                w[k] = plan.weights.get(k, 1.0) * c
+        else:  # copies of each leaf in the materialised nested resample
+            parent = {k: p for p, kids in self.children.items() for k in kids}
+            for u in plan.units:
+                m, node = 1.0, u
+                while node in parent:
+                    m *= counts.get(node, 1.0)
+                    node = parent[node]
+                w[u] = plan.weights.get(u, 1.0) * m
+        return replace(plan, weights=w)
+
+    def scores(self, draw=None, plan=None, cols=None) -> np.ndarray:
+        """Scores under ``draw`` (None: the original data) with this rule's plan, or with ``plan``
+        over the columns ``cols`` of the leaf matrix (a sub-aggregate on the same draw)."""
+        plan = self.plan if plan is None else plan
+        x = self.x if cols is None else self.x[:, cols]
+        if draw is not None:
+            counts, noise = draw
+            if noise is not None:
+                sig = self.sigma if cols is None else self.sigma[:, cols]
+                x = x + sig * (noise if cols is None else noise[:, cols])
+            plan = self._weights(plan, counts)
+        if plan.missing == "zero":
             x = np.where(np.isnan(x), 0.0, x)
         if plan.method == "geometric":
             x = np.maximum(x, plan.geometric_floor or np.finfo(float).tiny)
@@ -227,11 +268,11 @@ class _Resampler:
             return _compute(x, plan, self.table.tree)
 
 
-def _leaves(plan, node):
-    kids = plan.children.get(node)
+def _leaves(children, node):
+    kids = children.get(node)
     if kids is None:
         return [node]
-    return [u for k in kids for u in _leaves(plan, k)]
+    return [u for k in kids for u in _leaves(children, k)]
 
 
 # -- inference on ranks -------------------------------------------------------------------------
@@ -250,7 +291,7 @@ def _pair_sd(d: np.ndarray) -> np.ndarray:
 
 def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: float = 0.95,
                                 family: Sequence[int] | None = None, chunk: int = 64):
-    """Simultaneous rank intervals of a family of models from bootstrap replicates of the scores.
+    r"""Simultaneous rank intervals of a family of models from bootstrap replicates of the scores.
 
     The bootstrap version of Mogstad, Romano, Shaikh & Wilhelm (2024), two-sided: with
     :math:`\hat\sigma_{jk}` the bootstrap SD of :math:`s^*_j - s^*_k` and :math:`c` the
@@ -319,7 +360,7 @@ def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: flo
 
 
 def best_set(scores: np.ndarray, dist: np.ndarray, level: float = 0.95, tau: int = 1, chunk: int = 64):
-    """Confidence set for the ``tau`` best models (Mogstad et al. 2024, the "tau-best").
+    r"""Confidence set for the ``tau`` best models (Mogstad et al. 2024, the "tau-best").
 
     One-sided bootstrap max-t over all ordered pairs: model k is certainly better than j when
     :math:`\hat s_k - \hat s_j > c_1 \hat\sigma_{jk}` with :math:`c_1` the ``level`` quantile of
@@ -385,6 +426,7 @@ def rank_uncertainty(
     metrics: Sequence[str] | None = None,
     error_kinds: Sequence[str] = ("standard_error",),
     top: int = 10,
+    scheme: str = "rule",
 ) -> RankUncertainty:
     """Rank intervals, P(rank 1) and simultaneous rank confidence sets from benchmarks and noise.
 
@@ -407,6 +449,10 @@ def rank_uncertainty(
     error_kinds : sequence of str, default=("standard_error",)
         ``table.benchmarks["error_kind"]`` values whose errors are used as standard errors;
         other scores are kept fixed (counted in ``n_unperturbed``).
+    scheme : {"rule", "tree", "domain"}, default="rule"
+        How benchmarks are drawn: ``"tree"`` within every node of the tree that lies inside one
+        domain (nested, at every level); ``"domain"``: leaves within each domain; ``"rule"``:
+        "tree" for a hierarchical rule (``brainscore``, ``domain_zscore``), "domain" for a flat one.
     top : int, default=10
         Size of the family J of the simultaneous intervals: the ``top`` best models on the
         observed scores (J is chosen on the data; the intervals are simultaneous given J).
@@ -450,8 +496,11 @@ def rank_uncertainty(
     """
     table = _validate(table, method, resample, n_boot, ci, models, metrics, error_kinds)
     ids = list(table.scores.index) if models is None else [str(m) for m in models]
-    rs = _Resampler(table, method, ids, metrics, resample, tuple(error_kinds))
-    s0 = rs.scores(None)
+    selection = {} if metrics is None or method == "brainscore" else {"metrics": [str(m) for m in metrics]}
+    if scheme not in ("rule", "tree", "domain"):
+        raise ParameterError(f"scheme={scheme!r} is not known; use 'rule', 'tree' or 'domain'.")
+    rs = _Resampler(table, method, ids, selection, resample, tuple(error_kinds), scheme)
+    s0 = rs.scores()
     ok = np.isfinite(s0)
     if ok.sum() < 2:
         raise DataError(f"rank_uncertainty needs at least 2 models with a score under {method!r}; got {int(ok.sum())}.")
@@ -459,7 +508,7 @@ def rank_uncertainty(
     rng = check_seed(seed)
     dist = np.empty((n_boot, len(ids)))
     for b in range(n_boot):
-        dist[b] = rs.scores(rng)
+        dist[b] = rs.scores(rs.draw(rng))
     order = np.argsort(rank0, kind="stable")
     alpha = (1 - ci) / 2
     if n_boot:
@@ -498,5 +547,9 @@ def rank_uncertainty(
     pairs = pd.DataFrame(prow, columns=["rank", "model_id", "next_model_id", "p_ordered"])
     best = list(intervals.loc[intervals["could_be_best"], "model_id"])
     nodes = [g for g, _ in rs.groups] if resample != "errors" else []
-    return RankUncertainty(method, resample, _CARRIES[resample], intervals, pairs, best, c, c1, len(fam) if n_boot else 0,
+    carries = _CARRIES[resample]
+    if resample != "errors":
+        carries = carries.replace("within each tree node of a domain", "within each tree node of a domain"
+                                  if rs.scheme == "tree" else "within each domain")
+    return RankUncertainty(method, resample, carries, intervals, pairs, best, c, c1, len(fam) if n_boot else 0,
                            nodes, rs.n_perturbed, rs.n_unperturbed, len(ids), int(n_boot), float(ci), seed)
