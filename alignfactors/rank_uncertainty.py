@@ -471,7 +471,8 @@ def rank_uncertainty(
     Notes
     -----
     Marginal interval: percentiles of the model's rank over resamples (average ranks for
-    ties). P(rank 1): share of resamples in which the model has the highest score. Pair
+    ties). P(rank 1): share of resamples in which the model has the highest score (a tie for
+    the top counts 1/k for each of the k tied models). Pair
     order: share of resamples in which the leaderboard's better model of an adjacent pair
     still scores strictly higher. Simultaneous intervals: :func:`simultaneous_rank_intervals`.
 
@@ -515,7 +516,8 @@ def rank_uncertainty(
         r = _ranks(dist)
         lo, hi = np.quantile(r, [alpha, 1 - alpha], axis=0)
         best_score = np.nanmax(dist, axis=1)
-        p1 = np.mean(dist == best_score[:, None], axis=0)  # ties for the top share rank 1
+        at_top = dist == best_score[:, None]
+        p1 = np.mean(at_top / at_top.sum(axis=1, keepdims=True), axis=0)  # a tie for the top splits rank 1
         fam = order[:min(top, len(ids))]
         filled = np.where(np.isfinite(dist), dist, -np.inf)
         s_ok = np.where(ok, s0, -np.inf)
