@@ -43,6 +43,7 @@ from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
 from . import datasets
 from .report import report
+from .families import DesignEffect, design_effect, model_families
 
 __version__ = "0.1.0"
 
@@ -56,4 +57,5 @@ __all__ = [
     "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "__version__",
+    "model_families", "design_effect", "DesignEffect",
 ]

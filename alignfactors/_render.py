@@ -10,7 +10,7 @@ import pandas as pd
 
 from .estimate import Estimate
 
-ESTIMATE_COLUMNS = ["value", "ci_low", "ci_high", "se", "level", "method", "n_boot", "n_undefined"]
+ESTIMATE_COLUMNS = ["value", "ci_low", "ci_high", "se", "level", "method", "n_boot", "n_undefined", "unit", "n_units"]
 
 
 def estimates_frame(estimates: Mapping[str, Estimate], name: str = "quantity") -> pd.DataFrame:

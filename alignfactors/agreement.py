@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Mapping
 
 import numpy as np
@@ -14,6 +14,8 @@ from ._render import estimates_frame, json_number, markdown_table, text_table
 from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
+from ._options import check_options, cluster_codes, provenance, subset_codes
+from .families import matrix_names
 from .resampling import bootstrap
 
 __all__ = ["agreement", "Agreement"]
@@ -53,6 +55,7 @@ class Agreement:
     level: float
     seed: Any = None
     missing: str = "complete"
+    options: dict = field(default_factory=dict)
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame of the summary estimates (mean, blocks, differences)."""
@@ -63,8 +66,10 @@ class Agreement:
         return self.pairs.sort_values("r", ascending=not largest, kind="stable").head(k).reset_index(drop=True)
 
     def summary(self) -> str:
+        unit = self.options.get("unit", "model")
+        over = "models" if unit == "model" else f"{self.options.get('n_units')} {unit} clusters"
         head = (f"{self.method.capitalize()} agreement of {self.matrix.shape[0]} metrics over {self.n_models} models "
-                f"({self.n_boot} bootstrap resamples over models, {self.level:.0%} intervals, missing={self.missing!r})")
+                f"({self.n_boot} bootstrap resamples over {over}, {self.level:.0%} intervals, missing={self.missing!r})")
         return head + "\n" + text_table(self.to_frame()[["quantity", "value", "ci_low", "ci_high", "method", "n_undefined"]])
 
     def to_markdown(self) -> str:
@@ -81,6 +86,7 @@ class Agreement:
             "n_metrics": int(self.matrix.shape[0]),
             "n_boot": int(self.n_boot),
             "level": float(self.level),
+            "options": self.options,
             "mean": self.mean.to_dict(),
             "blocks": {k: e.to_dict() for k, e in self.blocks.items()},
             "differences": {k: e.to_dict() for k, e in self.differences.items()},
@@ -124,8 +130,6 @@ def _validate(matrix, method, groups, n_boot, missing):
     nonnum = [c for c in matrix.columns if not pd.api.types.is_numeric_dtype(matrix[c])]
     if nonnum:
         raise DataError(f"matrix columns must be numeric; non-numeric: {nonnum[:5]}.")
-    if missing not in ("pairwise", "complete"):
-        raise ParameterError(f"missing must be 'pairwise' or 'complete'; got {missing!r}.")
     if groups is not None:
         if isinstance(groups, Mapping):
             groups = pd.Series(dict(groups))
@@ -150,6 +154,7 @@ def agreement(
     n_jobs: int = 1,
     batch_size: int | None = None,
     progress: bool | None = None,
+    clusters: Any = None,
 ) -> Agreement:
     """How much do alignment metrics agree? Correlations between all metric pairs, with intervals.
 
@@ -177,6 +182,10 @@ def agreement(
     seed, n_jobs, batch_size, progress
         See :func:`alignfactors.resampling.bootstrap`. Bootstrap distributions of more than
         256 MB (e.g. all pairs of 150 metrics over 10,000 resamples) are stored as float32.
+    clusters : None, Series, "families" or "architecture", default=None
+        Resampling unit: None resamples models; otherwise whole families are drawn with
+        replacement (see :func:`alignfactors.families.resolve_clusters`; a string needs the
+        model names a cleaned matrix carries). Each Estimate records its ``unit`` and ``n_units``.
 
     Returns
     -------
@@ -205,12 +214,17 @@ def agreement(
     >>> bool(res.mean.ci[0] <= res.mean.value <= res.mean.ci[1])
     True
     """
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("pairwise", "complete"), where="agreement")
     groups = _validate(matrix, method, groups, n_boot, missing)
+    codes, unit = cluster_codes(clusters, matrix.index, names=matrix_names(matrix))
     data = matrix.astype(float)
     if missing == "complete":
-        data = data.dropna(axis=0, how="any")
+        keep = data.notna().all(axis=1).to_numpy()
+        data = data.loc[keep]
         if len(data) < 3:
             raise DataError(f"only {len(data)} models have no missing value; use missing='pairwise'.")
+        codes = subset_codes(codes, keep)
     cols = list(data.columns)
     corr, n_pairs = correlation_matrix(data, method)
     p = len(cols)
@@ -253,7 +267,8 @@ def agreement(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, x.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed,
-                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, dtype=dtype, stacklevel=3)
+                        n_jobs=n_jobs, batch_size=batch_size, progress=progress, dtype=dtype, stacklevel=3,
+                        clusters=codes, unit=unit)
     est = list(res.estimates)
     nb, nd = len(block_names), len(diff_names)
     mean = est[0]
@@ -274,6 +289,8 @@ def agreement(
         "se": [e.se for e in pair_est],
         "n": n_pairs.to_numpy()[iu],
     })
+    used = "pairwise" if not complete else "complete"
+    options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
+                         n=x.shape[0], missing=missing, clusters=clusters, method=method, missing_used=used)
     return Agreement(corr, n_pairs, mean, blocks, diffs, pairs, method,
-                     None if g is None else g.rename("group"), x.shape[0], n_boot, ci, seed,
-                     "pairwise" if not complete else "complete")
+                     None if g is None else g.rename("group"), x.shape[0], n_boot, ci, seed, used, options)

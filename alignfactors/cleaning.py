@@ -222,4 +222,10 @@ def clean(
     doms = pd.Series([table.tree.domain(c) for c in m.columns], index=m.columns, name="domain", dtype=object)
     options = {"max_missing": max_missing, "complete": complete, "domains": None if domains is None else list(domains),
                "level": level, "drop_constant": drop_constant}
-    return Cleaned(m.copy(), doms, log_df, options, n_models, n_cols)
+    out = m.copy()
+    if "model_name" in getattr(table, "models", pd.DataFrame()).columns:
+        # Model names travel with the matrix so that clusters="families" works on it (a plain dict:
+        # pandas compares attrs on concat, which a Series would break).
+        names = table.models["model_name"].reindex(out.index)
+        out.attrs["model_names"] = {str(k): str(v) for k, v in names.items() if pd.notna(v)}
+    return Cleaned(out, doms, log_df, options, n_models, n_cols)

@@ -30,6 +30,8 @@ from .aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_o
 from .estimate import Estimate
 from .rank_uncertainty import RESAMPLE_OPTIONS
 from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
+from ._options import check_options, cluster_codes, provenance
+from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 from .table import ScoreTable
 
@@ -101,6 +103,7 @@ class AggregationComparison:
     level: float
     top_k: int
     seed: Any = None
+    options: dict = field(default_factory=dict)
     rank_uncertainty: dict = field(default_factory=dict)
     rank_resample: str = "benchmarks"
 
@@ -189,6 +192,7 @@ class AggregationComparison:
             "rank_uncertainty": {m: u.to_dict() for m, u in self.rank_uncertainty.items()},
             "iia_summary": records(self.iia_summary),
             "metric_sensitivity": records(self.metric_sensitivity), "monotone": records(self.monotone),
+            "options": self.options,
         }
 
     def __str__(self) -> str:
@@ -508,7 +512,10 @@ def compare_aggregations(
     monotone: bool | Callable = True,
     models: Sequence[str] | None = None,
     metrics: Sequence[str] | None = None,
-    ci_method: str = "percentile",
+    ci_method: str = "bca",
+    batch_size: int | None = None,
+    clusters: Any = None,
+    missing: str = "rule_default",
     rank_uncertainty: str = "benchmarks",
     balance_benchmarks: bool = True,
 ) -> AggregationComparison:
@@ -533,15 +540,25 @@ def compare_aggregations(
     monotone : bool or callable, default=True
         Rescale one metric at a time by a strictly increasing function (default ``x**3``)
         and compare the rankings.
+    ci_method : {"bca", "percentile"}, default="bca"
+        Interval method for agreement and balance over models (the default of every analysis;
+        until 0.1 it was "percentile" here).
+    batch_size : int, optional
+        See :func:`alignfactors.resampling.bootstrap`.
+    clusters : None, Series, "families" or "architecture", default=None
+        Resampling unit for agreement and balance: None resamples models; otherwise whole
+        families are drawn with replacement (see :func:`alignfactors.families.resolve_clusters`).
+        Rank intervals never resample models or families.
+    missing : {"rule_default"}, default="rule_default"
+        Each rule applies its own missing-value policy of :func:`~alignfactors.aggregation.aggregate`
+        (``"zero"`` for ``brainscore``, the website's rule; ``"skip"`` for the others); models with
+        no score on any selected metric are excluded and counted in ``n_excluded``.
     rank_uncertainty : {"benchmarks", "errors", "both"}, default="benchmarks"
         What the rank intervals resample (:func:`alignfactors.rank_uncertainty.rank_uncertainty`,
         all models kept, ``n_boot`` resamples): benchmarks within the tree (hierarchical rules) or
         within domains (flat rules), scores perturbed by their standard errors, or both.
     balance_benchmarks : bool, default=True
         Also assess balance under benchmark resampling (two schemes, ``n_boot`` resamples each).
-    ci_method : {"percentile", "bca"}, default="percentile"
-        Interval method for agreement and balance over models. Percentile by default: the BCa
-        jackknife costs one extra evaluation per model.
     models : sequence of str, optional
         Model ids to compare (e.g. ``clean(table).matrix.index``); default all. Models with no
         score on any selected metric are excluded.
@@ -602,6 +619,10 @@ def compare_aggregations(
     >>> float(res.iia_summary.set_index("method").loc["mean", "mean_fraction"])
     0.0
     """
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("rule_default",), where="compare_aggregations")
+    names_src = table if hasattr(table, "models") else None
+    names = matrix_names(table) if isinstance(table, pd.DataFrame) else None
     table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
                                             monotone, models)
     rank_resample = rank_uncertainty
@@ -617,6 +638,7 @@ def compare_aggregations(
     ids = [m for m in ids if has[m]]
     if len(ids) < 3:
         raise DataError(f"compare_aggregations needs at least 3 models with a score; got {len(ids)}.")
+    codes, unit = cluster_codes(clusters, ids, table=names_src, names=names, known=table.scores.index)
     table = _subset(table, ids)
     scorers = {m: _Scorer(table, m, ids, metrics) for m in methods}
     n = len(ids)
@@ -654,10 +676,9 @@ def compare_aggregations(
     statistic.batch_size = 16
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # rank components are NaN when the model is not drawn; that is by definition, not degeneracy
         warnings.simplefilter("ignore", DegenerateDataWarning)
         res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
-                        progress=progress)
+                        batch_size=batch_size, progress=progress, clusters=codes, unit=unit)
     est = list(res.estimates)
     names = []
     for a, b in pairs:
@@ -702,6 +723,8 @@ def compare_aggregations(
         iia_df, iia_sum = _iia(scorers, methods, ids, full)
     sens = _leave_metric_out(table, methods, ids, scores, scorers) if metric_sensitivity else None
     mono = _monotone(table, methods, ids, scores, scorers, monotone) if monotone is not False else None
+    options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
+                         n=n, missing=missing, clusters=clusters)
     return AggregationComparison(methods, scores, ranks, agreement, rank_intervals, balance, best_balance,
                                  iia_df, iia_sum, sens, mono, estimates, n, len(excluded), n_boot, ci, k_eff, seed,
-                                 uncertainty, rank_resample)
+                                 options, uncertainty, rank_resample)

@@ -26,6 +26,8 @@ from ._render import estimates_frame, json_number, markdown_table, text_table
 from ._validation import check_labels
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
+from ._options import check_options, cluster_codes, provenance
+from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 
 __all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS", "MISSING_CHILDREN"]
@@ -111,6 +113,7 @@ class Decomposition:
     excluded: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=["model_id", "reason"]))
     sublevels: dict = field(default_factory=dict)
     finer: "Decomposition | None" = None
+    options: dict = field(default_factory=dict)
     identity: bool = False
     missing: str = "as_website"
     zero_fill: dict = field(default_factory=dict)
@@ -233,6 +236,7 @@ class Decomposition:
             "coefficients": coef,
             "finer": None if self.finer is None else self.finer.to_dict(),
             "sublevels": {k: v.to_dict() for k, v in self.sublevels.items()},
+            "options": self.options,
         }
 
     def __str__(self) -> str:
@@ -454,6 +458,9 @@ def decompose(
     n_jobs: int = 1,
     progress: bool | None = None,
     levels: bool = True,
+    ci_method: str = "bca",
+    batch_size: int | None = None,
+    clusters: Any = None,
     missing: str = "as_website",
 ) -> Decomposition:
     """Decompose the variance of an aggregate score over models into its parts.
@@ -476,13 +483,23 @@ def decompose(
         See :func:`alignfactors.resampling.bootstrap`.
     levels : bool, default=True
         Also decompose one level down (``sublevels`` and ``finer``); needs a tree.
+    ci_method : {"bca", "percentile"}, default="bca"
+    batch_size : int, optional
+        See :func:`alignfactors.resampling.bootstrap`.
+    clusters : None, Series, "families" or "architecture", default=None
+        Resampling unit: None resamples models; otherwise whole families are drawn with
+        replacement (see :func:`alignfactors.families.resolve_clusters`). A Series may name
+        models that are excluded here, never unknown ones.
     missing : {"as_website", "complete_children", "skip"}, default="as_website"
         Missing children of a part. ``"as_website"``: the table's values, in which Brain-Score
         counts a never-run or failed child as 0. ``"complete_children"``: only the models with
-        every direct child of every part (and of the parts' children, one level down) present.
+        every direct child of every part present (each level of ``levels=True`` applies this to
+        its own parts).
         ``"skip"``: every parent under the aggregate recomputed as the mean of its present
         children, from the leaves up (:func:`~alignfactors.aggregation.aggregate` with
         ``method="mean", missing="skip"``). The last two need a tree.
+        Under every policy, models missing the aggregate or a part are skipped: counted in
+        ``n_excluded``, listed with the reason in ``excluded`` and logged.
 
     Returns
     -------
@@ -528,12 +545,16 @@ def decompose(
     >>> bool(dec.r2["b"].value > dec.r2["n"].value)
     True
     """
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=MISSING_CHILDREN, where="decompose")
     scores, tree, parts, models = _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels, missing)
     raw = scores
     if missing == "skip":
         scores = _skip_parents(table, scores, tree, aggregate)
-    return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, missing,
-                      raw)
+    opts = {"ci_method": ci_method, "batch_size": batch_size, "clusters": clusters, "missing": missing,
+            "names_from": table if hasattr(table, "models") else None,
+            "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None, "raw": raw}
+    return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts)
 
 
 def _skip_parents(table, scores, tree, aggregate):
@@ -563,7 +584,7 @@ def _complete_children(scores, tree, nodes):
     return ok
 
 
-def _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs):
+def _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes=None, unit=None):
     """Correlation of each part with its number of missing direct children, over ``data``'s models
     (Pearson, count-weighted so that the engine's resamples are OLS on the materialised data)."""
     out, counts = {}, {}
@@ -591,18 +612,21 @@ def _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs):
     statistic.batch_size = 64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        res = bootstrap(statistic, len(data), n_boot=n_boot, ci=ci, method="percentile", seed=seed, n_jobs=n_jobs)
+        res = bootstrap(statistic, len(data), n_boot=n_boot, ci=ci, method="percentile", seed=seed, n_jobs=n_jobs,
+                        clusters=codes, unit=unit)
     for j, p in enumerate(with_kids):
         out[p] = res.estimates[j]
         counts[p] = float(x[:, j].mean())
     return out, counts
 
 
-def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels,
-               policy="as_website", raw=None):
+def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts=None):
+    opts = opts or {"ci_method": "bca", "batch_size": None, "clusters": None, "missing": "as_website",
+                    "names_from": None, "names": None, "raw": None}
     import statsmodels.api as sm
 
-    raw = scores if raw is None else raw
+    policy = opts["missing"]
+    raw = scores if opts.get("raw") is None else opts["raw"]
     pool = scores if models is None else scores.loc[models]
     cols = [aggregate, *parts]
     sub = pool[cols].astype(float)
@@ -631,9 +655,12 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     identity = source in ("tree", "equal")
     z = data[cols].to_numpy()
     stat = _make_statistic(z, k, w)
+    codes, unit = cluster_codes(opts["clusters"], data.index, table=opts["names_from"], names=opts["names"],
+                                known=scores.index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        res = bootstrap(stat, len(data), n_boot=n_boot, ci=ci, seed=seed, n_jobs=n_jobs, progress=progress)
+        res = bootstrap(stat, len(data), n_boot=n_boot, ci=ci, method=opts["ci_method"], seed=seed, n_jobs=n_jobs,
+                        batch_size=opts["batch_size"], progress=progress, clusters=codes, unit=unit)
     est = list(res.estimates)
     r2 = dict(zip(parts, est[:k]))
     r2_joint = est[k]
@@ -671,12 +698,13 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
         for p in parts:
             if kids[p] and len(kids[p]) <= MAX_EXACT_PARTS:
                 sublevels[p] = _decompose(scores, tree, p, kids[p], models, n_boot, ci, seed, n_jobs,
-                                          progress, False, policy, raw)
+                                          progress, False, opts)
         down = [c for p in parts for c in (kids[p] or [p])]
         if any(kids.values()) and len(down) <= MAX_EXACT_PARTS:
-            finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False,
-                               policy, raw)
-    zero_fill, counts = _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs)
+            finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False, opts)
+    zero_fill, counts = _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes, unit)
+    options = provenance(n_boot=n_boot, ci=ci, ci_method=opts["ci_method"], seed=seed, unit=unit,
+                         n_units=res.n_units, n=len(data), missing=opts["missing"], clusters=opts["clusters"])
     return Decomposition(aggregate, list(parts), r2, r2_joint, shapley, shares, weights, source, variance,
                          coefficients, len(data), len(excluded), n_boot, ci, seed, excluded, sublevels, finer,
-                         identity, policy, zero_fill, counts)
+                         options, identity=identity, missing=policy, zero_fill=zero_fill, missing_children=counts)

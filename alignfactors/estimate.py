@@ -35,6 +35,11 @@ class Estimate:
     distribution : numpy.ndarray or None
         The bootstrap replicates (length ``n_boot``, NaN where undefined). Not compared,
         not serialised.
+    unit : str
+        The resampling unit: ``"model"`` (models drawn with replacement) or the cluster kind
+        (``"cluster"``, ``"family"``, ``"architecture"``: whole clusters drawn with replacement).
+    n_units : int or None
+        Number of resampling units (models or clusters) the interval rests on; None when unknown.
 
     Examples
     --------
@@ -54,6 +59,8 @@ class Estimate:
     n_boot: int = 0
     n_undefined: int = 0
     distribution: np.ndarray | None = field(default=None, repr=False, compare=False)
+    unit: str = "model"
+    n_units: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "value", float(self.value))
@@ -63,6 +70,9 @@ class Estimate:
         object.__setattr__(self, "level", float(self.level))
         object.__setattr__(self, "n_boot", int(self.n_boot))
         object.__setattr__(self, "n_undefined", int(self.n_undefined))
+        object.__setattr__(self, "unit", str(self.unit))
+        if self.n_units is not None:
+            object.__setattr__(self, "n_units", int(self.n_units))
 
     @property
     def ci_low(self) -> float:
@@ -87,7 +97,18 @@ class Estimate:
             "method": self.method,
             "n_boot": self.n_boot,
             "n_undefined": self.n_undefined,
+            "unit": self.unit,
+            "n_units": self.n_units,
         }
+
+    def to_frame(self, name: str | None = None) -> "pd.DataFrame":
+        """One-row tidy frame with the columns of :meth:`to_dict` (NaN kept as NaN)."""
+        import pandas as pd
+
+        row = {"value": self.value, "ci_low": self.ci[0], "ci_high": self.ci[1], "se": self.se,
+               "level": self.level, "method": self.method, "n_boot": self.n_boot,
+               "n_undefined": self.n_undefined, "unit": self.unit, "n_units": self.n_units}
+        return pd.DataFrame([row], index=None if name is None else [name])
 
     @property
     def outside(self) -> bool:

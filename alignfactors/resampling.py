@@ -36,23 +36,123 @@ __all__ = [
     "check_seed",
     "draw_indices",
     "check_n_boot_ci",
+    "child_rng",
+    "root_seed",
+    "check_clusters",
+    "NUMERICAL_ERRORS",
 ]
+
+#: Exceptions that mean "this resample is numerically degenerate", caught by the engine and
+#: turned into NaN (counted). Anything else -- ValueError, ParameterError, a bug -- propagates.
+NUMERICAL_ERRORS: tuple[type[BaseException], ...] = (
+    np.linalg.LinAlgError, FloatingPointError, ZeroDivisionError, OverflowError,
+)
 
 Statistic = Callable[[np.ndarray], np.ndarray]
 _METHODS = ("bca", "percentile")
 
 
 def check_seed(seed: Any) -> np.random.Generator:
-    """Return a Generator from None, an int or a Generator (never touches global state)."""
+    """Return a Generator from None, an int, a SeedSequence or a Generator (never touches global state)."""
     if seed is None or isinstance(seed, (int, np.integer)):
-        if isinstance(seed, (int, np.integer)) and seed < 0:
+        if isinstance(seed, bool) or (isinstance(seed, (int, np.integer)) and seed < 0):
             raise ParameterError(f"seed must be a non-negative integer, None or a numpy Generator; got {seed!r}.")
         return np.random.default_rng(seed)
-    if isinstance(seed, np.random.Generator):
-        return seed
+    if isinstance(seed, (np.random.Generator, np.random.SeedSequence)):
+        return np.random.default_rng(seed)
     raise ParameterTypeError(
-        f"seed must be None, an int or a numpy.random.Generator; got {type(seed).__name__}."
+        f"seed must be None, an int, a numpy.random.SeedSequence or a numpy.random.Generator; "
+        f"got {type(seed).__name__}."
     )
+
+
+def _stream_key(name: str) -> int:
+    # zlib.crc32 is stable across Python runs and platforms (hash() is salted per process).
+    import zlib
+
+    return zlib.crc32(name.encode("utf-8"))
+
+
+def root_seed(seed: Any) -> np.random.SeedSequence:
+    """The root :class:`numpy.random.SeedSequence` of ``seed``, from which every named stream is derived.
+
+    An int gives ``SeedSequence(seed)``, a SeedSequence is returned as is, None gives fresh
+    entropy, and a Generator is drawn from once (128 bits; this advances it, so passing one
+    Generator to successive calls gives each call new streams). An analysis calls this once
+    and passes the result on, so all its streams share one root.
+
+    Examples
+    --------
+    >>> root_seed(0).entropy
+    0
+    """
+    if isinstance(seed, np.random.SeedSequence):
+        return seed
+    if isinstance(seed, np.random.Generator):
+        return np.random.SeedSequence([int(v) for v in seed.integers(0, 2**32, size=4, dtype=np.uint64)])
+    check_seed(seed)  # validates None / int
+    return np.random.SeedSequence(None if seed is None else int(seed))
+
+
+def child_rng(seed: Any, name: str) -> np.random.Generator:
+    """The independent random stream called ``name`` of ``seed``.
+
+    One seed decides every draw of an analysis, but each purpose gets its own stream, so that
+    drawing more of one thing never moves another: the bootstrap resamples use
+    ``child_rng(seed, "resamples")``, parallel analysis ``"null"``, cross-validation
+    ``"cv_folds"``, and so on. Adding a rule or changing ``n_iter`` then leaves every other
+    quantity's interval unchanged.
+
+    Parameters
+    ----------
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        The root (see :func:`root_seed`). With an int or a SeedSequence the stream is a function
+        of the seed and the name only, not of the order of calls. A Generator is drawn from
+        once per call: call :func:`root_seed` once and pass the SeedSequence to derive several
+        streams from one Generator.
+    name : str
+        Purpose of the stream. The child is ``SeedSequence(entropy, spawn_key + (crc32(name),))``.
+
+    Returns
+    -------
+    numpy.random.Generator
+
+    Examples
+    --------
+    >>> a = child_rng(0, "resamples").integers(100, size=3)
+    >>> b = child_rng(0, "null").integers(100, size=3)
+    >>> bool((a == child_rng(0, "resamples").integers(100, size=3)).all()), bool((a == b).all())
+    (True, False)
+    """
+    if not isinstance(name, str) or not name:
+        raise ParameterTypeError(f"name of a random stream must be a non-empty str; got {name!r}.")
+    ss = root_seed(seed)
+    child = np.random.SeedSequence(ss.entropy, spawn_key=tuple(ss.spawn_key) + (_stream_key(name),),
+                                   pool_size=ss.pool_size)
+    return np.random.default_rng(child)
+
+
+def check_clusters(clusters: Any, n: int) -> np.ndarray | None:
+    """Validate engine-level cluster codes: None or ints of length ``n`` using every code 0..G-1, G >= 2."""
+    if clusters is None:
+        return None
+    codes = np.asarray(clusters)
+    if codes.ndim != 1 or codes.shape[0] != n:
+        raise ParameterError(
+            f"clusters must be one integer code per model (length {n}); got shape {codes.shape}. "
+            "Use alignfactors.families.resolve_clusters to turn labels into codes."
+        )
+    if not np.issubdtype(codes.dtype, np.integer):
+        raise ParameterTypeError(
+            f"clusters must hold integer codes 0..G-1; got dtype {codes.dtype}. "
+            "Use alignfactors.families.resolve_clusters to turn labels into codes."
+        )
+    g = int(codes.max()) + 1 if n else 0
+    if codes.min() < 0 or np.unique(codes).shape[0] != g:
+        raise ParameterError(f"clusters codes must use every integer 0..G-1 (got values {np.unique(codes)[:10]}...).")
+    if g < 2:
+        raise ParameterError("clusters has a single cluster; a cluster bootstrap needs at least two.")
+    return codes.astype(np.int64)
 
 
 def draw_indices(n: int, n_boot: int, rng: np.random.Generator) -> np.ndarray:
@@ -84,14 +184,23 @@ def rowwise_statistic(func: Callable[[Any], Any], data: Any) -> Statistic:
 
     def statistic(weights: np.ndarray) -> np.ndarray:
         out = []
+        caught: list[warnings.WarningMessage] = []
         for w in np.atleast_2d(weights):
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
+            with warnings.catch_warnings(record=True) as rec:
+                warnings.simplefilter("always")
                 try:
                     val = np.atleast_1d(np.asarray(func(take(weights_to_indices(w))), dtype=float))
-                except (FloatingPointError, np.linalg.LinAlgError, ValueError, ZeroDivisionError):
+                except NUMERICAL_ERRORS:
                     val = None
+            caught.extend(rec)
             out.append(val)
+        # One warning per kind for the whole batch instead of one per resample (never silenced).
+        seen = set()
+        for wm in caught:
+            key = (wm.category, str(wm.message))
+            if key not in seen:
+                seen.add(key)
+                warnings.warn(str(wm.message), wm.category, stacklevel=2)
         width = next((len(v) for v in out if v is not None), 1)
         return np.vstack([v if v is not None else np.full(width, np.nan) for v in out])
 
@@ -113,6 +222,8 @@ class BootstrapResult:
         where it is undefined; each Estimate records what was used).
     n_undefined : ndarray, shape (p,)
         Resamples on which each component was undefined.
+    unit, n_units : str, int
+        The resampling unit (``"model"`` or ``"cluster"``/a family label) and how many there are.
     """
 
     value: np.ndarray
@@ -123,6 +234,8 @@ class BootstrapResult:
     level: float
     method: str
     seed: Any = None
+    unit: str = "model"
+    n_units: int | None = None
 
     def __getitem__(self, i: int) -> Estimate:
         return self.estimates[i]
@@ -164,35 +277,49 @@ def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _one_batch(statistic, idx, n):
-    return _evaluate(statistic, _counts(idx, n))
+def _one_batch(statistic, idx, n, codes=None):
+    if codes is None:
+        return _evaluate(statistic, _counts(idx, n))
+    # idx holds drawn cluster numbers; a model's weight is how often its cluster was drawn.
+    return _evaluate(statistic, cluster_weights(idx, codes))
 
 
-def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out):
+def cluster_weights(idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Model weights ``(B, n)`` of cluster draws ``idx`` ``(B, G)``: each model gets its cluster's count."""
+    # C order like the model bootstrap's weights, so a statistic sees the same memory layout.
+    return np.ascontiguousarray(_counts(idx, int(codes.max()) + 1)[:, codes])
+
+
+def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None):
     """Evaluate all resamples batch by batch into the preallocated ``out`` (n_boot, p)."""
     starts = list(range(0, idx.shape[0], batch_size))
     if n_jobs == 1:
         it = tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr)
         for s in it:
-            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n)
+            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes)
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
 
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_batch)(statistic, idx[s : s + batch_size], n) for s in starts
+        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes) for s in starts
     )
     for s, res in zip(tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr), results):
         out[s : s + batch_size] = res
     return out
 
 
-def _jackknife(statistic: Statistic, n: int, batch_size: int) -> np.ndarray:
+def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None) -> np.ndarray:
+    """Leave-one-out replicates: one model at a time, or one whole cluster at a time."""
+    units = n if codes is None else int(codes.max()) + 1
     outs = []
-    for s in range(0, n, batch_size):
-        rows = np.arange(s, min(n, s + batch_size))
-        w = np.ones((len(rows), n))
-        w[np.arange(len(rows)), rows] = 0.0
+    for s in range(0, units, batch_size):
+        rows = np.arange(s, min(units, s + batch_size))
+        if codes is None:
+            w = np.ones((len(rows), n))
+            w[np.arange(len(rows)), rows] = 0.0
+        else:
+            w = (codes[None, :] != rows[:, None]).astype(float)
         outs.append(_evaluate(statistic, w))
     return np.vstack(outs)
 
@@ -270,6 +397,9 @@ def bootstrap(
     keep_distribution: bool = True,
     dtype: Any = np.float64,
     stacklevel: int = 2,
+    clusters: Any = None,
+    unit: str | None = None,
+    stream: str = "resamples",
 ) -> BootstrapResult:
     """Bootstrap a vectorised statistic over ``n`` models (rows).
 
@@ -288,9 +418,9 @@ def bootstrap(
         Interval method. BCa (bias-corrected and accelerated, jackknife acceleration)
         falls back to the percentile interval, per component, where it is undefined
         (e.g. all replicates on one side of the estimate); the used method is recorded.
-    seed : None, int or numpy.random.Generator
-        Decides every draw. The same seed gives bit-identical results for any
-        ``n_jobs`` and ``batch_size``.
+    seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
+        Decides every draw, through its stream ``child_rng(seed, stream)``. The same seed
+        gives bit-identical results for any ``n_jobs`` and ``batch_size``.
     n_jobs : int, default=1
         Parallel batches through joblib (any joblib backend, e.g. dask, via
         ``joblib.parallel_backend``). Each batch runs with single-threaded BLAS: the
@@ -311,15 +441,34 @@ def bootstrap(
     stacklevel : int, default=2
         Passed to ``warnings.warn``; analyses calling the engine add their own frames so a
         warning points at the user's line.
+    clusters : array of int, optional
+        Cluster code ``0..G-1`` of each model (e.g. its family, from
+        :func:`alignfactors.families.resolve_clusters`). A resample then draws ``G``
+        clusters with replacement and takes all their models: each model's weight is the
+        number of times its cluster was drawn, so the statistic receives count weights of
+        shape ``(B, n)`` as before. The BCa acceleration comes from the leave-one-cluster-out
+        jackknife. None (default): models are the resampling unit. Singleton clusters give
+        exactly the model bootstrap (same draws for the same seed).
+    unit : str, optional
+        Name of the resampling unit recorded in each Estimate; default ``"model"``, or
+        ``"cluster"`` with ``clusters``.
+    stream : str, default="resamples"
+        Name of the random stream of ``seed`` the resamples are drawn from
+        (:func:`child_rng`); other draws of an analysis use other streams.
 
     Returns
     -------
     BootstrapResult
 
+    Raises
+    ------
+    Any exception of the statistic other than a numerical failure (a bug surfaces).
+
     Warns
     -----
     DegenerateDataWarning
-        When some resamples left a component undefined (they are counted in the result).
+        When some resamples left a component undefined (they are counted in the result), and
+        when a component is undefined (NaN) on the full data.
 
     Notes
     -----
@@ -343,22 +492,36 @@ def bootstrap(
     4.5
     """
     _validate(n, n_boot, ci, method, n_jobs, batch_size)
-    rng = check_seed(seed)
+    codes = check_clusters(clusters, n)
+    n_units = n if codes is None else int(codes.max()) + 1
+    unit = unit or ("model" if codes is None else "cluster")
+    rng = child_rng(seed, stream)
     bs = int(batch_size or getattr(statistic, "batch_size", None) or 64)
     theta_hat = _evaluate(statistic, np.ones((1, n)))[0]
     p = theta_hat.shape[0]
+    undefined_full = np.flatnonzero(~np.isfinite(theta_hat))
+    if undefined_full.size:
+        warnings.warn(
+            f"the statistic is undefined (NaN) on the full data for {undefined_full.size} of {p} components "
+            f"(first: {undefined_full[:5].tolist()}); their estimates are NaN.",
+            DegenerateDataWarning,
+            stacklevel=stacklevel,
+        )
+    prov = dict(unit=unit, n_units=n_units)
     if n_boot == 0:
-        est = tuple(Estimate(v, level=ci, method="none") for v in theta_hat)
-        return BootstrapResult(theta_hat, np.empty((0, p)), est, np.zeros(p, int), 0, ci, "none", seed)
+        est = tuple(Estimate(v, level=ci, method="none", **prov) for v in theta_hat)
+        return BootstrapResult(theta_hat, np.empty((0, p)), est, np.zeros(p, int), 0, ci, "none", seed,
+                               unit, n_units)
     if progress is None:
         progress = n_boot * n >= 200_000 and sys.stderr.isatty()
-    idx = draw_indices(n, n_boot, rng)
+    idx = draw_indices(n_units, n_boot, rng)
     # Statistics are batches of small products: multithreaded BLAS only oversubscribes the
     # cores (10x slower on 2 cores); parallelism comes from n_jobs instead.
     with threadpool_limits(limits=1, user_api="blas"):
-        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, p), dtype=dtype))
+        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, p), dtype=dtype),
+                            codes)
         del idx
-        jack = _jackknife(statistic, n, bs) if method == "bca" and n > 1 else None
+        jack = _jackknife(statistic, n, bs, codes) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(
@@ -370,10 +533,10 @@ def bootstrap(
         )
     ests = tuple(
         Estimate(theta_hat[j], (low[j], high[j]), se=se[j], level=ci, method=used[j], n_boot=n_boot,
-                 n_undefined=int(n_undef[j]), distribution=dist[:, j] if keep_distribution else None)
+                 n_undefined=int(n_undef[j]), distribution=dist[:, j] if keep_distribution else None, **prov)
         for j in range(p)
     )
-    return BootstrapResult(theta_hat, dist, ests, n_undef, n_boot, ci, method, seed)
+    return BootstrapResult(theta_hat, dist, ests, n_undef, n_boot, ci, method, seed, unit, n_units)
 
 
 def estimates_by_name(result: BootstrapResult, names: Sequence[str]) -> dict[str, Estimate]:

@@ -4,6 +4,7 @@ import pytest
 from hypothesis import given, settings, strategies as st
 
 from alignfactors.agreement import agreement
+from alignfactors.resampling import child_rng
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
 
 
@@ -58,7 +59,7 @@ def test_same_seed_same_result_any_batch_size_or_jobs():
 def test_fast_path_equals_materialised_pandas_loop():
     m = _matrix(n=25, p=4)
     fast = agreement(m, n_boot=50, seed=5)
-    rng = np.random.default_rng(5)
+    rng = child_rng(5, "resamples")  # the engine draws resamples from this named stream
     idx = rng.integers(0, 25, size=(50, 25), dtype=np.int32)
     iu = np.triu_indices(4, 1)
     loop = [m.iloc[r].corr("spearman").to_numpy()[iu].mean() for r in idx]
@@ -88,7 +89,7 @@ def test_invariant_to_model_order_and_monotone_transform(seed, f):
 
 @pytest.mark.parametrize("kwargs,exc,match", [
     ({"method": "spear"}, ParameterError, "method must be one of"),
-    ({"missing": "drop"}, ParameterError, "missing must be 'pairwise' or 'complete'"),
+    ({"missing": "drop"}, ParameterError, "missing must be one of \\('pairwise', 'complete'\\)"),
     ({"groups": {"n0": "neural"}}, ParameterError, "groups has no entry for metric"),
     ({"groups": [1, 2]}, ParameterTypeError, "groups must be a Series or mapping"),
 ])

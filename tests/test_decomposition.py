@@ -266,7 +266,7 @@ def test_missing_children_policies_and_zero_fill_diagnostic():
     assert skip.n_models == n and skip.identity
     # skip recomputes behavior_vision from the present children: no zero-fill left
     assert web.r2["behavior_vision"].value > skip.r2["behavior_vision"].value
-    with pytest.raises(ParameterError, match="missing="):
+    with pytest.raises(ParameterError, match="missing must be one of"):
         decompose(table, missing="zero")
     with pytest.raises(ParameterError, match="needs the benchmark tree"):
         decompose(_frame(), aggregate="agg", missing="skip")

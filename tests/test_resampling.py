@@ -106,3 +106,136 @@ def test_parameter_errors(kwargs, exc, match):
 def test_bad_statistic_shape_is_reported():
     with pytest.raises(ParameterError, match="statistic must return an array of shape"):
         bootstrap(lambda w: np.ones(3), 5, n_boot=10)
+
+
+# --- clusters and random streams -------------------------------------------------------------
+
+from alignfactors.resampling import check_clusters, child_rng, cluster_weights, root_seed  # noqa: E402
+
+
+def test_singleton_clusters_equal_the_model_bootstrap():
+    x = np.random.default_rng(1).normal(size=30)
+    ref = bootstrap(_mean_stat(x), 30, n_boot=300, seed=11)
+    got = bootstrap(_mean_stat(x), 30, n_boot=300, seed=11, clusters=np.arange(30))
+    np.testing.assert_array_equal(ref.distribution, got.distribution)
+    assert ref[0].ci == got[0].ci and got[0].unit == "cluster" and got[0].n_units == 30
+    assert ref[0].unit == "model" and ref[0].n_units == 30
+
+
+def test_cluster_weights_are_draw_counts_and_sum_to_drawn_models():
+    codes = np.array([0, 0, 1, 2, 2, 2])
+    idx = np.array([[0, 0, 1], [2, 1, 2]])
+    w = cluster_weights(idx, codes)
+    np.testing.assert_array_equal(w, [[2, 2, 1, 0, 0, 0], [0, 0, 1, 2, 2, 2]])
+    sizes = np.bincount(codes)
+    np.testing.assert_array_equal(w.sum(axis=1), [sizes[r].sum() for r in idx])
+
+
+def test_cluster_bootstrap_draws_whole_clusters():
+    codes = np.repeat(np.arange(8), [1, 2, 3, 4, 1, 2, 3, 4])
+    seen = []
+
+    def stat(w):
+        seen.append(w)
+        return w.sum(axis=1, keepdims=True)
+
+    bootstrap(stat, len(codes), n_boot=50, seed=0, clusters=codes, method="percentile")
+    w = np.vstack(seen[1:])
+    for g in range(8):  # all members of a cluster share its weight
+        assert (w[:, codes == g] == w[:, codes == g][:, :1]).all()
+    first = np.searchsorted(codes, np.arange(8))
+    assert np.allclose(w[:, first].sum(axis=1), 8)  # one member per cluster: G draws
+
+
+def test_bca_acceleration_uses_leave_one_cluster_out():
+    codes = np.repeat(np.arange(6), 3)
+    x = np.random.default_rng(0).normal(size=18)
+    calls = []
+
+    def stat(w):
+        calls.append(w.copy())
+        return (np.einsum("bn,n->b", w, x) / w.sum(axis=1))[:, None]
+
+    bootstrap(stat, 18, n_boot=40, seed=0, clusters=codes)
+    jack = np.vstack(calls[-1:])
+    assert jack.shape == (6, 18)
+    np.testing.assert_array_equal(jack, (codes[None, :] != np.arange(6)[:, None]).astype(float))
+
+
+def test_cluster_bootstrap_wider_on_clustered_data():
+    rng = np.random.default_rng(2)
+    codes = np.repeat(np.arange(30), 5)
+    x = np.repeat(rng.normal(size=30), 5) + 0.2 * rng.normal(size=150)
+    se_model = bootstrap(_mean_stat(x), 150, n_boot=500, seed=0)[0].se
+    se_cluster = bootstrap(_mean_stat(x), 150, n_boot=500, seed=0, clusters=codes)[0].se
+    assert se_cluster > 1.8 * se_model
+
+
+@pytest.mark.parametrize("batch_size,n_jobs", [(1, 1), (13, 2)])
+def test_cluster_results_do_not_depend_on_batch_size_or_n_jobs(batch_size, n_jobs):
+    x = np.random.default_rng(1).normal(size=30)
+    codes = np.arange(30) // 4
+    ref = bootstrap(_mean_stat(x), 30, n_boot=200, seed=3, clusters=codes)
+    got = bootstrap(_mean_stat(x), 30, n_boot=200, seed=3, clusters=codes, batch_size=batch_size, n_jobs=n_jobs)
+    np.testing.assert_array_equal(ref.distribution, got.distribution)
+
+
+@pytest.mark.parametrize("bad,err,match", [
+    (np.zeros(5, dtype=int), ParameterError, "single cluster"),
+    (np.array([0, 1, 3, 3, 0]), ParameterError, "every integer"),
+    (np.arange(4), ParameterError, "length 5"),
+    (np.array([0.0, 1, 0, 1, 0]), ParameterTypeError, "integer codes"),
+])
+def test_bad_clusters_raise(bad, err, match):
+    with pytest.raises(err, match=match):
+        check_clusters(bad, 5)
+
+
+def test_streams_are_independent_and_stable():
+    a = child_rng(0, "resamples").random(5)
+    np.testing.assert_array_equal(a, child_rng(0, "resamples").random(5))
+    assert not np.allclose(a, child_rng(0, "null").random(5))
+    assert not np.allclose(a, child_rng(1, "resamples").random(5))
+    root = root_seed(np.random.default_rng(5))
+    np.testing.assert_array_equal(child_rng(root, "x").random(3), child_rng(root, "x").random(3))
+    g = np.random.default_rng(5)  # a Generator advances: successive calls get new streams
+    assert not np.allclose(child_rng(g, "x").random(3), child_rng(g, "x").random(3))
+    # the resamples of the engine are the "resamples" stream: other draws do not move them
+    x = np.random.default_rng(1).normal(size=20)
+    r1 = bootstrap(_mean_stat(x), 20, n_boot=50, seed=9).distribution
+    child_rng(9, "null").random(1000)
+    np.testing.assert_array_equal(r1, bootstrap(_mean_stat(x), 20, n_boot=50, seed=9).distribution)
+
+
+def test_rowwise_statistic_lets_bugs_raise_and_counts_numerical_failures():
+    data = np.random.default_rng(0).normal(size=(20, 2))
+
+    def buggy(d):
+        raise KeyError("bug")
+
+    with pytest.raises(KeyError):
+        bootstrap(rowwise_statistic(buggy, data), 20, n_boot=5, seed=0)
+
+    def own_error(d):
+        raise ParameterError("bad option")
+
+    with pytest.raises(ParameterError):
+        bootstrap(rowwise_statistic(own_error, data), 20, n_boot=5, seed=0)
+
+    calls = {"n": 0}
+
+    def sometimes_singular(d):
+        calls["n"] += 1
+        if calls["n"] % 3 == 0:
+            raise np.linalg.LinAlgError("singular")
+        return d.mean(axis=0)
+
+    with pytest.warns(DegenerateDataWarning, match="undefined on up to"):
+        res = bootstrap(rowwise_statistic(sometimes_singular, data), 20, n_boot=30, seed=0, method="percentile")
+    assert res[0].n_undefined > 0
+
+
+def test_full_data_undefined_warns():
+    with pytest.warns(DegenerateDataWarning, match="undefined \\(NaN\\) on the full data"):
+        res = bootstrap(lambda w: np.full((w.shape[0], 1), np.nan), 10, n_boot=0)
+    assert np.isnan(res[0].value)
