@@ -591,10 +591,15 @@ def _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes=None, uni
     if tree is None:
         return out, counts
     with_kids = [p for p in parts if tree.children(p)]
+    n_miss = {p: raw.loc[data.index, tree.children(p)].isna().sum(axis=1).to_numpy(float) for p in with_kids}
+    for p in with_kids:
+        counts[p] = float(n_miss[p].mean())
+        if np.ptp(n_miss[p]) == 0:  # no model misses a child (or all miss the same): undefined, not estimated
+            out[p] = Estimate(np.nan, level=ci)
+    with_kids = [p for p in with_kids if p not in out]
     if not with_kids:
         return out, counts
-    x = np.column_stack([raw.loc[data.index, tree.children(p)].isna().sum(axis=1).to_numpy(float)
-                         for p in with_kids])
+    x = np.column_stack([n_miss[p] for p in with_kids])
     y = data[with_kids].to_numpy(float)
 
     def statistic(w):
@@ -616,8 +621,7 @@ def _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes=None, uni
                         clusters=codes, unit=unit)
     for j, p in enumerate(with_kids):
         out[p] = res.estimates[j]
-        counts[p] = float(x[:, j].mean())
-    return out, counts
+    return {p: out[p] for p in parts if p in out}, counts
 
 
 def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts=None):

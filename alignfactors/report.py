@@ -49,7 +49,7 @@ REPORT_OPTIONS: dict[str, Any] = {
     "rotation": "oblimin",
     "aggregate": "average_vision",
     "parts": None,
-    "aggregation_methods": ["brainscore", "mean", "zscore", "rank"],
+    "aggregation_methods": ["brainscore", "mean", "zscore", "rank", "domain_zscore"],
     "aggregation_models": "cleaned",
     "top_models": 20,
     "n_jobs": 1,
@@ -75,6 +75,7 @@ class ReportResults:
     simulated: bool = False
     skipped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    rankings: dict = field(default_factory=dict)  # run_rankings_extras: policies, cleanings, sources, extremes
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -211,6 +212,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             comp = compare_aggregations(table, methods=opts["aggregation_methods"],
                                         models=list(cleaned.matrix.index) if on_cleaned else None,
                                         metrics=list(cleaned.matrix.columns) if on_cleaned else None, **common)
+            rankings = run_rankings_extras(table, cleaned, dec, opts, common)
             bar.update()
 
             scatter = None
@@ -228,7 +230,58 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     finally:
         bar.close()
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts},
-                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught)
+                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught, rankings)
+
+
+def run_rankings_extras(table, cleaned, dec, opts, common) -> dict:
+    """The analyses behind the rankings, balance, decomposition and source sections beyond the
+    main ones: the decomposition under the other ``missing=`` policies, balance across
+    alternative cleanings, benchmark-source structure (within vs between sources; agreement and
+    dimensionality one level up, on one column per dataset) and the most / least correlated
+    pairs with simultaneous intervals."""
+    from .agreement import agreement
+    from .aggregation_audits import balance_across_cleanings
+    from .decomposition import decompose
+    from .dimensions import dimensionality
+    from .sources import benchmark_sources, extreme_pairs, source_agreement, source_matrix
+
+    out: dict = {}
+    plain = {k: common[k] for k in ("n_boot", "ci", "seed", "n_jobs")}
+    groups = cleaned.domains if cleaned.domains.notna().all() else None
+    out["extremes"] = extreme_pairs(cleaned.matrix, 5, method=opts["method"], groups=groups, **plain)
+    if dec is not None:
+        out["decomposition_policies"] = {
+            m: decompose(table, aggregate=dec.aggregate, parts=dec.parts, missing=m, levels=False, **common)
+            for m in ("complete_children", "skip")}
+    methods = [m for m in opts["aggregation_methods"] if m != "brainscore"] + \
+        (["brainscore"] if "brainscore" in opts["aggregation_methods"] else [])
+    if hasattr(table.tree, "leaves") and all(d in set(cleaned.domains) for d in ("neural", "behavioral")):
+        out["balance_cleanings"] = balance_across_cleanings(table, methods=methods)
+    src = benchmark_sources(table, cleaned.matrix.columns)
+    if 1 < src.nunique() < len(src):
+        out["sources"] = source_agreement(cleaned.matrix, src, method=opts["method"], **plain)
+        smat, sdom = source_matrix(cleaned.matrix, src, cleaned.domains)
+        sgroups = sdom if sdom is not None and sdom.notna().all() and sdom.nunique() > 1 else None
+        out["source_agreement"] = agreement(smat, method=opts["method"], groups=sgroups, **plain)
+        if smat.shape[1] >= 3:
+            out["source_dimensionality"] = dimensionality(smat, method=opts["method"], **plain)
+    return out
+
+
+def _rankings_dict(extra: dict) -> dict:
+    out = {}
+    if "decomposition_policies" in extra:
+        out["decomposition_policies"] = {k: v.to_dict() for k, v in extra["decomposition_policies"].items()}
+    if "balance_cleanings" in extra:
+        out["balance_cleanings"] = extra["balance_cleanings"].to_dict(orient="records")
+    if "sources" in extra:
+        out["sources"] = {"within_between": extra["sources"].to_dict(),
+                          "agreement": extra["source_agreement"].to_dict(),
+                          "dimensionality": extra["source_dimensionality"].to_dict()
+                          if "source_dimensionality" in extra else None}
+    if "extremes" in extra:
+        out["extreme_pairs"] = extra["extremes"].to_dict(orient="records")
+    return out
 
 
 # ------------------------------------------------------------------------------------------ results.json
@@ -287,6 +340,7 @@ def results_to_dict(res: ReportResults) -> dict:
         "decomposition": dec,
         "aggregation": res.comparison.to_dict(),
         "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
+        "rankings_extras": _rankings_dict(res.rankings),
         "environment": package_versions(),
         "warnings": list(res.warnings),
     }

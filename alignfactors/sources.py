@@ -233,13 +233,15 @@ def source_agreement(matrix: pd.DataFrame, sources: pd.Series, *, method: str = 
         raise DataError(f"source_agreement needs pairs both within and between sources; sources: "
                         f"{sorted(set(s))[:6]}.")
     owners = list(dict.fromkeys(s))
-    own = [same & (s[iu[0]] == o) for o in owners]
+    own_all = {o: same & (s[iu[0]] == o) for o in owners}
+    multi = [o for o in owners if own_all[o].any()]  # a one-metric source has no within pair
+    own = [own_all[o] for o in multi]
 
     def statistic(w):
         r = pairs(w)
         cols = [r[:, same].mean(axis=1), r[:, ~same].mean(axis=1)]
         cols.append(cols[0] - cols[1])
-        cols += [r[:, m].mean(axis=1) if m.any() else np.full(len(w), np.nan) for m in own]
+        cols += [r[:, m].mean(axis=1) for m in own]
         return np.column_stack(cols)
 
     statistic.batch_size = 32
@@ -250,9 +252,12 @@ def source_agreement(matrix: pd.DataFrame, sources: pd.Series, *, method: str = 
                         n_jobs=n_jobs, **kw)
     est = list(res.estimates)
     counts = src.value_counts()
+    per = dict(zip(multi, est[3:]))
+    none = Estimate(np.nan)
     by = pd.DataFrame({"source": owners, "n_metrics": [int(counts[o]) for o in owners],
-                       "within": [e.value for e in est[3:]], "ci_low": [e.ci[0] for e in est[3:]],
-                       "ci_high": [e.ci[1] for e in est[3:]]})
+                       "within": [per.get(o, none).value for o in owners],
+                       "ci_low": [per.get(o, none).ci[0] for o in owners],
+                       "ci_high": [per.get(o, none).ci[1] for o in owners]})
     return SourceAgreement(est[0], est[1], est[2], by, int(same.sum()), int((~same).sum()), method,
                            x.shape[0], int(n_boot), float(ci))
 
