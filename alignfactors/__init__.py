@@ -41,6 +41,7 @@ from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
+from .trend import Trend, trend
 from . import datasets
 from .report import report
 from .families import DesignEffect, design_effect, model_families
@@ -56,6 +57,6 @@ __all__ = [
     "FactorModel", "FitIndices", "KMOResult", "BartlettResult", "LoadingsBootstrap", "kmo", "bartlett_sphericity",
     "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
-    "__version__",
+    "Trend", "trend", "__version__",
     "model_families", "design_effect", "DesignEffect",
 ]

@@ -1,4 +1,4 @@
-"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate``.
+"""Command line: ``alignfactors report|agreement|dimensions|decompose|aggregate|trend``.
 
 A thin layer: parse the arguments, call the public functions, write or print, return an exit
 code. It holds no statistics. Errors the user can fix (any :class:`AlignFactorsError`, and
@@ -59,6 +59,17 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p)
     p.add_argument("--method", default="brainscore", metavar="M", help="aggregation rule (default brainscore)")
     p.add_argument("--top", type=int, default=20, help="models to print (default 20; 0 = all)")
+    p = sub.add_parser("trend", help="the headline analyses on the leaderboard as it stood at "
+                                     "several dates (needs timestamps: the snapshot JSON)")
+    _common(p)
+    p.add_argument("--dates", required=True, metavar="D1,D2,...",
+                   help="comma-separated dates YYYY-MM-DD")
+    p.add_argument("--out", required=True, metavar="DIR",
+                   help="output directory: trend.md, trend.png, trend.json")
+    p.add_argument("--aggregate", default="average_vision",
+                   help="aggregate whose R² on each part is followed (default average_vision)")
+    p.add_argument("--clusters", default=None, metavar="UNIT",
+                   help="resampling unit: 'families' or 'architecture' (default: models)")
     return parser
 
 
@@ -159,8 +170,34 @@ def _cmd_aggregate(args) -> int:
     return 0
 
 
+def _cmd_trend(args) -> int:
+    from .trend import trend
+
+    table = _load(args)
+    res = trend(table, args.dates, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+                clusters=args.clusters, progress=not args.quiet)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    cmd = (f"alignfactors trend {Path(args.input).name} --dates {','.join(res.dates)} "
+           f"--n-boot {args.n_boot} --seed {args.seed}"
+           + (f" --clusters {args.clusters}" if args.clusters else ""))
+    (out / "trend.md").write_text(
+        f"# Leaderboard over time: {Path(args.input).name}\n\n"
+        f"Command: `{cmd}`\n\n"
+        "Each date is the leaderboard as it stood then (scores computed later removed, "
+        "aggregates recomputed with the website's rule), cleaned and analysed on its own; "
+        "intervals resample its models (or clusters).\n\n"
+        f"{res.to_markdown()}\n\n![trend](trend.png)\n", encoding="utf-8")
+    res.plot(out / "trend.png")
+    (out / "trend.json").write_text(json.dumps(res.to_dict(), indent=1, sort_keys=False),
+                                    encoding="utf-8")
+    print(res.summary())
+    _note(args, f"wrote {out / 'trend.md'}, {out / 'trend.png'} and {out / 'trend.json'}")
+    return 0
+
+
 _COMMANDS = {"report": _cmd_report, "agreement": _cmd_agreement, "dimensions": _cmd_dimensions,
-             "decompose": _cmd_decompose, "aggregate": _cmd_aggregate}
+             "decompose": _cmd_decompose, "aggregate": _cmd_aggregate, "trend": _cmd_trend}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import gzip
 import io
 import os
@@ -14,7 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, InputFileError, ParameterTypeError
+from . import _formats
+from .errors import DataError, InputFileError, ParameterError, ParameterTypeError
 from .table import ScoreTable
 from .tree import BenchmarkTree, check_tree, infer_tree
 
@@ -53,8 +55,8 @@ def _looks_utf16(head: bytes) -> bool:
     return even.count(0) > 0.4 * len(even) or odd.count(0) > 0.4 * len(odd)
 
 
-def _read_text(src) -> str:
-    """Bytes of a path or open file -> text (gunzipped, BOM removed), with clear errors."""
+def _read_data(src) -> tuple[bytes | str, str]:
+    """The content of a path or open file, and its name for messages."""
     if isinstance(src, (str, os.PathLike)):
         path = Path(src)
         if not path.exists():
@@ -73,16 +75,29 @@ def _read_text(src) -> str:
         raise ParameterTypeError(
             f"expected a path or an open file, got {type(src).__name__}"
         )
-    name = _source_name(src)
+    return data, _source_name(src)
+
+
+def _read_text(src) -> str:
+    """Bytes of a path or open file -> text (gunzipped, BOM removed), with clear errors."""
+    return _decode(*_read_data(src))
+
+
+def _gunzip(data: bytes, name: str) -> bytes:
+    try:
+        return gzip.decompress(data)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputFileError(f"{name}: looks gzip-compressed but cannot be "
+                             f"decompressed ({exc})") from None
+
+
+def _decode(data: bytes | str, name: str) -> str:
+    """File content -> text (gunzipped, BOM removed), with clear errors."""
     if isinstance(data, str):
         text = data.lstrip("\ufeff")
     else:
         if data[:2] == b"\x1f\x8b":
-            try:
-                data = gzip.decompress(data)
-            except (OSError, EOFError, zlib.error) as exc:
-                raise InputFileError(f"{name}: looks gzip-compressed but cannot be "
-                                     f"decompressed ({exc})") from None
+            data = _gunzip(data, name)
         head = data[:8192]
         if head[:2] in (b"\xff\xfe", b"\xfe\xff"):
             # Excel's "Unicode text" and PowerShell write UTF-16 with a BOM: it is text, read it.
@@ -138,7 +153,24 @@ def _read_strings(src) -> tuple[pd.DataFrame, str]:
     differs from the header's is an error naming the line.
     """
     text = _read_text(src)
-    name = _source_name(src)
+    return _strings_from_text(text, _source_name(src))
+
+
+def _comment_lines(text: str) -> tuple[list[str], str]:
+    """Leading ``#`` lines (without the ``#``) and the text with them blanked (line numbers kept)."""
+    lines = text.split("\n")
+    comments = []
+    for i, line in enumerate(lines):
+        if not line.lstrip().startswith("#"):
+            break
+        comments.append(line.lstrip()[1:].strip())
+        lines[i] = ""
+    return comments, "\n".join(lines)
+
+
+def _strings_from_text(text: str, name: str) -> tuple[pd.DataFrame, str]:
+    """:func:`_read_strings` on text already read (leading ``#`` comment lines skipped)."""
+    text = _comment_lines(text)[1]
     rows = _csv_rows(text, name)
     if not rows:
         raise InputFileError(f"{name}: the file is empty; expected a header row and one row "
@@ -275,40 +307,73 @@ def _split_brainscore(df: pd.DataFrame, name: str, metadata=()):
     return meta, bench, ids
 
 
-def load_brainscore(path_or_buffer, *, tree=None, metadata=()) -> ScoreTable:
-    """Read a Brain-Score leaderboard CSV export.
+def load_brainscore(path_or_buffer, *, tree=None, metadata=(), domain="auto") -> ScoreTable:
+    """Read a Brain-Score leaderboard in any of the website's layouts, recognised by content.
+
+    Layouts (the file name plays no part; gzip is detected by its magic bytes):
+
+    1. **Older CSV export** (as ``brainscore_vision_leaderboard_2025-05-07.csv``):
+       ``model_name, model_id, rank`` then one column per benchmark node in pre-order;
+       ``X`` = failed, empty = never run.
+    2. **Today's CSV export** (``leaderboard.csv``): ``#`` comment lines (generation time, date
+       window), every cell quoted, header ``"Rank","Model","Model ID"``, optionally
+       ``"Filtered Score"`` (kept as model metadata ``filtered_score``), then benchmark columns
+       by short name in breadth-first order. A failed score is an empty unquoted cell and a
+       never-run one ``""``: both are read as ``"missing"`` (they cannot be told apart; the
+       table's summary says so).
+    3. **The zip export**: today's ``leaderboard.csv`` plus ``plugin-info.csv`` (rows
+       ``plugin_name, plugin_type, model_id, metadata``): model metadata (architecture,
+       model_family, ...) becomes columns of ``table.models``, benchmark metadata (Stimuli,
+       Data, Metric) columns of ``table.benchmarks``.
+    4. **The snapshot JSON** (a list of model records with ``"<benchmark>_vN": {value, raw,
+       error, timestamp, version, ...}``): ``scores`` are the website's values, ``raw``,
+       ``timestamps`` and ``versions`` are kept, ``errors`` is put on the ceiled scale
+       (``error x value / raw``) and every benchmark's errors are diagnosed
+       (``benchmarks["error_kind"]``, see :func:`alignfactors._formats.diagnose_errors`).
+       Benchmark names lose their ``_vN`` suffix; the version goes to
+       ``benchmarks["version"]``.
+
+    The tree is inferred from the values alone (column order plays no part); for the snapshot
+    the aggregates' full-precision ``raw`` values are used in the inference and its check.
+    When the tree is inferred, columns are put in pre-order of the tree.
 
     Parameters
     ----------
     path_or_buffer : str, Path or file object
-        The CSV (text or binary file; gzip detected by its magic bytes; UTF-8 with or without
-        BOM; LF or CRLF line ends).
+        The file (text or binary; UTF-8 with or without BOM; LF or CRLF line ends).
     tree : None, False or mapping, default None
         ``None`` infers the tree from the scores (:func:`~alignfactors.tree.infer_tree`);
         ``False`` makes every benchmark column a leaf; a mapping ``parent -> children`` gives
         the tree (names must be columns).
     metadata : sequence of str, default ()
-        More names of leading columns that describe the models rather than score them.
+        More names of leading CSV columns that describe the models rather than score them.
         ``model_name``, ``model_id``, ``rank``, ``layers`` and a few other known names always
         are; so is any leading column with a non-numeric value. An unknown *numeric* column
         before the first benchmark (say ``num_params``) is read as a benchmark (a root leaf
         with no domain, which :func:`~alignfactors.cleaning.clean` leaves out) unless it is
         named here.
+    domain : "auto", str or None, default "auto"
+        For sources mixing domains (the snapshot holds vision and language benchmarks): keep
+        the benchmarks of this domain (those scored for models with a score on an aggregate
+        named ``*_<domain>``, e.g. ``average_vision``) and the models with at least one score
+        on them; everything else goes to ``table.log`` with its reason. ``"auto"`` takes the
+        domain the aggregates are named for when there is exactly one (``"vision"`` for the
+        vision snapshot); ``None`` keeps everything.
 
     Returns
     -------
     ScoreTable
-        ``X`` cells have status ``"failed"``, empty (or ``nan``/``NA``) cells ``"missing"``;
-        both are NaN in ``scores``. Leading non-benchmark columns (``model_name``, ``rank``,
-        ``layers``, ...) go to ``models``.
+        ``X`` cells have status ``"failed"``, empty cells ``"missing"``; both are NaN in
+        ``scores``. Leading non-benchmark columns go to ``models``.
 
     Raises
     ------
     InputFileError
-        Missing, empty, header-only, binary or non-comma-separated file.
+        Missing, empty, header-only, binary or non-comma-separated file; a zip without
+        ``leaderboard.csv``; invalid JSON.
     DataError
         No ``model_id`` column, duplicate model ids, a non-numeric or infinite score
-        (column, model_id and value named).
+        (column, model_id and value named); a snapshot that is not a list of model records.
     TreeError
         ``tree=None`` and no consistent tree exists.
 
@@ -319,16 +384,228 @@ def load_brainscore(path_or_buffer, *, tree=None, metadata=()) -> ScoreTable:
     >>> t = load_brainscore(io.StringIO(csv_text))
     >>> t.tree.children("average_vision"), t.status.loc["2", "b"]
     (['a', 'b'], 'failed')
+    >>> today = ('# Generated on 2025-09-01T10:00:00 (UTC)\\n# Date from 2019-01-01 to 2025-09-01\\n'
+    ...          '"Rank","Model","Model ID","b","average_vision","a"\\n'
+    ...          '"1","m","1",".6",".5",".4"\\n"2","m","2",,".2",".4"\\n')
+    >>> u = load_brainscore(io.StringIO(today))
+    >>> list(u.scores.columns), u.status.loc["2", "b"]
+    (['average_vision', 'a', 'b'], 'missing')
     """
     if isinstance(metadata, str) or not all(isinstance(m, str) for m in metadata):
         raise ParameterTypeError(f"metadata must be a list of column names, got {metadata!r}")
-    df, name = _read_strings(path_or_buffer)
-    return _brainscore_from_strings(df, name, tree, metadata=metadata)
+    if domain is not None and not isinstance(domain, str):
+        raise ParameterTypeError(f"domain must be 'auto', a domain name such as 'vision', or "
+                                 f"None, got {domain!r}")
+    data, name = _read_data(path_or_buffer)
+    if isinstance(data, bytes) and data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, name)
+    if isinstance(data, bytes) and data[:4] == b"PK\x03\x04":
+        return _load_zip(data, name, tree, metadata)
+    text = _decode(data, name)
+    if _formats.looks_json(text):
+        return _load_snapshot(text, name, tree, domain)
+    return _load_csv_text(text, name, tree, metadata)
 
 
-def _brainscore_from_strings(df, name, tree, domains=None, metadata=()) -> ScoreTable:
-    meta, bench, ids = _split_brainscore(df, name, metadata)
-    scores, status = _parse_scores(bench, ids, name)
+def _load_csv_text(text, name, tree, metadata=()) -> ScoreTable:
+    comments, body = _comment_lines(text)
+    df, _ = _strings_from_text(body, name)
+    notes = []
+    reorder = False
+    if _formats.is_today_header(list(df.columns)):
+        df, meta_cols = _formats.today_to_standard(df)
+        metadata = (*metadata, *meta_cols)
+        notes.append(_formats.NOTE_FAILED_MISSING)
+        window = _formats.window_from_comments(comments)
+        if "date_from" in window:
+            notes.append(f"the export covers scores from {window['date_from']} to "
+                         f"{window['date_to']} (the date window chosen on the website)")
+        reorder = True  # breadth-first columns: put them in pre-order of the inferred tree
+    elif comments:
+        notes.append("comment lines: " + " | ".join(comments))
+    table = _brainscore_from_strings(df, name, tree, metadata=metadata)
+    if "filtered_score" in table.models.columns:
+        models = table.models.copy()
+        fs = models["filtered_score"]
+        models["filtered_score"] = pd.to_numeric(fs.where(fs != "", np.nan), errors="coerce")
+        table = dataclasses.replace(table, models=models)
+    table = dataclasses.replace(table, notes=(*table.notes, *notes))
+    if reorder and tree is None:
+        table = _in_tree_order(table)
+    return table
+
+
+def _in_tree_order(table: ScoreTable) -> ScoreTable:
+    """The table with its columns in pre-order of its tree."""
+    cols = list(table.tree.nodes)
+    if cols == list(table.scores.columns):
+        return table
+
+    def take(frame):
+        return None if frame is None else frame[cols]
+
+    return dataclasses.replace(
+        table, scores=take(table.scores), status=take(table.status), errors=take(table.errors),
+        raw=take(table.raw), timestamps=take(table.timestamps), versions=take(table.versions),
+        benchmarks=table.benchmarks.loc[cols])
+
+
+def _zip_csv(members: dict[str, bytes], name: str) -> tuple[str | None, str | None]:
+    """Names of the leaderboard and plugin-info members of a zip, found by their headers."""
+    board = plugins = None
+    for member, content in members.items():
+        if not member.lower().endswith(".csv"):
+            continue
+        try:
+            head = _comment_lines(_decode(content, f"{name}:{member}"))[1].lstrip()
+        except InputFileError:
+            continue
+        first = next(csv.reader(io.StringIO(head[:4096])), [])
+        if _formats.is_today_header(first) or "model_id" in first:
+            board = board or member
+        elif tuple(first[:4]) == _formats.PLUGIN_HEADER:
+            plugins = plugins or member
+    return board, plugins
+
+
+def _load_zip(data: bytes, name: str, tree, metadata) -> ScoreTable:
+    members = _formats.zip_members(data, name)
+    board, plugins = _zip_csv(members, name)
+    if board is None:
+        raise InputFileError(
+            f"{name}: a zip export must hold leaderboard.csv (a CSV with the header "
+            f"\"Rank\",\"Model\",\"Model ID\",...); this zip holds {sorted(members)[:8]}; "
+            "extract the leaderboard CSV and pass it, or download the export again (an Excel "
+            ".xlsx file is a zip too: save it as CSV)")
+    table = _load_csv_text(_decode(members[board], f"{name}:{board}"), name, tree, metadata)
+    if plugins is None:
+        return dataclasses.replace(table, notes=(*table.notes, "the zip holds no plugin-info.csv"
+                                                 "; no model or benchmark metadata"))
+    text = _decode(members[plugins], f"{name}:{plugins}")
+    pdf, _ = _strings_from_text(_comment_lines(text)[1], f"{name}:{plugins}")
+    mmeta, bmeta = _formats.parse_plugin_info(pdf, f"{name}:{plugins}")
+    log = [table.log]
+    models = table.models
+    if len(mmeta):
+        extra = mmeta.index.difference(models.index)
+        if len(extra):
+            log.append(pd.DataFrame({"item": list(extra), "kind": "model_metadata",
+                                     "reason": "plugin-info.csv describes a model that is not in "
+                                               "leaderboard.csv"}))
+        new = [c for c in mmeta.columns if c not in models.columns]
+        models = models.join(mmeta[new].reindex(models.index))
+    bench = table.benchmarks
+    if len(bmeta):
+        extra = bmeta.index.difference(bench.index)
+        if len(extra):
+            log.append(pd.DataFrame({"item": list(extra), "kind": "benchmark_metadata",
+                                     "reason": "plugin-info.csv describes a benchmark that is not "
+                                               "a column of leaderboard.csv (filtered out on the "
+                                               "website?)"}))
+        got = bmeta.reindex(bench.index)
+        bench = bench.copy()
+        if "version" in got:
+            bench["version"] = got["version"].astype(float)
+        for c in got.columns.drop("version", errors="ignore"):
+            bench[c] = got[c]
+    return dataclasses.replace(table, models=models, benchmarks=bench,
+                               log=pd.concat([x for x in log if len(x)] or [table.log],
+                                             ignore_index=True))
+
+
+def _snapshot_domain(p, domain, name):
+    """Aggregates named for the domain, resolving "auto"."""
+    named = {a: a.rsplit("_", 1)[1] for a in p.aggregates
+             if re.match(r"^(average|neural|behaviou?r(al)?|engineering)_[A-Za-z]+$", a)}
+    if domain is None:
+        return None, []
+    if domain == "auto":
+        found = sorted(set(named.values()))
+        if len(found) != 1:
+            return None, []
+        domain = found[0]
+    dom_aggs = [a for a, d in named.items() if d == domain]
+    if not dom_aggs:
+        raise ParameterError(f"domain={domain!r}: {name} has no aggregate named "
+                             f"'average_{domain}' or like it (aggregates: "
+                             f"{sorted(named)[:6]}); pass domain=None to keep everything")
+    return domain, dom_aggs
+
+
+def _load_snapshot(text, name, tree, domain) -> ScoreTable:
+    p = _formats.read_snapshot(text, name)
+    log = []
+    cols, rows = list(p.scores.columns), list(p.scores.index)
+    domain, dom_aggs = _snapshot_domain(p, domain, name)
+    ok = p.status == "ok"
+    if domain is not None:
+        in_domain = ok[dom_aggs].any(axis=1)
+        kept = [c for c in cols if ok.loc[in_domain, c].any()]
+        for c in cols:
+            if c not in kept:
+                reason = (f"not a {domain} benchmark: scored only for models with no score on "
+                          f"{dom_aggs[0]}" if ok[c].any() else "no model has a score")
+                log.append({"item": c, "kind": "benchmark", "reason": reason})
+        leaves = [c for c in kept if c not in p.aggregates]
+        has = ok[leaves].any(axis=1)
+        rows = list(has.index[has])
+        dropped = p.scores.index.difference(rows, sort=False)
+        for m in dropped:
+            log.append({"item": m, "kind": "model",
+                        "reason": f"no score on a {domain} benchmark"})
+        cols = kept
+    if not rows or not cols:
+        raise DataError(f"{name}: nothing left after keeping the {domain} benchmarks and models")
+
+    def take(frame):
+        return frame.loc[rows, cols]
+
+    scores, status = take(p.scores), take(p.status)
+    errors = take(p.errors)
+    aggregates = [a for a in p.aggregates if a in cols]
+    diag = _formats.diagnose_errors(scores, errors, aggregates)
+    bench = p.benchmarks.loc[cols].join(diag)
+    bench = bench[["version", "error_kind", *[c for c in bench.columns
+                                              if c not in ("version", "error_kind")]]]
+    bench.insert(2, "aggregate", [c in aggregates for c in cols])
+    notes = list(p.notes)
+    if domain is not None:
+        notes.insert(0, f"domain {domain!r}: kept {len(cols)} of {p.scores.shape[1]} benchmarks "
+                        f"and {len(rows)} of {p.scores.shape[0]} models (the rest in .log)")
+    n_unceiled = int(bench["n_unceiled"].sum())
+    if n_unceiled:
+        notes.append(f"{n_unceiled} scores shown as X on the website have a raw value "
+                     "(benchmarks without a ceiling, such as the engineering ones): their score "
+                     "is the raw value (benchmarks['n_unceiled'])")
+    kinds = bench.loc[bench["n_errors"] > 0, "error_kind"].value_counts()
+    if kinds.get("spread_over_subjects", 0):
+        notes.append(f"{kinds['spread_over_subjects']} benchmarks have errors larger than a "
+                     "standard error of the score can be (benchmarks['error_kind'] == "
+                     "'spread_over_subjects'); do not use them as standard errors")
+    # The snapshot's aggregates are means of their children's *raw* values (full precision),
+    # not of the displayed values: the tree is inferred and checked on raw.
+    raw = take(p.raw)
+    exact = raw.where(status == "ok").fillna(scores)
+    btree, check = _tree_for(exact, tree)
+    if tree is None:
+        parents = set(btree.to_dict())
+        if parents != set(aggregates):
+            notes.append(f"the inferred parents differ from the entries the snapshot marks as "
+                         f"aggregates (no version, timestamp or error): inferred only "
+                         f"{sorted(parents - set(aggregates))[:5]}, marked only "
+                         f"{sorted(set(aggregates) - parents)[:5]}")
+    notes.append("the snapshot's aggregates are means of their children's raw values (not of "
+                 "the displayed scores): the tree is inferred and checked on raw, and as_of "
+                 "recomputes aggregates from raw")
+    models = p.models.loc[rows]
+    table = ScoreTable(scores, status, models, btree, name, check, errors=errors, raw=raw,
+                       timestamps=take(p.timestamps), versions=take(p.versions), benchmarks=bench,
+                       log=pd.DataFrame(log, columns=["item", "kind", "reason"]),
+                       notes=tuple(notes), aggregates_from="raw")
+    return _in_tree_order(table) if tree is None else table
+
+
+def _tree_for(scores: pd.DataFrame, tree):
     check = None
     if tree is None:
         btree, check = infer_tree(scores)
@@ -345,6 +622,13 @@ def _brainscore_from_strings(df, name, tree, domains=None, metadata=()) -> Score
             f"tree must be None (infer), False (flat) or a mapping parent -> children, got "
             f"{type(tree).__name__}"
         )
+    return btree, check
+
+
+def _brainscore_from_strings(df, name, tree, domains=None, metadata=()) -> ScoreTable:
+    meta, bench, ids = _split_brainscore(df, name, metadata)
+    scores, status = _parse_scores(bench, ids, name)
+    btree, check = _tree_for(scores, tree)
     if domains:
         btree = btree.with_domains(domains)
     return ScoreTable(scores, status, meta, btree, name, check)
@@ -370,8 +654,9 @@ def _read_domains(domains) -> dict[str, str] | None:
 def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
     """Read any leaderboard CSV: a Brain-Score export, a wide or a long table.
 
-    A file with a ``model_id`` column and columns named like ``average_*``/``neural_*``/
-    ``behavior_*``/``engineering_*`` is read by :func:`load_brainscore`. A file with columns
+    Brain-Score's layouts (today's CSV export, the zip export, the snapshot JSON) and a file with
+    a ``model_id`` column and columns named like ``average_*``/``neural_*``/``behavior_*``/
+    ``engineering_*`` are read by :func:`load_brainscore`. A file with columns
     ``model`` (or ``model=``), ``metric`` and ``score`` (and optionally ``domain``) is long.
     Otherwise it is wide: the first column (or ``model=``) holds the model ids.
 
@@ -394,8 +679,23 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
     >>> t.scores["V1"].tolist()
     [0.2, 0.3]
     """
-    df, name = _read_strings(path)
+    data, name = _read_data(path)
     doms = _read_domains(domains)
+    if isinstance(data, bytes) and data[:2] == b"\x1f\x8b":
+        data = _gunzip(data, name)
+    special = None
+    if isinstance(data, bytes) and data[:4] == b"PK\x03\x04":
+        special = _load_zip(data, name, None, ())
+    else:
+        text = _decode(data, name)
+        if _formats.looks_json(text):
+            special = _load_snapshot(text, name, None, "auto")
+        else:
+            df, _ = _strings_from_text(text, name)
+            if _formats.is_today_header(list(df.columns)):
+                special = _load_csv_text(text, name, None)
+    if special is not None:  # a Brain-Score layout: see load_brainscore
+        return special if not doms else _with(special, special.tree.with_domains(doms))
     cols = list(df.columns)
     if "model_id" in cols and model in (None, "model_id") and any(
         re.match(r"^(average|neural|behaviou?r|engineering)_", c) for c in cols

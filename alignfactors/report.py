@@ -53,6 +53,7 @@ REPORT_OPTIONS: dict[str, Any] = {
     "aggregation_models": "cleaned",
     "top_models": 20,
     "n_jobs": 1,
+    "trend_dates": None,
 }
 
 
@@ -75,6 +76,7 @@ class ReportResults:
     simulated: bool = False
     skipped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    trend: Any = None
     rankings: dict = field(default_factory=dict)  # run_rankings_extras: policies, cleanings, sources, extremes
 
 
@@ -221,6 +223,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter = table.scores[cols].dropna().copy()
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
+            trend_res = _run_trend(table, opts, common, skipped)
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
@@ -230,7 +233,32 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     finally:
         bar.close()
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts},
-                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught, rankings)
+                         cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
+                         trend_res, rankings)
+
+
+def _trend_dates(table) -> list[str]:
+    """Default dates of the report's trend section: 31 December of every year the scores span."""
+    stamps = table.timestamps.stack()
+    first, last = stamps.min(), stamps.max()
+    return [f"{y}-12-31" for y in range(first.year, last.year + 1)]
+
+
+def _run_trend(table, opts, common, skipped):
+    """The trend over time when the table has timestamps (else None); see :func:`alignfactors.trend`."""
+    from .errors import AlignFactorsError
+    from .trend import trend
+
+    if not getattr(table, "has_timestamps", False):
+        return None
+    dates = opts["trend_dates"] or _trend_dates(table)
+    try:
+        return trend(table, dates, aggregate=opts["aggregate"], parts=opts["parts"], method=opts["method"],
+                     max_missing=opts["max_missing"], n_boot=common["n_boot"], ci=common["ci"],
+                     seed=common["seed"], n_jobs=common["n_jobs"], progress=common["progress"])
+    except AlignFactorsError as exc:
+        skipped["trend"] = str(exc)
+        return None
 
 
 def run_rankings_extras(table, cleaned, dec, opts, common) -> dict:
@@ -344,6 +372,8 @@ def results_to_dict(res: ReportResults) -> dict:
         "environment": package_versions(),
         "warnings": list(res.warnings),
     }
+    if res.trend is not None:
+        out["trend"] = res.trend.to_dict()
     return _plain(out)
 
 

@@ -75,6 +75,8 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
         a = res.scatter.attrs
         figs["parts_scatter"] = lambda: F.scatter_parts(res.scatter, x=a["x"], y=a["y"],
                                                         colour_label=f"{a['colour']} rank")
+    if getattr(res, "trend", None) is not None:
+        figs["trend"] = res.trend.plot
     out = {}
     for name, make in figs.items():
         F.save_figure(make(), folder / f"{name}.png")
@@ -441,6 +443,51 @@ def _md_methods(res: ReportResults) -> list[str]:
     return lines
 
 
+def _md_trend(res: ReportResults, figs: dict, fig_no) -> list[str]:
+    """Section "Over time" (only when the input has timestamps, e.g. the snapshot JSON)."""
+    tr = getattr(res, "trend", None)
+    if tr is None:
+        why = res.skipped.get("trend")
+        return ["## Over time", "", f"Not computed: {why}", ""] if why else []
+    lines = [
+        "## Over time", "",
+        "The input dates every score, so the leaderboard can be rebuilt as it stood on each date "
+        f"({', '.join(tr.dates)}): scores computed later are removed and the aggregates recomputed with the "
+        "website's rule (mean of the children, missing counted as 0). Each date is then cleaned and analysed on "
+        "its own, with the report's options; intervals resample that date's models. Counts have no interval; "
+        "k is given with the percentile interval of k over resamples.", "",
+        tr.to_markdown(), "",
+    ]
+    if "trend" in figs:
+        lines += [_figure(next(fig_no), figs["trend"], "The headline numbers on the leaderboard as it stood "
+                                                       "at each date, with their intervals."), ""]
+    return lines
+
+
+def _md_source_notes(res: ReportResults) -> list[str]:
+    """What the loader found about the source (layout limits, left-out items, error meanings)."""
+    t = res.table
+    notes = list(getattr(t, "notes", ()))
+    log = getattr(t, "log", None)
+    lines = []
+    if notes:
+        lines += ["Notes on the source:", ""] + [f"- {n}" for n in notes] + [""]
+    if log is not None and len(log):
+        per = log["kind"].value_counts()
+        lines += ["Left out when reading it: " + ", ".join(f"{v} {k}(s)" for k, v in per.items())
+                  + " (reasons in `table.log`).", ""]
+    errors = getattr(t, "errors", None)
+    if errors is not None:
+        kinds = t.benchmarks.loc[t.benchmarks["error_kind"] != "none", "error_kind"]
+        rows = [{"benchmark": b, "error kind": k} for b, k in kinds.items()]
+        lines += [f"The source gives {int(errors.notna().to_numpy().sum())} per-score errors. What they "
+                  "measure differs between benchmarks (`table.benchmarks['error_kind']`):", "",
+                  _table([{"error kind": k, "benchmarks": int(v)} for k, v in kinds.value_counts().items()]),
+                  "", "<details>", "<summary>Error kind of every benchmark with errors</summary>", "",
+                  _table(rows), "", "</details>", ""]
+    return lines
+
+
 def render_markdown(res: ReportResults, figs: dict) -> str:
     """The text of report.md."""
     import itertools
@@ -460,10 +507,12 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
                   "estimate (the bootstrap distribution lies mostly on one side of it, as for the smaller eigenvalues "
                   "of a correlation matrix), which is then not a reliable measure of uncertainty.", ""]
     lines += _md_data(res)
+    lines += _md_source_notes(res)
     lines += _md_agreement(res, figs, fig_no)
     lines += _md_dimensions(res, figs, fig_no)
     lines += _md_sources(res)
     lines += _md_decomposition(res, figs, fig_no)
     lines += _md_aggregation(res, figs, fig_no)
+    lines += _md_trend(res, figs, fig_no)
     lines += _md_methods(res)
     return "\n".join(lines).rstrip() + "\n"

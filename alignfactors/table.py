@@ -79,6 +79,10 @@ class ScoreTable:
     notes : tuple of str
         Facts about the source a reader must know (e.g. failed and never-run scores cannot be
         told apart), shown by :meth:`summary`.
+    aggregates_from : {"scores", "raw"}
+        Which values the source's aggregates are means of: the children's ``scores`` (CSV
+        exports) or their ``raw`` values (the snapshot JSON); :meth:`as_of` recomputes them
+        the same way.
 
     Examples
     --------
@@ -101,6 +105,7 @@ class ScoreTable:
     benchmarks: pd.DataFrame | None = None
     log: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
+    aggregates_from: str = "scores"
 
     def __post_init__(self) -> None:
         s = self.scores
@@ -141,6 +146,10 @@ class ScoreTable:
             raise DataError(f"log must be a DataFrame with columns {LOG_COLUMNS}")
         object.__setattr__(self, "log", log.reset_index(drop=True))
         object.__setattr__(self, "notes", tuple(str(n) for n in self.notes))
+        if self.aggregates_from not in ("scores", "raw") or (
+                self.aggregates_from == "raw" and self.raw is None):
+            raise DataError(f"aggregates_from must be 'scores' or 'raw' (with a raw frame), got "
+                            f"{self.aggregates_from!r}")
 
     def _checked_benchmarks(self) -> pd.DataFrame:
         cols = self.scores.columns
@@ -389,6 +398,126 @@ class ScoreTable:
             benchmarks=self.benchmarks.loc[cols],
         )
 
+    def as_of(self, date) -> ScoreTable:
+        """The leaderboard as it stood on ``date``: only scores computed on or before it.
+
+        Leaf scores whose timestamp is after ``date`` become ``"missing"`` (not yet run), and
+        so do leaf scores without a timestamp (their date is unknown; counted in the notes).
+        Every aggregate is then recomputed with the website's rule: the mean of its direct
+        children with a missing child counted as 0, and missing when no child has a score
+        (means of the children's ``raw`` values when ``aggregates_from == "raw"``, as in the
+        snapshot).
+        Models left without any leaf score are dropped (listed in ``log``).
+
+        Parameters
+        ----------
+        date : str, date, datetime or Timestamp
+            A day (``"2022-06-30"``: the whole day counts) or a time; naive times are UTC.
+
+        Returns
+        -------
+        ScoreTable
+            Same columns; ``scores`` and ``raw`` of aggregates hold the recomputed
+            full-precision values; ``tree_check`` is recomputed (exact by construction).
+
+        Raises
+        ------
+        DataError
+            The table has no timestamps (only the snapshot JSON has them), or ``date`` is
+            before the first timestamp.
+        ParameterError
+            ``date`` is not a date.
+
+        Examples
+        --------
+        >>> from alignfactors.tree import BenchmarkTree
+        >>> sc = pd.DataFrame({"avg": [0.3], "a": [0.2], "b": [0.4]}, index=["m"])
+        >>> st = pd.DataFrame("ok", index=sc.index, columns=sc.columns)
+        >>> ts = pd.DataFrame({"avg": [pd.NaT], "a": [pd.Timestamp("2020-05-01", tz="UTC")],
+        ...                    "b": [pd.Timestamp("2021-05-01", tz="UTC")]}, index=sc.index)
+        >>> t = ScoreTable(sc, st, pd.DataFrame({"model_name": ["m"]}, index=sc.index),
+        ...                BenchmarkTree({"avg": ["a", "b"]}, roots=["avg"]), timestamps=ts)
+        >>> t.as_of("2020-12-31").scores.loc["m"].tolist()
+        [0.1, 0.2, nan]
+        """
+        if not self.has_timestamps:
+            raise DataError(
+                f"{self.source}: as_of needs the date of every score, and this table has no "
+                "timestamps (only the Brain-Score snapshot JSON carries them; CSV exports do not)"
+            )
+        cutoff, label = _cutoff(date)
+        stamps = self.timestamps
+        first = stamps.stack().min()
+        if cutoff < first:
+            raise DataError(
+                f"as_of({label!r}) is before the first score of {self.source} "
+                f"({first:%Y-%m-%d %H:%M} UTC); pick a date on or after {first:%Y-%m-%d}"
+            )
+        leaves = [c for c in self.scores.columns if self.tree.is_leaf(c)]
+        ts = stamps[leaves]
+        later = (ts > cutoff).to_numpy()
+        undated = (ts.isna() & (self.status[leaves] == "ok")).to_numpy()
+        drop = later | undated
+        scores = self.scores.copy()
+        status = self.status.copy()
+        sl = scores[leaves].to_numpy(copy=True)
+        stl = status[leaves].to_numpy(copy=True)
+        sl[drop] = np.nan
+        stl[drop] = "missing"
+        scores[leaves] = sl
+        status[leaves] = stl
+        masked = {}
+        for name in ("errors", "raw", "versions"):
+            frame = getattr(self, name)
+            if frame is not None:
+                frame = frame.copy()
+                vals = frame[leaves].to_numpy(copy=True)
+                vals[drop] = np.nan
+                frame[leaves] = vals
+                masked[name] = frame
+        new_ts = stamps.copy()
+        new_ts[leaves] = ts.mask(drop)
+        # The website's rule, bottom-up: parent = mean of children, missing child = 0, on the
+        # values the source's aggregates are means of (scores, or raw for the snapshot).
+        base = masked["raw"] if self.aggregates_from == "raw" else scores
+        base = base.where(status == "ok")
+        for node in reversed(self.tree.nodes):
+            kids = self.tree.children(node)
+            if not kids:
+                continue
+            x = base[kids].to_numpy()
+            any_ok = ~np.isnan(x).all(axis=1)
+            base[node] = np.where(any_ok, np.nan_to_num(x, nan=0.0).mean(axis=1), np.nan)
+            status[node] = np.where(any_ok, "ok", "missing")
+        parents = [c for c in scores.columns if not self.tree.is_leaf(c)]
+        scores[parents] = base[parents]
+        if "raw" in masked:
+            masked["raw"][parents] = base[parents]
+        keep = (status[leaves] == "ok").any(axis=1)
+        log = [self.log]
+        gone = list(scores.index[~keep])
+        if gone:
+            log.append(pd.DataFrame({"item": gone, "kind": "model",
+                                     "reason": f"no score computed on or before {label}"}))
+        n_undated = int(undated.sum())
+        notes = [*self.notes, f"as of {label}: {int(later.sum())} leaf scores computed later "
+                              f"were removed and the aggregates recomputed (website rule)"]
+        if n_undated:
+            notes.append(f"as of {label}: {n_undated} leaf scores without a timestamp were "
+                         "removed (their date is unknown)")
+        rows = list(scores.index[keep])
+        out = replace(self, scores=scores.loc[rows], status=status.loc[rows],
+                      models=self.models.loc[rows], timestamps=new_ts.loc[rows],
+                      **{k: v.loc[rows] for k, v in masked.items()},
+                      log=pd.concat([x for x in log if len(x)] or [self.log], ignore_index=True),
+                      notes=tuple(notes), source=f"{self.source} as of {label}")
+        if out.tree_check is not None:
+            checked = out.raw.where(out.status == "ok") if self.aggregates_from == "raw" \
+                else out.scores
+            out = replace(out, tree_check=check_tree(checked, out.tree,
+                                                     tol=out.tree_check.tolerance))
+        return out
+
     def summary(self) -> str:
         """Text summary: models, benchmarks, leaves per domain, cell status, tree check."""
         n_par = len(self.tree.to_dict())
@@ -428,6 +557,25 @@ class ScoreTable:
 
     def __str__(self) -> str:
         return self.summary()
+
+
+def _cutoff(date) -> tuple[pd.Timestamp, str]:
+    """The last instant that counts for ``as_of(date)`` (end of day for a date) and a label."""
+    if isinstance(date, bool) or not isinstance(date, (str, pd.Timestamp)) and not hasattr(
+            date, "year"):
+        raise ParameterError(f"date must be a date such as '2022-06-30', got {date!r}")
+    try:
+        ts = pd.Timestamp(date)
+    except (ValueError, TypeError):
+        raise ParameterError(f"date must be a date such as '2022-06-30', got {date!r}") from None
+    if ts is pd.NaT:
+        raise ParameterError(f"date must be a date such as '2022-06-30', got {date!r}")
+    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
+    whole_day = ts == ts.normalize() and not (isinstance(date, str) and ":" in date)
+    label = f"{ts:%Y-%m-%d}" if whole_day else f"{ts.isoformat()}"
+    if whole_day:
+        ts = ts + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return ts, label
 
 
 def _unpickle_table(state: dict, spec: tuple) -> ScoreTable:

@@ -115,7 +115,7 @@ def _same_as_plain(t):
                                              r"6 columns"),
     (b"\x89PNG\r\n\x1a\n" + bytes(range(256)), r"lb\.csv: not a text file \(a PNG image\); "
                                                r"expected a CSV file"),
-    (b"PK\x03\x04" + bytes(100), r"not a text file \(a zip/xlsx archive\)"),
+    (b"PK\x03\x04" + bytes(100), r"lb\.csv: a zip/xlsx archive that cannot be read as a zip"),
     (np.random.default_rng(0).bytes(2000), r"lb\.csv: not a text file \(binary content\)"),
     (bytes(b for b in np.random.default_rng(1).bytes(3000) if b), r"lb\.csv: not UTF-8 text "
                                                                   r"\(byte \d+\); re-save"),
