@@ -290,7 +290,7 @@ def _pair_sd(d: np.ndarray) -> np.ndarray:
 
 
 def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: float = 0.95,
-                                family: Sequence[int] | None = None, chunk: int = 64):
+                                family: Sequence[int] | None = None, chunk: int | None = None):
     r"""Simultaneous rank intervals of a family of models from bootstrap replicates of the scores.
 
     The bootstrap version of Mogstad, Romano, Shaikh & Wilhelm (2024), two-sided: with
@@ -345,6 +345,7 @@ def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: flo
     tiny = 1e-12 * max(1.0, float(np.nanmax(np.abs(s))))
     ok = sd > tiny
     dev = d - s[None, :]
+    chunk = chunk or max(1, int(2e7 // (d.shape[0] * n)))  # bounds the (B, chunk, n) block to ~160 MB
     tmax = np.zeros(d.shape[0])
     for j0 in range(0, len(fam), chunk):
         js = fam[j0:j0 + chunk]
@@ -359,7 +360,7 @@ def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: flo
     return low, high, c
 
 
-def best_set(scores: np.ndarray, dist: np.ndarray, level: float = 0.95, tau: int = 1, chunk: int = 64):
+def best_set(scores: np.ndarray, dist: np.ndarray, level: float = 0.95, tau: int = 1, chunk: int | None = None):
     r"""Confidence set for the ``tau`` best models (Mogstad et al. 2024, the "tau-best").
 
     One-sided bootstrap max-t over all ordered pairs: model k is certainly better than j when
@@ -384,6 +385,7 @@ def best_set(scores: np.ndarray, dist: np.ndarray, level: float = 0.95, tau: int
     tiny = 1e-12 * max(1.0, float(np.nanmax(np.abs(s))))
     ok = sd > tiny
     dev = d - s[None, :]
+    chunk = chunk or max(1, int(2e7 // (d.shape[0] * n)))
     tmax = np.full(d.shape[0], -np.inf)
     for j0 in range(0, n, chunk):
         js = np.arange(j0, min(n, j0 + chunk))
