@@ -128,6 +128,7 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
             dist[m] = diff
             q = np.nanquantile(diff, [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan)
             out[m][f"diff_{scheme}_low"], out[m][f"diff_{scheme}_high"] = float(q[0]), float(q[1])
+            out[m][f"_dist_{scheme}"] = diff
         p = _p_best(dist, methods, n_boot)
         for m in methods:
             out[m][f"p_best_{scheme}"] = p[m]

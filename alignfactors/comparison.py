@@ -111,6 +111,18 @@ class AggregationComparison:
         """Tidy frame of every bootstrap estimate (agreement between rules and balance)."""
         return estimates_frame(self.estimates)
 
+    def p_best(self, methods: Sequence[str] | None = None, over: str = "models") -> dict:
+        """Share of resamples in which each of ``methods`` (default all) has the smallest
+        ``|difference|`` among them; ``over`` = "models", "domain" or "tree" (the resampling of
+        the balance intervals), e.g. to compare rules without ``domain_zscore``, which is
+        balanced by construction."""
+        methods = list(self.methods if methods is None else methods)
+        key = "difference" if over == "models" else f"difference_{over}"
+        if over not in ("models", "domain", "tree"):
+            raise ParameterError(f"over={over!r} is not known; use 'models', 'domain' or 'tree'.")
+        dists = {m: getattr(self.estimates.get(f"{key}:{m}"), "distribution", None) for m in methods}
+        return _p_best(dists, methods, self.n_boot)
+
     def sensitivity_summary(self) -> pd.DataFrame:
         """Per method: mean and min Kendall tau over left-out metrics and the most influential metric."""
         if self.metric_sensitivity is None:
@@ -709,7 +721,14 @@ def compare_aggregations(
         d = estimates[f"difference:{m}"]
         row.update({"diff_ci_low": d.ci[0], "diff_ci_high": d.ci[1], "p_best": p_best[m]})
         if bench is not None:
-            row.update(bench[m])
+            row.update({k: v for k, v in bench[m].items() if not k.startswith("_dist_")})
+            for scheme in ("domain", "tree"):
+                d = bench[m][f"_dist_{scheme}"]
+                estimates[f"difference_{scheme}:{m}"] = Estimate(
+                    estimates[f"difference:{m}"].value, (row[f"diff_{scheme}_low"], row[f"diff_{scheme}_high"]),
+                    se=float(np.nanstd(d, ddof=1)) if len(d) > 1 else math.nan, level=ci,
+                    method=f"percentile (benchmarks resampled: {scheme})", n_boot=n_boot,
+                    n_undefined=int(np.isnan(d).sum()), distribution=d)
         brows.append(row)
     balance = pd.DataFrame(brows)
     absdiff = balance["difference"].abs()
