@@ -6,9 +6,11 @@ weighs the neural and behavioral domains, and three properties from social choic
 of irrelevant alternatives (leave one model out), sensitivity to each metric (leave one metric
 out) and invariance to a monotone rescaling of one metric.
 
-Bootstrap resamples draw models. Rules such as ``zscore`` and ``rank`` depend on which models
-are present, so each resample re-applies the rule to the resampled models (with their counts,
-as on the materialised resample) before ranking: this is the point of the exercise.
+Agreement and balance intervals resample models. Rules such as ``zscore`` and ``rank`` depend
+on which models are present, so each resample re-applies the rule to the resampled models (with
+their counts, as on the materialised resample). Rank intervals never resample the ranked models:
+they come from :mod:`alignfactors.rank_uncertainty` (benchmarks resampled and/or scores perturbed
+by their standard errors, all models kept). Balance is also assessed under benchmark resampling.
 """
 
 from __future__ import annotations
