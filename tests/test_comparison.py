@@ -199,6 +199,10 @@ def test_balance_weights_closed_form_and_domain_zscore():
     assert bal.loc["domain_zscore", "difference"] == pytest.approx(0.0, abs=1e-12)
     assert bal.loc["domain_zscore", "diff_domain_high"] == pytest.approx(0.0, abs=1e-9)
     assert res.best_balance == "domain_zscore" and bal.loc["domain_zscore", "p_best"] == 1.0
+    for over in ("models", "domain", "tree"):
+        pb = res.p_best(["mean", "zscore", "rank"], over=over)
+        assert sum(pb.values()) == pytest.approx(1.0)
+    assert res.estimates["difference_tree:mean"].method.startswith("percentile (benchmarks")
     # ranks: resampled benchmarks, never models
     assert set(res.rank_intervals["resampled"]) == {"benchmarks"}
     assert "no intervals" in compare_aggregations(df, methods=["mean", "rank"], n_boot=0, **FAST).summary()
