@@ -9,7 +9,6 @@ allowed values depend on the analysis). :func:`check_options` validates them bef
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -21,10 +20,6 @@ DEFAULTS = {"n_boot": 2000, "ci": 0.95, "ci_method": "bca", "seed": None, "n_job
             "batch_size": None, "progress": None, "clusters": None}
 
 CI_METHODS = ("bca", "percentile")
-
-#: Old option names still accepted for one release, with a DeprecationWarning: old -> new.
-RENAMED = {"method": "ci_method", "n_bootstrap": "n_boot", "level": "ci", "random_state": "seed"}
-
 
 def _is_int(v: Any) -> bool:
     return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -68,32 +63,18 @@ def check_options(
         raise ParameterError(f"{pre}missing must be one of {tuple(allowed_missing)}; got {missing!r}.")
 
 
-def renamed_options(kwargs: dict, where: str, allowed: tuple = tuple(RENAMED)) -> dict:
-    """Map old option names in ``kwargs`` to the new ones, warning once each; an unknown name is an error.
-
-    Returns the new-name -> value dict. Used by analyses as ``**kwargs`` catch-alls for one release.
-    """
-    out = {}
-    for old, value in kwargs.items():
-        if old in allowed and old in RENAMED:
-            new = RENAMED[old]
-            warnings.warn(f"{where}({old}=...) is deprecated; use {new}=... (the old name goes in the next release).",
-                          DeprecationWarning, stacklevel=3)
-            out[new] = value
-        else:
-            import difflib
-
-            near = difflib.get_close_matches(old, list(DEFAULTS) + ["missing"], n=1)
-            hint = f"; did you mean {near[0]!r}?" if near else ""
-            raise ParameterTypeError(f"{where}() got an unexpected keyword argument {old!r}{hint}")
-    return out
-
-
 def seed_record(seed: Any) -> Any:
     """How a seed is written in provenance: an int as is, a SeedSequence by its entropy, else a description."""
     if seed is None or _is_int(seed):
         return None if seed is None else int(seed)
+    if isinstance(seed, np.random.Generator):
+        ss = getattr(seed.bit_generator, "seed_seq", None)
+        if not isinstance(ss, np.random.SeedSequence):
+            return "<Generator without a SeedSequence: not reproducible from this record; pass an int seed>"
+        seed = ss
     if isinstance(seed, np.random.SeedSequence):
+        if not seed.spawn_key and _is_int(seed.entropy):
+            return int(seed.entropy)  # what the int seed would record: the same streams
         return {"entropy": int(seed.entropy) if _is_int(seed.entropy) else str(seed.entropy),
                 "spawn_key": list(seed.spawn_key)}
     return f"<{type(seed).__name__}: not reproducible from this record; pass an int seed>"
@@ -166,7 +147,7 @@ def cluster_codes(clusters: Any, rows: Any, *, table: Any = None, names: Any = N
                             f"(e.g. {list(unknown[:5])}).")
         clusters = lab[lab.index.isin([str(r) for r in rows])]
     codes = resolve_clusters(clusters, rows, table, names=names)
-    return codes, unit_of(clusters)
+    return codes, ("model" if codes is None else unit_of(clusters))
 
 
 def subset_codes(codes: Any, keep: Any):

@@ -226,6 +226,8 @@ def clean(
     if "model_name" in getattr(table, "models", pd.DataFrame()).columns:
         # Model names travel with the matrix so that clusters="families" works on it (a plain dict:
         # pandas compares attrs on concat, which a Series would break).
-        names = table.models["model_name"].reindex(out.index)
+        # Every model of the table, not only the kept ones: families are those of the whole table,
+        # and clusters= may name models that cleaning dropped (they are known, not unknown).
+        names = table.models["model_name"]
         out.attrs["model_names"] = {str(k): str(v) for k, v in names.items() if pd.notna(v)}
     return Cleaned(out, doms, log_df, options, n_models, n_cols)

@@ -37,6 +37,13 @@ def _common(p: argparse.ArgumentParser, *, input_optional: bool = False) -> None
     p.add_argument("--debug", action="store_true", help="show the full traceback on errors")
 
 
+def _clusters_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--clusters", default="auto", metavar="UNIT",
+                   help="resampling unit: auto (families when model names show near-copies, as in Brain-Score "
+                        "exports; default), families, architecture, none (models), or FILE.csv with columns "
+                        "model_id,family")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser (exposed for documentation and tests)."""
     parser = argparse.ArgumentParser(
@@ -47,12 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     _common(p, input_optional=True)
     p.add_argument("--out", required=True, metavar="DIR", help="output directory (replaced atomically)")
     p.add_argument("--config", metavar="FILE", help="JSON or TOML file with report option overrides")
+    _clusters_option(p)
 
     for name, text in (("agreement", "correlations between metrics: mean and domain blocks"),
                        ("dimensions", "how many dimensions: eigenvalues and rules for k"),
                        ("decompose", "variance of an aggregate explained by its parts")):
         p = sub.add_parser(name, help=text)
         _common(p)
+        _clusters_option(p)
         if name == "decompose":
             p.add_argument("--aggregate", default="average_vision", help="aggregate column (default average_vision)")
     p = sub.add_parser("aggregate", help="one score and rank per model under an aggregation rule")
@@ -98,6 +107,36 @@ def _load(args):
     return load_table(args.input, domains=args.domains)
 
 
+def _clusters(args, table):
+    """The ``clusters=`` argument from ``--clusters``: a keyword, or a CSV model_id,family read into a Series."""
+    import pandas as pd
+
+    value = args.clusters
+    if value in ("auto", "families", "architecture", "none"):
+        if value == "auto":
+            from .families import cluster_labels
+
+            lab = cluster_labels("auto", table.scores.index, table)
+            return None if lab is None else "families"
+        return None if value == "none" else value
+    path = Path(value)
+    if not path.is_file():
+        raise ParameterError(f"--clusters {value!r}: not auto, families, architecture, none or an existing CSV file "
+                             "(columns model_id,family).")
+    frame = pd.read_csv(path, dtype=str)
+    if list(frame.columns[:2]) != ["model_id", "family"] and not {"model_id", "family"} <= set(frame.columns):
+        raise ParameterError(f"--clusters {value}: the CSV needs columns model_id,family; got {list(frame.columns)}.")
+    if frame["model_id"].duplicated().any():
+        dup = frame.loc[frame["model_id"].duplicated(), "model_id"].tolist()[:5]
+        raise ParameterError(f"--clusters {value}: model_id {dup} appear more than once; give one family per model.")
+    return frame.set_index("model_id")["family"]
+
+
+def _unit_note(args, est) -> None:
+    what = {"model": "models", "cluster": "clusters of models"}.get(est.unit, f"{est.unit} clusters of models")
+    _note(args, f"intervals resample {est.n_units} {what} (--clusters {args.clusters}).")
+
+
 def _note(args, text: str) -> None:
     if not args.quiet:
         print(f"{PROG}: {text}", file=sys.stderr)
@@ -118,6 +157,8 @@ def _cmd_report(args) -> int:
         table, source, simulated = simulate_leaderboard(), None, True
     else:
         table, source, simulated = _load(args), args.input, False
+    if "clusters" not in options or args.clusters != "auto":
+        options["clusters"] = _clusters(args, table) if args.clusters != "auto" else "auto"
     out = report(table, out=args.out, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
                  simulated=simulated, source=source, **options)
     _note(args, f"wrote {out / 'report.md'}, {out / 'results.json'} and {out / 'figures'}/")
@@ -128,10 +169,12 @@ def _cmd_agreement(args) -> int:
     from .agreement import agreement
     from .cleaning import clean
 
-    c = clean(_load(args))
+    table = _load(args)
+    c = clean(table)
     res = agreement(c.matrix, groups=c.domains if c.domains.notna().all() else None, n_boot=args.n_boot,
-                    seed=args.seed, progress=not args.quiet)
+                    seed=args.seed, progress=not args.quiet, clusters=_clusters(args, table))
     print(res.summary())
+    _unit_note(args, res.mean)
     return 0
 
 
@@ -139,16 +182,23 @@ def _cmd_dimensions(args) -> int:
     from .cleaning import clean
     from .dimensions import dimensionality
 
-    c = clean(_load(args))
-    print(dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet).summary())
+    table = _load(args)
+    c = clean(table)
+    res = dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
+                         clusters=_clusters(args, table))
+    print(res.summary())
+    _unit_note(args, res.participation_ratio)
     return 0
 
 
 def _cmd_decompose(args) -> int:
     from .decomposition import decompose
 
-    print(decompose(_load(args), aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
-                    progress=not args.quiet).summary())
+    table = _load(args)
+    res = decompose(table, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+                    progress=not args.quiet, clusters=_clusters(args, table))
+    print(res.summary())
+    _unit_note(args, res.r2_joint)
     return 0
 
 

@@ -15,6 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, special, stats
 
+from .correlation import resampled_correlation
+
 _EPS = np.finfo(float).eps
 
 
@@ -113,7 +115,8 @@ def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
         elif rule == "parallel_fa":
             ks[rule] = _n_exceeding(fa_vals, ref_fa)
         elif rule == "map":
-            ks[rule] = int(np.nanargmin(mp)) + 1
+            # undefined (NaN) when every partial correlation is (e.g. a resample of two distinct models)
+            ks[rule] = int(np.nanargmin(mp)) + 1 if np.isfinite(mp).any() else np.nan
         elif rule == "optimal_coordinates":
             ks[rule] = _optimal_coordinates(w, ref_pc)
         elif rule == "acceleration_factor":
@@ -121,46 +124,77 @@ def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
     return w, fa_vals, mp, ks
 
 
-def _corr(x: np.ndarray, method: str) -> np.ndarray:
-    if method == "spearman":
-        x = stats.rankdata(x, axis=0)
-    elif method == "kendall":
-        return pd.DataFrame(x).corr(method="kendall").to_numpy()
-    return np.corrcoef(x, rowvar=False)
+def _null_pool(x, n, p, n_iter, null, rng, codes=None, icc=None) -> np.ndarray:
+    """``n_iter`` null data sets (n_iter, n, p): metrics independent of each other.
 
-
-def _parallel_reference(x, n, p, method, n_iter, null, rng, need_fa):
-    """Eigenvalues of n_iter null data sets, (n_iter, p) for components and for 1-factor minres."""
-    pcs, fas = np.empty((n_iter, p)), np.full((n_iter, p), np.nan)
+    ``"normal"``: standard normal rows (psych); with ``codes``, metric j of model i is
+    :math:`\\sqrt{icc_j} u_{g(i) j} + \\sqrt{1 - icc_j} e_{ij}` (u, e standard normal), so rows of one
+    cluster are correlated as in the data. ``"permutation"``: each column of ``x`` permuted.
+    """
+    pool = np.empty((n_iter, n, p))
     for i in range(n_iter):
         if null == "normal":
-            sim = rng.standard_normal((n, p))
+            pool[i] = rng.standard_normal((n, p))
+            if codes is not None:
+                u = rng.standard_normal((int(codes.max()) + 1, p))
+                pool[i] = np.sqrt(1.0 - icc) * pool[i] + np.sqrt(icc) * u[codes]
         else:
-            sim = np.column_stack([rng.permutation(x[:, j]) for j in range(p)])
-        r = _corr(sim, method)
-        pcs[i] = np.linalg.eigvalsh(r)[::-1]
+            pool[i] = np.column_stack([rng.permutation(x[:, j]) for j in range(p)])
+    return pool
+
+
+def _null_eigenvalues(pool, plans, weights, method, need_fa):
+    """Eigenvalues of every null data set under every resample's weights: (B, n_iter, p) twice.
+
+    The null data get the resample's repeated rows (the same count weights), so a resample is
+    compared with null data of its own kind. Components: eigenvalues of the weighted null
+    correlation; factors: ``_fa1_values`` of it (NaN when not needed or undefined).
+    """
+    b, (m, _, p) = weights.shape[0], pool.shape
+    pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
+    for i in range(m):
+        rs = resampled_correlation(pool[i], weights, method, plans[i])
+        ok = np.all(np.isfinite(rs), axis=(1, 2))
+        if ok.any():
+            pcs[ok, i] = np.linalg.eigvalsh(rs[ok])[:, ::-1]
         if need_fa:
-            fas[i] = _fa1_values(r)
+            for j in np.flatnonzero(ok):
+                fas[j, i] = _fa1_values(rs[j])
     return pcs, fas
 
 
-def _threshold(sims, quantile):
-    return sims.mean(axis=0) if quantile is None else np.quantile(sims, quantile, axis=0)
+def _threshold(sims, quantile, axis=0):
+    """psych's reference: the mean (Horn) or a quantile of the simulated eigenvalues along ``axis``."""
+    return sims.mean(axis=axis) if quantile is None else np.quantile(sims, quantile, axis=axis)
 
 
 def _normal_scores(x: np.ndarray) -> np.ndarray:
     return special.ndtri(stats.rankdata(x, axis=0) / (x.shape[0] + 1))
 
 
-def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2):
-    """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors."""
+def _cv_folds(n, codes, rng, n_splits=5):
+    """K-fold (train, test) index pairs; grouped by cluster (``GroupKFold``, shuffled) when ``codes`` is given."""
+    from sklearn.model_selection import GroupKFold, KFold
+
+    state = int(rng.integers(2**31 - 1))
+    if codes is None:
+        return list(KFold(n_splits=min(n_splits, n), shuffle=True, random_state=state).split(np.zeros(n)))
+    g = int(codes.max()) + 1
+    return list(GroupKFold(n_splits=min(n_splits, g), shuffle=True, random_state=state).split(np.zeros(n), groups=codes))
+
+
+def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None):
+    """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors.
+
+    With cluster ``codes`` the folds are grouped (sklearn ``GroupKFold``, shuffled): a cluster's
+    models are never split between training and held-out data, so near-copies cannot be
+    predicted from each other.
+    """
     from sklearn.decomposition import FactorAnalysis
-    from sklearn.model_selection import KFold
 
     z = x if method == "pearson" else _normal_scores(x)
     z = (z - z.mean(axis=0)) / z.std(axis=0)
-    folds = list(KFold(n_splits=min(n_splits, x.shape[0]), shuffle=True,
-                       random_state=int(rng.integers(2**31 - 1))).split(z))
+    folds = _cv_folds(x.shape[0], codes, rng, n_splits)
     scores = np.full(max_k, np.nan)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -23,10 +23,12 @@ from threadpoolctl import threadpool_limits
 from ._render import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
-from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _parallel_reference, _rule_ks,
-                              _threshold)
+from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _normal_scores,
+                              _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
-from .resampling import bootstrap, check_n_boot_ci, check_seed
+from .families import _design_effect_statistic, matrix_names, resolve_clusters
+from ._options import check_options, provenance, unit_of
+from .resampling import bootstrap, check_n_boot_ci, child_rng, root_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
 
@@ -47,13 +49,14 @@ class Dimensionality:
     eigenvalues, explained : Series
         Eigenvalues of the correlation matrix (descending, indexed 1..p) and their share of the total (p).
     eigenvalue_estimates, explained_estimates : dict of int -> Estimate
-        The same with bootstrap intervals over models.
+        The same with bootstrap intervals over models (or clusters; ``Estimate.unit``).
     participation_ratio : Estimate
         :math:`(\\sum\\lambda)^2 / \\sum\\lambda^2`, the effective number of dimensions.
     n_dimensions : dict of str -> int
         k retained by each rule on the full data.
     k_distribution : dict of str -> dict of int -> float
-        P(k) over bootstrap resamples, per rule (empty without bootstrap).
+        P(k) over bootstrap resamples, per rule (empty without bootstrap): each resample compared
+        with null data of its own kind (see Notes for what P(k) means and what it does not).
     k_ci : dict of str -> (int, int)
         Percentile interval of k at level ``level``.
     map_values : Series
@@ -116,8 +119,10 @@ class Dimensionality:
         n_show = min(10, len(self.eigenvalues))
         eig = self.to_frame()
         eig = eig[(eig["quantity"] == "eigenvalue") & (eig["component"] <= n_show)]
+        n_cl = self.options.get("n_clusters")
+        unit = "models" if n_cl is None else f"{n_cl} clusters of models"
         head = (f"Dimensionality of {self.n_metrics} metrics over {self.n_models} models ({self.method}; "
-                f"{self.n_boot} bootstrap resamples over models, {self.level:.0%} intervals)")
+                f"{self.n_boot} bootstrap resamples over {unit}, {self.level:.0%} intervals)")
         lines = [head, f"Participation ratio: {self.participation_ratio.format()}", "",
                  text_table(self.k_frame()), "",
                  f"Leading eigenvalues (of {len(self.eigenvalues)}):",
@@ -247,6 +252,9 @@ def dimensionality(
     n_jobs: int = 1,
     batch_size: int | None = None,
     progress: bool | None = None,
+    clusters: Any = None,
+    ci_method: str = "bca",
+    missing: str = "complete",
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -279,9 +287,22 @@ def dimensionality(
     ci : float, default=0.95
         Level of the eigenvalue intervals and of ``k_ci``.
     seed : None, int or numpy.random.Generator
-        Decides the null data sets, the CV folds and the resamples.
+        Decides the null data sets, the CV folds and the resamples (one named child stream each).
     n_jobs, batch_size, progress
         See :func:`alignfactors.resampling.bootstrap`; results do not depend on them.
+    clusters : None, Series, "families" or "architecture"
+        Resampling unit (see :func:`alignfactors.families.resolve_clusters`). With clusters, a
+        resample draws whole clusters; the parallel-analysis null data keep the cluster structure
+        (each metric's intra-cluster correlation as in the data, metrics independent), so family
+        resemblance is not counted as a dimension, on the full data as in every resample; and
+        ``cv_likelihood`` folds are grouped by cluster. None: models are the unit.
+    ci_method : {"bca", "percentile"}, default="bca"
+        Interval method of eigenvalues, explained shares and the participation ratio (the
+        distribution of k is summarised by its percentiles).
+    missing : {"complete"}, default="complete"
+        The matrix must be complete (eigenvalues of a pairwise-complete correlation matrix are
+        not those of any data set); a NaN raises :class:`DataError`. Clean with
+        ``clean(table, complete=True)`` or pass ``corr=`` with your own correlation matrix.
 
     Returns
     -------
@@ -304,8 +325,27 @@ def dimensionality(
     m principal components, :math:`MAP_m = \\sum_{i\\ne j} r^{*q}_{ij,m}/(p(p-1))`, q = map_power,
     k = argmin over m = 1..max_k. Optimal coordinates and acceleration factor follow
     ``nFactors::nScree`` with the parallel-analysis component reference as ``aparallel``.
-    The simulated reference is drawn once from ``seed`` and reused by every resample, so the
-    statistic has no randomness of its own. ``cv_likelihood`` (5-fold held-out log-likelihood
+
+    Null data and P(k). One pool of ``n_iter`` null data sets (n x p; standard normal, or with
+    ``clusters`` rows correlated within a cluster as each metric is in the data) is drawn from
+    its own random stream. The full data are compared with the pool's eigenvalues; a bootstrap
+    resample, which repeats about 37% of its rows (or whole clusters), is compared with the
+    eigenvalues of the *same* pool under the resample's own count weights, i.e. null data with the
+    same repeated rows. Comparing a resample with a null of n distinct rows would count the extra
+    spread that repetition gives the eigenvalues as dimensions (on 229 x 50 iid noise that put
+    P(k) at 10-19 while the full data gave k = 0). Sharing one pool keeps the cost at ``n_iter``
+    eigendecompositions (and ``n_iter`` minres fits for ``parallel_fa``) per resample and makes
+    the reference vary only through the weights.
+    P(k) (``k_distribution``) is the share of resamples of models (or clusters) on which the rule,
+    applied exactly as to the data, returns k: it says how stable the rule's answer is to which
+    models (families) happen to be on the leaderboard. It is not the probability that the metrics
+    "have" k dimensions, not a test of k against k + 1, and not a calibrated interval for a true
+    k: it inherits each rule's own bias (parallel analysis misses weak factors, MAP counts few)
+    and the Monte Carlo noise of ``n_iter`` null sets. With ``clusters=None`` it assumes models
+    are independent draws; near-copies of one model then look like extra dimensions.
+    Random streams: null data, CV folds and resamples each come from a child stream of ``seed``
+    named for its purpose, so adding a rule or changing ``n_iter`` leaves the other quantities'
+    draws unchanged. ``cv_likelihood`` (5-fold held-out log-likelihood
     of ``sklearn.decomposition.FactorAnalysis`` on standardised data; normal scores of the ranks
     for Spearman/Kendall; k = 1, 2, ... up to max_k, stopping two steps after the last
     improvement) is not bootstrapped: one K-fold sweep per resample is too slow.
@@ -343,15 +383,24 @@ def dimensionality(
     """
     rules, n, p, max_k = _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile,
                                                   parallel_null, map_power, max_k, n_boot, ci)
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("complete",), where="dimensionality")
+    codes = _resolve_codes(clusters, matrix, parallel_null)
+    engine = {"ci_method": ci_method, "missing": missing, "clusters": clusters,
+              "unit": "model" if codes is None else unit_of(clusters)}
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
-                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress)
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes, engine)
+
+
+_REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration_factor")
 
 
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
-                    n_boot, ci, seed, n_jobs, batch_size, progress):
-    rng = check_seed(seed)
+                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None):
+    engine = engine or {"ci_method": "bca", "missing": "complete", "clusters": None, "unit": "model"}
+    root = root_seed(seed)
     notes: list[str] = []
     raw = matrix is not None
     if raw:
@@ -380,8 +429,18 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         raise ParameterError("no rule left to run: cv_likelihood needs matrix, not corr=.")
     corr_rules = tuple(r for r in rules if r not in _RAW_ONLY)
 
+    # One pool of null data sets (its own stream): the full data and every resample are compared
+    # with these same sets, weighted as the data are weighted.
     need_fa = "parallel_fa" in corr_rules
-    sim_pc, sim_fa = _parallel_reference(x, n, p, method, int(n_iter), parallel_null, rng, need_fa)
+    icc = None
+    if codes is not None:
+        icc = _cluster_icc(x if method == "pearson" else _normal_scores(x), codes)
+        notes.append(f"null data sets keep the cluster structure: {int(codes.max()) + 1} clusters, each metric's "
+                     f"intra-cluster correlation as in the data (ICC(1) median {np.median(icc):.2f}, range "
+                     f"{icc.min():.2f}-{icc.max():.2f}), no correlation between metrics.")
+    pool = _null_pool(x, n, p, int(n_iter), parallel_null, child_rng(root, "null"), codes, icc)
+    plans = [RankPlan(z) for z in pool] if method == "spearman" else [None] * len(pool)
+    sim_pc, sim_fa = (a[0] for a in _null_eigenvalues(pool, plans, np.ones((1, n)), method, need_fa))
     ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
     q_level = 0.95 if parallel_quantile is None else parallel_quantile
     if method != "pearson" and parallel_null == "normal":
@@ -398,22 +457,27 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     eig = pd.Series(w, index=pd.Index(comps, name="component"), name="eigenvalue")
     explained = (eig / eig.sum()).rename("explained")
     pr = float(w.sum() ** 2 / np.sum(w * w))
-    parallel = pd.DataFrame({
-        "k": comps, "pc_observed": w, "pc_simulated_mean": sim_pc.mean(axis=0),
-        "pc_simulated_quantile": np.quantile(sim_pc, q_level, axis=0), "fa_observed": fa_vals,
-        "fa_simulated_mean": sim_fa.mean(axis=0), "fa_simulated_quantile": np.quantile(sim_fa, q_level, axis=0),
-    })
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        parallel = pd.DataFrame({
+            "k": comps, "pc_observed": w, "pc_simulated_mean": sim_pc.mean(axis=0),
+            "pc_simulated_quantile": np.quantile(sim_pc, q_level, axis=0), "fa_observed": fa_vals,
+            "fa_simulated_mean": sim_fa.mean(axis=0), "fa_simulated_quantile": np.quantile(sim_fa, q_level, axis=0),
+        })
 
     cv = None
     n_dims = {}
     for rule in rules:
         if rule == "cv_likelihood":
             kmax_cv = min(max_k, p - 1)
-            scores = _cv_likelihood(x, method, kmax_cv, rng)
+            scores = _cv_likelihood(x, method, kmax_cv, child_rng(root, "cv_folds"), codes=codes)
             cv = pd.Series(scores, index=pd.Index(range(1, kmax_cv + 1), name="k"), name="cv_loglik")
             n_dims[rule] = int(np.nanargmax(scores)) + 1
         else:
             n_dims[rule] = ks[rule]
+    if codes is not None and "cv_likelihood" in rules:
+        notes.append("cv_likelihood folds are grouped by cluster (no cluster is split between training and "
+                     "held-out models).")
 
     k_dist, k_ci = {}, {}
     eig_est = {c: Estimate(v, level=ci) for c, v in zip(comps, w)}
@@ -424,29 +488,48 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             notes.append("cv_likelihood is not bootstrapped (a K-fold sweep per resample is too slow); "
                          "it has no P(k).")
         ties = RankPlan(x) if method == "spearman" else None
+        common = dict(n_boot=n_boot, ci=ci, n_jobs=n_jobs, batch_size=batch_size, progress=progress)
+        common["clusters"] = codes
+        common["unit"] = engine["unit"]
 
-        def statistic(weights):
-            out = np.full((weights.shape[0], 2 * p + 1 + len(corr_rules)), np.nan)
+        def eigen_statistic(weights):
+            out = np.full((weights.shape[0], 2 * p + 1), np.nan)
             rs = resampled_correlation(x, weights, method, ties)
-            for b in range(weights.shape[0]):
-                rb = rs[b]
-                if not np.all(np.isfinite(rb)):
-                    continue
-                try:
-                    wb, _, _, kb = _rule_ks(rb, corr_rules, ref_pc, ref_fa, max_k, map_power)
-                except (np.linalg.LinAlgError, ValueError):
-                    continue
-                out[b, :p] = wb
-                out[b, p:2 * p] = wb / wb.sum()
-                out[b, 2 * p] = wb.sum() ** 2 / np.sum(wb * wb)
-                out[b, 2 * p + 1:] = [kb[r] for r in corr_rules]
+            ok = np.all(np.isfinite(rs), axis=(1, 2))
+            if ok.any():
+                wb = np.linalg.eigvalsh(rs[ok])[:, ::-1]
+                out[ok, :p] = wb
+                out[ok, p:2 * p] = wb / wb.sum(axis=1, keepdims=True)
+                out[ok, 2 * p] = wb.sum(axis=1) ** 2 / np.sum(wb * wb, axis=1)
             return out
 
-        statistic.batch_size = 16
+        need_ref = any(r in _REF_RULES for r in corr_rules)
+
+        def k_statistic(weights):
+            out = np.full((weights.shape[0], len(corr_rules)), np.nan)
+            rs = resampled_correlation(x, weights, method, ties)
+            if need_ref:  # each resample against the null pool under its own weights
+                null_pc, null_fa = _null_eigenvalues(pool, plans, weights, method, need_fa)
+                refs_pc, refs_fa = _threshold(null_pc, parallel_quantile, 1), _threshold(null_fa, parallel_quantile, 1)
+            for b in range(weights.shape[0]):
+                if not np.all(np.isfinite(rs[b])):
+                    continue
+                rpc, rfa = (refs_pc[b], refs_fa[b]) if need_ref else (ref_pc, ref_fa)
+                try:
+                    _, _, _, kb = _rule_ks(rs[b], corr_rules, rpc, rfa, max_k, map_power)
+                except np.linalg.LinAlgError:
+                    continue
+                out[b] = [kb[r] for r in corr_rules]
+            return out
+
+        eigen_statistic.batch_size = 64
+        k_statistic.batch_size = 8
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, seed=rng, n_jobs=n_jobs, batch_size=batch_size,
-                            progress=progress)
+            res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common)
+            # the same resamples again (same stream), for k: no jackknife needed
+            res_k = bootstrap(k_statistic, n, seed=root, method="percentile",
+                              keep_distribution=False, **common) if corr_rules else None
         ests = res.estimates
         # the kernel's full-data value equals the textbook one to rounding; report the latter
         eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
@@ -454,7 +537,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         pr_est = replace(ests[2 * p], value=pr)
         alpha = (1 - ci) / 2
         for j, rule in enumerate(corr_rules):
-            d = res.distribution[:, 2 * p + 1 + j]
+            d = res_k.distribution[:, j]
             d = d[np.isfinite(d)].astype(int)
             if d.size == 0:
                 continue
@@ -468,7 +551,11 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
 
     mp_series = pd.Series(mp, index=pd.Index(range(1, max_k + 1), name="k"), name="map")
     options = {"n_iter": int(n_iter), "parallel_quantile": parallel_quantile, "parallel_null": parallel_null,
-               "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr"}
+               "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr",
+               "n_clusters": None if codes is None else int(codes.max()) + 1}
+    options.update(provenance(n_boot=n_boot, ci=ci, ci_method=engine["ci_method"], seed=seed, unit=engine["unit"],
+                              n_units=n if codes is None else int(codes.max()) + 1, n=n, missing=engine["missing"],
+                              clusters=engine["clusters"]))
     return Dimensionality(
         eigenvalues=eig, explained=explained, eigenvalue_estimates=eig_est, explained_estimates=exp_est,
         participation_ratio=pr_est, n_dimensions=n_dims, k_distribution=k_dist, k_ci=k_ci,
@@ -476,3 +563,23 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         n_models=n, n_metrics=p, n_boot=int(n_boot), level=float(ci), seed=seed if not isinstance(seed, np.random.Generator) else None,
         options=options, notes=tuple(notes),
     )
+
+
+def _resolve_codes(clusters, matrix, parallel_null):
+    """Cluster codes aligned with the matrix rows (``families.resolve_clusters``), or None."""
+    if clusters is None or (isinstance(clusters, str) and clusters == "none"):
+        return None
+    if matrix is None:
+        raise ParameterError("clusters= needs the models x metrics matrix; a correlation matrix (corr=) has no models.")
+    if parallel_null != "normal":
+        raise ParameterError("parallel_null='permutation' cannot keep the cluster structure of the data; "
+                             "use parallel_null='normal' with clusters=.")
+    return resolve_clusters(clusters, matrix.index, names=matrix_names(matrix))
+
+
+def _cluster_icc(z, codes):
+    """Each metric's ICC(1) (the kernel of :func:`alignfactors.families.design_effect`), clipped to [0, 0.95]."""
+    p = z.shape[1]
+    with np.errstate(all="ignore"):  # all-singleton clusters: 0/0, no within-cluster variance
+        icc = _design_effect_statistic(z, codes)(np.ones((1, z.shape[0])))[0, 2:2 + p]
+    return np.clip(np.nan_to_num(icc, nan=0.0), 0.0, 0.95)

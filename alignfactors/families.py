@@ -21,6 +21,7 @@ docstring of :func:`model_families`; ``rules=`` overrides them per model.
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,6 +31,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError, ParameterTypeError
+
+logger = logging.getLogger(__name__)
 
 __all__ = [
     "model_families",
@@ -271,8 +274,10 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
 
     Parameters
     ----------
-    clusters : None, "families", "variant", "architecture", "none", Series or mapping
-        None or "none": no clusters (the model bootstrap). "families" (= "variant") or
+    clusters : None, "auto", "families", "variant", "architecture", "none", Series or mapping
+        None or "none": no clusters (the model bootstrap). "auto": "families" when the model
+        names show near-copies (some variant family holds two or more of the models, as in
+        Brain-Score exports), else None. "families" (= "variant") or
         "architecture": :func:`model_families` at that level, which needs the model names
         (``table`` or ``names``). A Series model_id -> label: the user's own clusters.
     index : sequence
@@ -280,7 +285,10 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
     table : ScoreTable or DataFrame, optional
         Where the model names come from for a string ``clusters``.
     names : Series, optional
-        model_id -> model name, as an alternative to ``table``.
+        model_id -> model name, as an alternative to ``table`` (a cleaned matrix carries every
+        model of its table in ``matrix.attrs["model_names"]``, see :func:`matrix_names`).
+        Models of ``table``/``names`` that are not in ``index`` may be named in a Series
+        ``clusters`` (they are logged and not used); models of neither are unknown.
 
     Returns
     -------
@@ -304,13 +312,22 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
     index = pd.Index([str(i) for i in index])
     if clusters is None or (isinstance(clusters, str) and clusters == "none"):
         return None
+    if isinstance(clusters, str) and clusters == "auto":
+        src = table if table is not None else names
+        if src is None:
+            return None
+        fam = model_families(src, level="variant")
+        fam = fam.reindex(index)
+        if fam.isna().any() or fam.nunique() == len(index) or fam.nunique() < 2:
+            return None  # no near-copies (or no names for some models): the models are the units
+        clusters = "families"
     if isinstance(clusters, str):
         level = {"families": "variant", "family": "variant", "variant": "variant",
                  "architecture": "architecture"}.get(clusters)
         if level is None:
             raise ParameterError(
-                f"clusters must be None, 'families', 'architecture', 'none' or a Series model_id -> family; "
-                f"got {clusters!r}."
+                f"clusters must be None, 'auto', 'families', 'architecture', 'none' or a Series "
+                f"model_id -> family; got {clusters!r}."
             )
         src = table if table is not None else names
         if src is None:
@@ -345,12 +362,20 @@ def cluster_labels(clusters: Any, index: Any, table: Any = None, *, names: Any =
                 f"clusters misses {len(missing)} of the {len(index)} models of the data "
                 f"(e.g. {list(missing[:5])}); give every model a family (a singleton family is fine)."
             )
-        unknown = lab.index.difference(index)
+        known = index
+        for src in (table, names):  # models of the table the data came from are known, if not used
+            if src is not None:
+                known = known.union(_names(src).index)
+        unknown = lab.index.difference(known)
         if len(unknown):
             raise DataError(
                 f"clusters names {len(unknown)} models that are not in the data (e.g. {list(unknown[:5])}); "
                 "pass clusters.loc[matrix.index] if the data were subset on purpose."
             )
+        extra = lab.index.difference(index)
+        if len(extra):
+            logger.info("clusters: %d models of the table are not in the data (dropped by cleaning or not "
+                        "used by this analysis); their families are not used.", len(extra))
         labels = lab.reindex(index)
         if labels.isna().any():
             bad = list(labels.index[labels.isna()][:5])

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._render import json_number
-from .errors import ParameterError, ParameterTypeError
+from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .report_render import package_versions, render_markdown, write_figures
 
@@ -53,6 +53,10 @@ REPORT_OPTIONS: dict[str, Any] = {
     "aggregation_models": "cleaned",
     "top_models": 20,
     "n_jobs": 1,
+    "clusters": "auto",
+    "ci_method": "bca",
+    "batch_size": None,
+    "compare_units": True,
     "trend_dates": None,
 }
 
@@ -76,6 +80,8 @@ class ReportResults:
     simulated: bool = False
     skipped: dict = field(default_factory=dict)
     warnings: list = field(default_factory=list)
+    units: Any = None
+    clusters: Any = None
     trend: Any = None
     rankings: dict = field(default_factory=dict)  # run_rankings_extras: policies, cleanings, sources, extremes
 
@@ -116,7 +122,40 @@ def _validate_report(table, out, n_boot, seed, options):
         raise ParameterError(f"aggregation_models must be 'cleaned' (the models and metrics of the cleaned matrix) or 'all' "
                              f"(every model with a score); got {opts['aggregation_models']!r}.")
     opts["aggregation_methods"] = list(methods)
+    cl = opts["clusters"]
+    if not (cl is None or isinstance(cl, pd.Series) or cl in ("auto", "none", "families", "architecture")):
+        raise ParameterError(f"clusters must be 'auto' (families for Brain-Score-like names), 'families', "
+                             f"'architecture', 'none' or a Series model_id -> family; got {cl!r}.")
+    if not isinstance(opts["compare_units"], bool):
+        raise ParameterTypeError(f"compare_units must be True or False; got {opts['compare_units']!r}.")
+    from ._options import check_options
+
+    check_options(n_boot=n_boot, ci=opts["ci"], ci_method=opts["ci_method"], seed=seed, n_jobs=opts["n_jobs"],
+                  batch_size=opts["batch_size"], where="report")
     return opts
+
+
+def _report_clusters(option, table, index):
+    """The ``clusters=`` every analysis of the report gets: "auto" becomes "families" when the model
+    names show near-copies (Brain-Score exports), else None; and a description for the record."""
+    from .families import cluster_labels
+
+    if isinstance(option, pd.Series):
+        return option, "cluster"
+    if option in (None, "none"):
+        return None, "model"
+    if option == "auto":
+        lab = cluster_labels("auto", index, table)
+        return (None, "model") if lab is None else ("families", "family")
+    return option, ("architecture" if option == "architecture" else "family")
+
+
+def _clusters_kw(func, clusters) -> dict:
+    # An analysis from before the families issue (no clusters= yet) resamples models; the report
+    # then says so for that analysis (see ReportResults.clusters["not_clustered"]).
+    import inspect
+
+    return {"clusters": clusters} if "clusters" in inspect.signature(func).parameters else {}
 
 
 # ------------------------------------------------------------------------------------------ provenance
@@ -178,16 +217,21 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always")
             common = dict(n_boot=int(n_boot), ci=opts["ci"], seed=seed, n_jobs=opts["n_jobs"], progress=progress)
+            full = dict(common, ci_method=opts["ci_method"], batch_size=opts["batch_size"])
 
             bar.set_postfix_str("cleaning + agreement")
             cleaned = clean(table, max_missing=opts["max_missing"], complete=opts["complete"],
                             domains=opts["domains"], level=opts["level"])
             groups = cleaned.domains if cleaned.domains.notna().all() else None
-            agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, **common)
+            clusters, unit = _report_clusters(opts["clusters"], table, cleaned.matrix.index)
+            not_clustered = [f.__name__ for f in (dimensionality, bootstrap_loadings)
+                             if clusters is not None and not _clusters_kw(f, clusters)]
+            agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
-            dim = dimensionality(cleaned.matrix, method=opts["method"], **common)
+            dim = dimensionality(cleaned.matrix, method=opts["method"], **common,
+                                 **_clusters_kw(dimensionality, clusters))
             bar.update()
 
             bar.set_postfix_str("factor analysis")
@@ -196,13 +240,13 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             k = int(min(max(k, 1), opts["max_factors"], p - 1))
             fm = FactorModel(k, method=opts["factor_method"], rotation=opts["rotation"] if k > 1 else None,
                              corr_method=opts["method"]).fit(cleaned.matrix)
-            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common)
+            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common, **_clusters_kw(bootstrap_loadings, clusters))
             bar.update()
 
             bar.set_postfix_str("decomposition")
             dec = None
             if opts["aggregate"] in table.scores.columns and not table.tree.is_leaf(opts["aggregate"]):
-                dec = decompose(table, aggregate=opts["aggregate"], parts=opts["parts"], **common)
+                dec = decompose(table, aggregate=opts["aggregate"], parts=opts["parts"], clusters=clusters, **full)
             else:
                 skipped["decomposition"] = (
                     f"the table has no aggregate node {opts['aggregate']!r} with parts (a flat table); "
@@ -213,9 +257,14 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             on_cleaned = opts["aggregation_models"] == "cleaned"
             comp = compare_aggregations(table, methods=opts["aggregation_methods"],
                                         models=list(cleaned.matrix.index) if on_cleaned else None,
-                                        metrics=list(cleaned.matrix.columns) if on_cleaned else None, **common)
-            rankings = run_rankings_extras(table, cleaned, dec, opts, common)
+                                        metrics=list(cleaned.matrix.columns) if on_cleaned else None,
+                                        clusters=clusters, **full)
+            rankings = run_rankings_extras(table, cleaned, dec, opts, common, clusters)
             bar.update()
+
+            units = None
+            if opts["compare_units"] and n_boot and cleaned.matrix.index.size:
+                units = _resampling_units(table, cleaned, groups, opts, dec, full)
 
             scatter = None
             if dec is not None and len(dec.parts) == 2:
@@ -232,9 +281,32 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 caught.append(msg)
     finally:
         bar.close()
-    return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts},
+    record = {"option": opts["clusters"] if not isinstance(opts["clusters"], pd.Series) else "Series",
+              "used": clusters if not isinstance(clusters, pd.Series) else "Series", "unit": unit,
+              "n_units": agr.mean.n_units, "not_clustered": not_clustered}
+    opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
+    return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
-                         trend_res, rankings)
+                         units, record, trend_res, rankings)
+
+
+def _resampling_units(table, cleaned, groups, opts, dec, full):
+    """Headline numbers under the model, family and architecture bootstrap, when the names show families."""
+    from .families import cluster_labels
+    from .units import compare_units
+
+    idx = cleaned.matrix.index
+    if cluster_labels("auto", idx, table) is None:
+        return None  # no near-copies among the model names: nothing to compare
+    units = [None, "families"]
+    try:
+        cluster_labels("architecture", idx, table)
+        units.append("architecture")
+    except DataError:  # a single architecture: no architecture bootstrap
+        pass
+    return compare_units(table, matrix=cleaned.matrix, groups=groups, units=units, method=opts["method"],
+                         aggregate=None if dec is None else dec.aggregate, parts=None if dec is None else dec.parts,
+                         **full)
 
 
 def _trend_dates(table) -> list[str]:
@@ -261,7 +333,7 @@ def _run_trend(table, opts, common, skipped):
         return None
 
 
-def run_rankings_extras(table, cleaned, dec, opts, common) -> dict:
+def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dict:
     """The analyses behind the rankings, balance, decomposition and source sections beyond the
     main ones: the decomposition under the other ``missing=`` policies, balance across
     alternative cleanings, benchmark-source structure (within vs between sources; agreement and
@@ -273,13 +345,17 @@ def run_rankings_extras(table, cleaned, dec, opts, common) -> dict:
     from .dimensions import dimensionality
     from .sources import benchmark_sources, extreme_pairs, source_agreement, source_matrix
 
+    from ._options import cluster_codes
+
     out: dict = {}
     plain = {k: common[k] for k in ("n_boot", "ci", "seed", "n_jobs")}
+    codes, _ = cluster_codes(clusters, cleaned.matrix.index, table=table, known=table.scores.index)
     groups = cleaned.domains if cleaned.domains.notna().all() else None
-    out["extremes"] = extreme_pairs(cleaned.matrix, 5, method=opts["method"], groups=groups, **plain)
+    out["extremes"] = extreme_pairs(cleaned.matrix, 5, method=opts["method"], groups=groups, clusters=codes, **plain)
     if dec is not None:
         out["decomposition_policies"] = {
-            m: decompose(table, aggregate=dec.aggregate, parts=dec.parts, missing=m, levels=False, **common)
+            m: decompose(table, aggregate=dec.aggregate, parts=dec.parts, missing=m, levels=False, clusters=clusters,
+                         **common)
             for m in ("complete_children", "skip")}
     methods = [m for m in opts["aggregation_methods"] if m != "brainscore"] + \
         (["brainscore"] if "brainscore" in opts["aggregation_methods"] else [])
@@ -287,12 +363,13 @@ def run_rankings_extras(table, cleaned, dec, opts, common) -> dict:
         out["balance_cleanings"] = balance_across_cleanings(table, methods=methods)
     src = benchmark_sources(table, cleaned.matrix.columns)
     if 1 < src.nunique() < len(src):
-        out["sources"] = source_agreement(cleaned.matrix, src, method=opts["method"], **plain)
+        out["sources"] = source_agreement(cleaned.matrix, src, method=opts["method"], clusters=codes, **plain)
         smat, sdom = source_matrix(cleaned.matrix, src, cleaned.domains)
         sgroups = sdom if sdom is not None and sdom.notna().all() and sdom.nunique() > 1 else None
-        out["source_agreement"] = agreement(smat, method=opts["method"], groups=sgroups, **plain)
+        out["source_agreement"] = agreement(smat, method=opts["method"], groups=sgroups, clusters=clusters, **plain)
         if smat.shape[1] >= 3:
-            out["source_dimensionality"] = dimensionality(smat, method=opts["method"], **plain)
+            out["source_dimensionality"] = dimensionality(smat, method=opts["method"], **plain,
+                                                          **_clusters_kw(dimensionality, clusters))
     return out
 
 
@@ -368,6 +445,8 @@ def results_to_dict(res: ReportResults) -> dict:
         "decomposition": dec,
         "aggregation": res.comparison.to_dict(),
         "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
+        "resampling_units": None if res.units is None else res.units.to_dict(),
+        "clusters": res.clusters,
         "rankings_extras": _rankings_dict(res.rankings),
         "environment": package_versions(),
         "warnings": list(res.warnings),
@@ -433,7 +512,7 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     out : str or Path
         Output directory; replaced atomically if it exists.
     n_boot : int, default=2000
-        Bootstrap resamples over models for every interval.
+        Bootstrap resamples (of families or models, see ``clusters``) for every interval.
     seed : int, default=0
         Seed of every analysis (each analysis gets this seed).
     progress : bool, default=True
@@ -449,7 +528,11 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
         ``rotation`` ("oblimin"), ``aggregate`` ("average_vision"), ``parts``,
         ``aggregation_methods`` (brainscore, mean, zscore, rank), ``aggregation_models`` ("cleaned": compare
         the rules on the cleaned models and, except brainscore, its metrics; "all": every model with a score),
-        ``top_models`` (20), ``n_jobs`` (1).
+        ``top_models`` (20), ``n_jobs`` (1), ``clusters`` ("auto": resample families of
+        near-copies when the model names show them, as in Brain-Score exports; "families",
+        "architecture", "none" or a Series model_id -> family), ``ci_method`` ("bca"),
+        ``batch_size`` (None), ``compare_units`` (True: a section with the headline numbers under
+        the model, family and architecture bootstrap side by side, and the design effect).
 
     Returns
     -------

@@ -421,11 +421,14 @@ def _md_methods(res: ReportResults) -> list[str]:
     from . import __version__
 
     opts = ", ".join(f"{k}={o[k]!r}" for k in o if k not in ("n_boot", "seed"))
+    unit = (res.clusters or {}).get("unit", "model")
+    what = "models" if unit == "model" else f"{unit} clusters of models"
     text = ("No intervals were computed (n_boot=0). " if o["n_boot"] == 0 else
-            f"Intervals are {o['ci']:.0%} bootstrap intervals over models ({o['n_boot']} resamples of the "
-            "models with replacement; BCa where defined, percentile otherwise, as each result records), except "
-            "rank intervals, which resample benchmarks (and score noise when requested) with every model kept, "
-            "and the balance intervals labelled as over metrics or datasets. ") + (
+            f"Intervals are {o['ci']:.0%} bootstrap intervals over {what} ({o['n_boot']} resamples of the "
+            f"{what} with replacement; BCa where defined, with the jackknife over the same unit, percentile "
+            "otherwise, as each result records), except rank intervals, which resample benchmarks (and score noise "
+            "when requested) with every model kept, and the balance intervals labelled as over metrics or "
+            "datasets. ") + (
             f"One seed ({o['seed']}) is given to every analysis. Correlations are {o['method']} (average ranks "
             "for ties). Dimensionality: parallel analysis on components and on one-factor minres eigenvalues "
             "(psych's rule), Velicer's MAP, Kaiser, optimal coordinates, acceleration factor and cross-validated "
@@ -485,6 +488,54 @@ def _md_source_notes(res: ReportResults) -> list[str]:
                   _table([{"error kind": k, "benchmarks": int(v)} for k, v in kinds.value_counts().items()]),
                   "", "<details>", "<summary>Error kind of every benchmark with errors</summary>", "",
                   _table(rows), "", "</details>", ""]
+def _md_resampling_units(res: ReportResults) -> list[str]:
+    """Section: what the intervals resample, the families, the design effect and the headline
+    numbers under each resampling unit side by side (only formats ``res.units``)."""
+    c = res.clusters or {}
+    unit = c.get("unit", "model")
+    lines = ["## Resampling unit: models or families", ""]
+    if unit == "model":
+        lines += [f"Every interval resamples the {res.cleaned.matrix.shape[0]} models as independent units "
+                  f"(clusters={c.get('option')!r}: "
+                  + ("the model names show no near-copies)." if c.get("option") == "auto" else "as asked).")]
+    else:
+        lines += [f"Every interval resamples **{c.get('n_units')} {unit} clusters** of the "
+                  f"{res.cleaned.matrix.shape[0]} cleaned models (clusters={c.get('option')!r}): a resample draws "
+                  "whole families of near-copies (seeds, checkpoints, framework ports, repeated submissions of one "
+                  "name) with replacement, because such models are not independent draws "
+                  "(see `alignfactors.model_families`)."]
+    if c.get("not_clustered"):
+        lines += ["", f"Not yet clustered (these resample models): {', '.join(c['not_clustered'])}."]
+    lines.append("")
+    u = res.units
+    if u is None:
+        return lines
+    for lvl, de in u.design.items():
+        top = ", ".join(f"`{k}` ({v})" for k, v in de.sizes.head(6).items())
+        lines.append(f"- **{lvl}** level: {de.n_models} models in {de.n_clusters} families (largest: {top}); "
+                     f"median intra-family correlation {_e(de.median_icc)}, median effective number of models "
+                     f"{de.median_n_eff.format(1)} (Kish).")
+    lines += ["", "The headline numbers with the interval of each resampling unit (same data, same seed); "
+              "*SE ratio* is the standard error over the model bootstrap's:", ""]
+    f = u.frame
+    rows = []
+    for q, g in f.groupby("quantity", sort=False):
+        row = {"quantity": q, "value": f"{g['value'].iloc[0]:.3f}"}
+        for r in g.itertuples(index=False):
+            row[r.unit] = _iv(r.value, r.ci_low, r.ci_high).split(" ", 1)[-1]
+            if r.unit != "model":
+                row[f"SE ratio {r.unit}"] = f"{r.se_ratio:.2f}"
+        rows.append(row)
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    lines += [_table([{k: r.get(k, "") for k in cols} for r in rows]), ""]
+    counts = f.drop_duplicates(["unit", "n_units"]).groupby("unit", sort=False)["n_units"].apply(
+        lambda v: " / ".join(str(int(x)) for x in v))
+    lines += ["Units resampled: " + "; ".join(f"{k}: {v}" for k, v in counts.items())
+              + " (agreement and dimensionality use the cleaned models; the decomposition every model with the "
+              "aggregate and its parts, hence a second count where they differ).", ""]
+    lines += ["The family level answers \"another run of these models\"; the architecture level \"other "
+              "architectures like these\". Intervals under the model bootstrap treat near-copies as independent "
+              "and are too narrow when the intra-family correlation is positive.", ""]
     return lines
 
 
@@ -508,6 +559,7 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
                   "of a correlation matrix), which is then not a reliable measure of uncertainty.", ""]
     lines += _md_data(res)
     lines += _md_source_notes(res)
+    lines += _md_resampling_units(res)
     lines += _md_agreement(res, figs, fig_no)
     lines += _md_dimensions(res, figs, fig_no)
     lines += _md_sources(res)

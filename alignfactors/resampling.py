@@ -77,18 +77,24 @@ def root_seed(seed: Any) -> np.random.SeedSequence:
     """The root :class:`numpy.random.SeedSequence` of ``seed``, from which every named stream is derived.
 
     An int gives ``SeedSequence(seed)``, a SeedSequence is returned as is, None gives fresh
-    entropy, and a Generator is drawn from once (128 bits; this advances it, so passing one
-    Generator to successive calls gives each call new streams). An analysis calls this once
-    and passes the result on, so all its streams share one root.
+    entropy. A Generator stands for the SeedSequence it was made from
+    (``seed.bit_generator.seed_seq``): its state is neither used nor advanced, so
+    ``default_rng(5)`` and ``5`` give the same streams and results. (A Generator made from a raw
+    bit-generator state has no SeedSequence; it is then drawn from once, for 128 bits.)
 
     Examples
     --------
     >>> root_seed(0).entropy
     0
+    >>> root_seed(np.random.default_rng(7)).entropy
+    7
     """
     if isinstance(seed, np.random.SeedSequence):
         return seed
     if isinstance(seed, np.random.Generator):
+        ss = getattr(seed.bit_generator, "seed_seq", None)
+        if isinstance(ss, np.random.SeedSequence):
+            return ss
         return np.random.SeedSequence([int(v) for v in seed.integers(0, 2**32, size=4, dtype=np.uint64)])
     check_seed(seed)  # validates None / int
     return np.random.SeedSequence(None if seed is None else int(seed))
@@ -106,10 +112,8 @@ def child_rng(seed: Any, name: str) -> np.random.Generator:
     Parameters
     ----------
     seed : None, int, numpy.random.SeedSequence or numpy.random.Generator
-        The root (see :func:`root_seed`). With an int or a SeedSequence the stream is a function
-        of the seed and the name only, not of the order of calls. A Generator is drawn from
-        once per call: call :func:`root_seed` once and pass the SeedSequence to derive several
-        streams from one Generator.
+        The root (see :func:`root_seed`). The stream is a function of the seed and the name
+        only, not of the order of calls; a Generator counts as the SeedSequence it was made from.
     name : str
         Purpose of the stream. The child is ``SeedSequence(entropy, spawn_key + (crc32(name),))``.
 
@@ -194,13 +198,16 @@ def rowwise_statistic(func: Callable[[Any], Any], data: Any) -> Statistic:
                     val = None
             caught.extend(rec)
             out.append(val)
-        # One warning per kind for the whole batch instead of one per resample (never silenced).
+        # One warning per kind for the whole batch instead of one per resample (never silenced);
+        # the text says when it came from resampled data rather than the data themselves.
+        full = weights.shape[0] == 1 and np.all(weights == 1)
         seen = set()
         for wm in caught:
             key = (wm.category, str(wm.message))
             if key not in seen:
                 seen.add(key)
-                warnings.warn(str(wm.message), wm.category, stacklevel=2)
+                text = str(wm.message) if full else f"on resampled data (bootstrap or jackknife): {wm.message}"
+                warnings.warn(text, wm.category, stacklevel=2)
         width = next((len(v) for v in out if v is not None), 1)
         return np.vstack([v if v is not None else np.full(width, np.nan) for v in out])
 

@@ -263,7 +263,8 @@ def source_agreement(matrix: pd.DataFrame, sources: pd.Series, *, method: str = 
 
 
 def extreme_pairs(matrix: pd.DataFrame, k: int = 5, *, method: str = "spearman", n_boot: int = 2000,
-                  ci: float = 0.95, seed: Any = None, n_jobs: int = 1, groups: pd.Series | None = None) -> pd.DataFrame:
+                  ci: float = 0.95, seed: Any = None, n_jobs: int = 1, groups: pd.Series | None = None,
+                  clusters=None) -> pd.DataFrame:
     """The ``k`` most and ``k`` least correlated metric pairs with simultaneous max-t intervals.
 
     Pairs chosen for their estimates need intervals valid for all pairs at once: with
@@ -271,6 +272,9 @@ def extreme_pairs(matrix: pd.DataFrame, k: int = 5, *, method: str = "spearman",
     :math:`\\max_{j<k} |r^*_{jk} - \\hat r_{jk}| / se_{jk}` over resamples, every pair's interval is
     :math:`\\hat r_{jk} \\pm c\\, se_{jk}` and all of them hold together with probability ``ci``
     (asymptotically), so they still hold for the pairs selected afterwards.
+
+    clusters : array of int codes, optional
+        Cluster codes of the rows for the engine (families resampled whole); None: models.
 
     Returns
     -------
@@ -299,8 +303,9 @@ def extreme_pairs(matrix: pd.DataFrame, k: int = 5, *, method: str = "spearman",
     c = np.nan
     lo = hi = np.full(len(r0), np.nan)
     if n_boot:
+        kw = {} if clusters is None else {"clusters": clusters}
         res = bootstrap(pairs, x.shape[0], n_boot=n_boot, ci=ci, method="percentile", seed=seed, n_jobs=n_jobs,
-                        keep_distribution=False)
+                        keep_distribution=False, **kw)
         d = res.distribution
         se = np.nanstd(d, axis=0, ddof=1)
         ok = se > 0

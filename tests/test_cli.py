@@ -162,3 +162,33 @@ def test_debug_shows_traceback(small_simulated, tmp_path, monkeypatch, capsys):
 def test_usage_error_returns_2(capsys):
     assert main(["report"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_report_resamples_families_by_default_and_compares_units(tmp_path, monkeypatch, fast_config):
+    # a leaderboard whose model names repeat (near-copies): "auto" resamples variant families
+    board = simulate_leaderboard(120, seed=0)
+    monkeypatch.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: board)
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--n-boot", "8", "--config", fast_config, "--quiet"]) == 0
+    d = json.loads((out / "results.json").read_text())
+    assert d["clusters"]["option"] == "auto" and d["clusters"]["used"] == "families"
+    assert d["agreement"]["mean"]["unit"] == "family"
+    n_fam = d["clusters"]["n_units"]
+    assert d["agreement"]["mean"]["n_units"] == n_fam < d["cleaning"]["n_models"]
+    units = d["resampling_units"]
+    assert set(units["design_effect"]) == {"family", "architecture"}
+    rows = {(r["quantity"], r["unit"]) for r in units["rows"]}
+    for q in ("agreement mean", "lambda_1", "participation ratio"):
+        assert {(q, "model"), (q, "family"), (q, "architecture")} <= rows
+    text = (out / "report.md").read_text()
+    assert "## Resampling unit: models or families" in text
+    assert f"Every interval resamples **{n_fam} family clusters**" in text
+    assert "median intra-family correlation" in text and "| quantity | value | model | family |" in text
+
+
+def test_report_clusters_none_resamples_models(tmp_path, small_simulated, fast_config):
+    out = tmp_path / "rep"
+    assert main(["report", "--out", str(out), "--n-boot", "0", "--config", fast_config, "--clusters", "none",
+                 "--quiet"]) == 0
+    d = json.loads((out / "results.json").read_text())
+    assert d["clusters"]["unit"] == "model" and d["agreement"]["mean"]["unit"] == "model"

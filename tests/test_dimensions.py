@@ -64,8 +64,10 @@ def test_reference_map_fourth_power(name):
 @pytest.mark.parametrize("name", FIXTURES)
 def test_reference_parallel_decisions(name):
     # Simulated draws differ from R's, so only the decisions are compared (psych's 95% quantile rule).
+    # harman74's third eigenvalue is within 0.02 of the reference: 400 null sets make the quantile stable.
     d, r = _load(name)
-    res = dimensionality(corr=r, n_obs=d["n_obs"], method="pearson", rules=["parallel_pc", "parallel_fa"], seed=1)
+    res = dimensionality(corr=r, n_obs=d["n_obs"], method="pearson", rules=["parallel_pc", "parallel_fa"], seed=1,
+                         n_iter=400)
     assert res.n_dimensions["parallel_pc"] == d["fa_parallel"]["ncomp"]
     assert res.n_dimensions["parallel_fa"] == d["fa_parallel"]["nfact"]
 
@@ -249,3 +251,141 @@ def test_non_positive_definite_corr_is_smoothed_as_psych_and_said():
     np.testing.assert_allclose(d.eigenvalues.to_numpy()[:3], [2.1812, 1.0990, 0.7198], atol=1e-4)
     assert d.eigenvalues.iloc[-1] > 0
     assert any("cor.smooth" in n for n in d.notes)
+
+
+# ----------------------------------------------------------------- P(k): nulls of the resample's kind, clusters
+def _noise(n, p, seed):
+    x = np.random.default_rng(seed).standard_normal((n, p))
+    return pd.DataFrame(x, index=[f"model{i}" for i in range(n)], columns=[f"m{j}" for j in range(p)])
+
+
+def _clustered_noise(sizes, p, icc, seed):
+    """No common factor: metric j of a model = its family's effect (share icc) + own noise; metrics independent."""
+    rng = np.random.default_rng(seed)
+    codes = np.repeat(np.arange(len(sizes)), sizes)
+    x = np.sqrt(icc) * rng.standard_normal((len(sizes), p))[codes] + np.sqrt(1 - icc) * rng.standard_normal((len(codes), p))
+    idx = [f"model{i}" for i in range(len(codes))]
+    return pd.DataFrame(x, index=idx, columns=[f"m{j}" for j in range(p)]), pd.Series(codes, index=idx)
+
+
+SIZES_SMALL = [12, 10, 8, 6, 5, 4, 4, 3, 3, 2, 2, 2] + [1] * 59  # 120 models in 71 families
+
+
+def _p_at_most_one(res, rule):
+    return sum(v for k, v in res.k_distribution[rule].items() if k <= 1)
+
+
+def test_pk_on_noise_small():
+    # Against one null of n distinct rows, resamples of this noise got k up to 7 (P(k <= 1) = 0.25 for
+    # parallel_pc, 0.62 for parallel_fa); against the
+    # null under their own weights they keep k <= 1 as the full data do.
+    res = dimensionality(_noise(120, 15, 0), rules=["parallel_pc", "parallel_fa"], n_boot=40, seed=0)
+    assert res.n_dimensions == {"parallel_pc": 0, "parallel_fa": 0}
+    assert _p_at_most_one(res, "parallel_pc") >= 0.85
+    assert _p_at_most_one(res, "parallel_fa") >= 0.85
+
+
+@pytest.mark.slow
+def test_pk_on_iid_noise_acceptance():
+    # Issue 10's acceptance check: 229 x 50 iid normal noise, n_boot=200.
+    res = dimensionality(_noise(229, 50, 1), rules=["parallel_pc", "parallel_fa"], n_boot=200, seed=0)
+    assert _p_at_most_one(res, "parallel_pc") >= 0.9
+    assert _p_at_most_one(res, "parallel_fa") >= 0.9
+
+
+def test_null_under_resample_weights_is_more_spread():
+    from alignfactors.correlation import RankPlan
+    from alignfactors.dimension_rules import _null_eigenvalues, _null_pool
+
+    rng = np.random.default_rng(0)
+    pool = _null_pool(None, 100, 10, 20, "normal", rng)
+    plans = [RankPlan(z) for z in pool]
+    w = np.bincount(rng.integers(0, 100, 100), minlength=100)[None, :].astype(float)
+    flat, _ = _null_eigenvalues(pool, plans, np.ones((1, 100)), "spearman", False)
+    boot, _ = _null_eigenvalues(pool, plans, w, "spearman", False)
+    # about 63% distinct rows: the leading null eigenvalue grows, the smallest shrinks
+    assert boot[0, :, 0].mean() > flat[0, :, 0].mean() + 0.05
+    assert boot[0, :, -1].mean() < flat[0, :, -1].mean() - 0.05
+
+
+def test_cluster_icc_hand_worked():
+    from alignfactors.dimensions import _cluster_icc as _family_icc
+
+    # groups {1, 3}, {5, 7}: MSB = 2*4 + 2*4 = 16, MSW = 4/2 = 2, n0 = 2 -> (16 - 2)/(16 + 2)
+    z = np.array([[1.0, 0.0], [3.0, 1.0], [5.0, 0.0], [7.0, 1.0]])
+    icc = _family_icc(z, np.array([0, 0, 1, 1]))
+    np.testing.assert_allclose(icc, [14 / 18, 0.0])
+    assert _family_icc(z, np.arange(4)).tolist() == [0.0, 0.0]  # singletons: nothing to estimate
+
+
+def test_cv_folds_never_split_a_cluster():
+    from alignfactors.dimension_rules import _cv_folds
+
+    codes = np.repeat(np.arange(12), [8, 1, 1, 5, 2, 2, 3, 1, 1, 4, 1, 1])
+    folds = _cv_folds(len(codes), codes, np.random.default_rng(0))
+    assert len(folds) == 5
+    for train, test in folds:
+        assert not set(codes[train]) & set(codes[test])
+    assert sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(len(codes)))
+
+
+def test_named_streams_rules_and_n_iter_do_not_move_other_quantities(small):
+    a = dimensionality(small, rules=["parallel_pc", "map", "cv_likelihood"], n_boot=20, seed=3, max_k=4)
+    b = dimensionality(small, rules=["parallel_pc", "parallel_fa", "map", "cv_likelihood"], n_boot=20, seed=3,
+                       max_k=4)
+    c = dimensionality(small, rules=["parallel_pc", "map", "cv_likelihood"], n_boot=20, seed=3, max_k=4, n_iter=40)
+    for other in (b, c):
+        assert other.eigenvalue_estimates == a.eigenvalue_estimates
+        pd.testing.assert_series_equal(other.cv_loglik, a.cv_loglik)
+        assert other.k_distribution["map"] == a.k_distribution["map"]
+    assert b.k_distribution["parallel_pc"] == a.k_distribution["parallel_pc"]
+
+
+def test_clustered_null_does_not_count_families_as_dimensions():
+    m, fam = _clustered_noise(SIZES_SMALL, 20, 0.6, seed=0)
+    plain = dimensionality(m, rules=["parallel_pc", "parallel_fa", "map"], n_boot=0, seed=0)
+    clustered = dimensionality(m, rules=["parallel_pc", "parallel_fa", "map"], n_boot=0, seed=0, clusters=fam)
+    assert plain.n_dimensions["parallel_pc"] >= 3  # family resemblance read as dimensions (5 here)
+    assert clustered.n_dimensions == {"parallel_pc": 0, "parallel_fa": 0, "map": 1}
+    assert any("cluster structure" in n for n in clustered.notes)
+    assert clustered.options["n_clusters"] == len(SIZES_SMALL)
+
+
+def test_cluster_errors(small):
+    fam = pd.Series(np.arange(len(small)) // 4, index=small.index)
+    with pytest.raises(ParameterError, match="permutation.*cluster structure"):
+        dimensionality(small, parallel_null="permutation", clusters=fam, n_boot=0)
+    r = small.corr()
+    with pytest.raises(ParameterError, match="clusters= needs the models x metrics matrix"):
+        dimensionality(corr=r, n_obs=len(small), clusters=fam, n_boot=0)
+
+
+def test_cluster_bootstrap_pk_on_clustered_noise():
+    m, fam = _clustered_noise(SIZES_SMALL, 20, 0.4, seed=0)
+    res = dimensionality(m, rules=["parallel_pc", "parallel_fa", "map"], n_boot=40, seed=0, clusters=fam)
+    assert _p_at_most_one(res, "parallel_pc") >= 0.85 and _p_at_most_one(res, "parallel_fa") >= 0.85
+    assert _p_at_most_one(res, "map") >= 0.8
+    e = res.eigenvalue_estimates[1]
+    assert (e.unit, e.n_units) == ("cluster", len(SIZES_SMALL))
+    assert res.participation_ratio.n_units == len(SIZES_SMALL)
+
+
+def test_clusters_families_from_cleaned_matrix():
+    from alignfactors.cleaning import clean
+    from alignfactors.datasets import simulate_leaderboard
+    from alignfactors.families import model_families
+
+    table = simulate_leaderboard(120, seed=0)
+    m = clean(table).matrix
+    res = dimensionality(m, rules=["parallel_pc", "map"], n_boot=10, seed=0, clusters="families")
+    assert res.options["n_clusters"] == model_families(table).reindex(m.index).nunique()
+    assert res.eigenvalue_estimates[1].unit == "family"
+
+
+def test_cluster_label_errors(small):
+    with pytest.raises(DataError, match="misses 1 of the 80 models"):
+        dimensionality(small, n_boot=0, clusters=pd.Series(0, index=small.index[1:]))
+    with pytest.raises(DataError, match="one family"):
+        dimensionality(small, n_boot=0, clusters=pd.Series("a", index=small.index))
+    with pytest.raises(ParameterError, match="needs the model names"):
+        dimensionality(small, n_boot=0, clusters="families")

@@ -89,7 +89,7 @@ def test_resolve_clusters_errors():
         resolve_clusters(pd.Series({"a": "x", "b": None, "c": "y"}), idx)
     with pytest.raises(ParameterError, match="needs the model names"):
         resolve_clusters("families", idx)
-    with pytest.raises(ParameterError, match="clusters must be None, 'families'"):
+    with pytest.raises(ParameterError, match="clusters must be None, 'auto', 'families'"):
         resolve_clusters("famlies", idx)
     with pytest.raises(ParameterTypeError, match="clusters must be None"):
         resolve_clusters([0, 1, 0], idx)
@@ -101,6 +101,11 @@ def test_cleaned_matrix_carries_names_for_families():
     lab = cluster_labels("families", m.index, names=af.families.matrix_names(m))
     assert lab.index.tolist() == [str(i) for i in m.index]
     assert lab.equals(cluster_labels("families", m.index, t))
+    # families of the whole table fit the cleaned matrix; an id of no model of the table does not
+    fam = model_families(t)
+    assert resolve_clusters(fam, m.index, names=af.families.matrix_names(m)).shape == (len(m),)
+    with pytest.raises(DataError, match="names 1 models that are not in the data"):
+        resolve_clusters(pd.concat([fam, pd.Series({"zz": "a"})]), m.index, names=af.families.matrix_names(m))
 
 
 def _clustered(n_fam=40, size=3, icc=0.5, p=4, seed=0):
