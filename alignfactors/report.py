@@ -350,6 +350,8 @@ def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dic
     out: dict = {}
     plain = {k: common[k] for k in ("n_boot", "ci", "seed", "n_jobs")}
     codes, _ = cluster_codes(clusters, cleaned.matrix.index, table=table, known=table.scores.index)
+    # the source-level matrix has no model names: give its analyses the families as a Series
+    labels = None if codes is None else pd.Series(codes, index=cleaned.matrix.index).astype(str)
     groups = cleaned.domains if cleaned.domains.notna().all() else None
     out["extremes"] = extreme_pairs(cleaned.matrix, 5, method=opts["method"], groups=groups, clusters=codes, **plain)
     if dec is not None:
@@ -366,10 +368,10 @@ def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dic
         out["sources"] = source_agreement(cleaned.matrix, src, method=opts["method"], clusters=codes, **plain)
         smat, sdom = source_matrix(cleaned.matrix, src, cleaned.domains)
         sgroups = sdom if sdom is not None and sdom.notna().all() and sdom.nunique() > 1 else None
-        out["source_agreement"] = agreement(smat, method=opts["method"], groups=sgroups, clusters=clusters, **plain)
+        out["source_agreement"] = agreement(smat, method=opts["method"], groups=sgroups, clusters=labels, **plain)
         if smat.shape[1] >= 3:
             out["source_dimensionality"] = dimensionality(smat, method=opts["method"], **plain,
-                                                          **_clusters_kw(dimensionality, clusters))
+                                                          **_clusters_kw(dimensionality, labels))
     return out
 
 

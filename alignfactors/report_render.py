@@ -488,6 +488,9 @@ def _md_source_notes(res: ReportResults) -> list[str]:
                   _table([{"error kind": k, "benchmarks": int(v)} for k, v in kinds.value_counts().items()]),
                   "", "<details>", "<summary>Error kind of every benchmark with errors</summary>", "",
                   _table(rows), "", "</details>", ""]
+    return lines
+
+
 def _md_resampling_units(res: ReportResults) -> list[str]:
     """Section: what the intervals resample, the families, the design effect and the headline
     numbers under each resampling unit side by side (only formats ``res.units``)."""
