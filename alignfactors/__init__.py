@@ -32,15 +32,18 @@ from .correlation import cor_smooth
 from .tree import BenchmarkTree, TreeCheck, infer_tree
 from .table import ScoreTable
 from .loading import load_brainscore, load_table
+from .aggregates import AggregateDetection, AggregateFit, detect_aggregates
 from .cleaning import Cleaned, clean
 from .agreement import Agreement, agreement
 from .dimensions import Dimensionality, dimensionality
 from .factors import FactorModel, FitIndices
-from .adequacy import BartlettResult, KMOResult, bartlett_sphericity, kmo
+from .adequacy import BartlettResult, FactorFitTable, KMOResult, bartlett_sphericity, factor_fit_table, kmo
 from .factor_bootstrap import LoadingsBootstrap, bootstrap_loadings
 from .aggregation import AGGREGATION_METHODS, MISSING_POLICIES, aggregate, rank_models
 from .decomposition import Decomposition, decompose
 from .comparison import AggregationComparison, compare_aggregations
+from .reliability import Reliability, reliability
+from .attenuation import Disattenuated, disattenuate
 from .trend import Trend, trend
 from . import datasets
 from .report import report
@@ -55,12 +58,14 @@ __all__ = [
     "InputFileError", "NotFittedError", "ParameterError", "ParameterTypeError", "SmoothingWarning", "TreeError",
     "Estimate", "BootstrapResult", "bootstrap", "cor_smooth",
     "BenchmarkTree", "TreeCheck", "infer_tree", "ScoreTable", "load_brainscore", "load_table",
+    "AggregateDetection", "AggregateFit", "detect_aggregates",
     "Cleaned", "clean", "Agreement", "agreement", "Dimensionality", "dimensionality",
     "FactorModel", "FitIndices", "KMOResult", "BartlettResult", "LoadingsBootstrap", "kmo", "bartlett_sphericity",
-    "bootstrap_loadings", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
+    "bootstrap_loadings", "factor_fit_table", "FactorFitTable", "AGGREGATION_METHODS", "MISSING_POLICIES", "aggregate", "rank_models",
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "Trend", "trend", "__version__",
     "model_families", "design_effect", "DesignEffect",
     "RankUncertainty", "rank_uncertainty",
     "SourceAgreement", "benchmark_sources", "extreme_pairs", "source_agreement", "source_matrix",
+    "Reliability", "Disattenuated", "reliability", "disattenuate",
 ]

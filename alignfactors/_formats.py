@@ -193,12 +193,14 @@ def parse_snapshot(obj, name: str) -> Parsed:
                   and raw[c].notna().any()]
     # The ceiled-scale error is error x value / raw: value = raw / ceiling. The value is printed
     # with 3 decimals (truncated), so the per-cell ratio is used where |value| >= 0.1 (ratio
-    # exact to 1%), and the benchmark's median ratio over those cells elsewhere.
+    # exact to 1%), and the benchmark's median ratio over those cells elsewhere (over all
+    # non-zero cells when no score reaches 0.1).
     ratio = (scores / raw).where((scores.abs() >= 0.1) & (raw != 0))
-    typical = ratio.median()
+    rough = (scores / raw).where((scores != 0) & (raw != 0)).median()  # all scores small
+    typical = ratio.median().fillna(rough)
     use = ratio.fillna(typical)  # a Series fills column by column
-    errors_ceiled = errors * use
-    lost = errors.notna() & errors_ceiled.isna()
+    errors_ceiled = (errors * use).where(status == "ok")  # no score, no error of it
+    lost = errors.notna() & errors_ceiled.isna() & (status == "ok")
     benchmarks = pd.DataFrame({
         "identifier": keys,
         "version": [short[k][1] for k in keys],
@@ -209,11 +211,17 @@ def parse_snapshot(obj, name: str) -> Parsed:
     benchmarks["n_unceiled"] = unceiled.sum().reindex(names).to_numpy()
     p = Parsed(scores, status, models, errors=errors_ceiled, raw=raw, timestamps=stamps,
                versions=versions, benchmarks=benchmarks, aggregates=aggregates)
+    no_score = errors.notna() & (status != "ok")
+    if no_score.to_numpy().any():
+        p.notes.append(f"{int(no_score.to_numpy().sum())} errors belong to scores that failed "
+                       "(value X or nan); .errors leaves them out")
     if lost.to_numpy().any():
         p.notes.append(f"{int(lost.to_numpy().sum())} errors could not be put on the ceiled scale "
                        "(no usable value/raw ratio) and are NaN in .errors")
     p.notes.append("scores are the website's values (3 decimals, truncated towards 0); .raw "
-                   "holds the unceiled scores, and for aggregates their full-precision value")
+                   "holds the snapshot's 'raw' field (documented as the unceiled score, but "
+                   "value/raw varies between models for most neural benchmarks, so it is not "
+                   "one ceiling per benchmark), for aggregates their full-precision value")
     return p
 
 
@@ -362,3 +370,154 @@ def parse_plugin_info(df: pd.DataFrame, name: str) -> tuple[pd.DataFrame, pd.Dat
     bdf = pd.DataFrame.from_dict(benches, orient="index")
     bdf.index.name = "benchmark"
     return mdf, bdf
+
+
+# -- the snapshot's tree ---------------------------------------------------------------------------
+#: The rules an aggregate can follow: today's website counts a missing child as 0; the 2024
+#: snapshot's aggregates are the mean of the children that have a score.
+AGGREGATE_RULES = ("missing_as_zero", "mean_of_present")
+#: The snapshot's raw values are full precision: its tree is checked to this tolerance.
+SNAPSHOT_TOLERANCE = 1e-6
+
+
+def _subset_rows(pres_c: np.ndarray, pres_p: np.ndarray, slack: float = 0.01) -> bool:
+    """Whether a column is (almost) only present where the parent is: a child's score makes
+    its parent present under either rule."""
+    n = int(pres_c.sum())
+    return n > 0 and int((pres_c & ~pres_p).sum()) <= slack * n
+
+
+def infer_marked_tree(values: pd.DataFrame, aggregates, tol: float = 1e-6,
+                      min_share: float = 0.95):
+    """The tree of a source that marks its aggregates (the snapshot), from full-precision values.
+
+    For an aggregate P and a set S of children, "P is the mean of S" is linear in the
+    indicator s of S: under ``mean_of_present``, sum over present children of (c - P) = 0 on
+    every row; under ``missing_as_zero``, sum of (c filled with 0) - P = 0. So S spans the null
+    space of a rows x candidates matrix, found by SVD (numpy) and rounded to 0/1. Candidates are
+    the columns present (almost) only where P is. Aggregates equal to one column are given that
+    column as only child first; then aggregates are solved from the one with fewest candidates
+    up, and a column given to a parent is no candidate of later ones; an aggregate whose null
+    space is ambiguous (another aggregate and its children are still among its candidates)
+    waits until the others have taken their children. A rule is accepted when
+    at least ``min_share`` of P's rows fit within ``tol``; ``mean_of_present`` is tried first.
+
+    Returns ``(children, rules, failures)``: parent -> children (in column order), parent ->
+    rule, and parent -> reason for aggregates no rule fits (left without children).
+
+    >>> v = pd.DataFrame({"p": [0.3, 0.4, 0.2], "a": [0.2, 0.4, np.nan], "b": [0.4, np.nan, 0.2]})
+    >>> infer_marked_tree(v, ["p"])
+    ({'p': ['a', 'b']}, {'p': 'mean_of_present'}, {})
+    """
+    cols = list(values.columns)
+    x = values.to_numpy(dtype=float)
+    pres = ~np.isnan(x)
+    aggs = [a for a in cols if a in set(aggregates)]
+    pos = {c: i for i, c in enumerate(cols)}
+    taken: dict[str, str] = {}
+    children: dict[str, list[str]] = {}
+    rules: dict[str, str] = {}
+    failures: dict[str, str] = {}
+    # single-child aggregates: equal to one column wherever either is present
+    for a in aggs:
+        j = pos[a]
+        same = [c for c in cols if c != a and c not in taken and c not in children
+                and np.array_equal(pres[:, pos[c]], pres[:, j])
+                and np.nanmax(np.abs(x[:, pos[c]] - x[:, j]), initial=0.0) <= tol]
+        leaves = [c for c in same if c not in set(aggs)]
+        if len(leaves) == 1 and pres[:, j].any():
+            children[a], rules[a] = leaves, "mean_of_present"
+            taken[leaves[0]] = a
+
+    inside = {a: {c for c in cols if c != a and _subset_rows(pres[:, pos[c]], pres[:, pos[a]])}
+              for a in aggs}
+
+    def candidates(a):
+        return [c for c in cols if c in inside[a] and c not in taken
+                and not _is_ancestor(c, a, taken)]
+
+    todo = [a for a in aggs if a not in children]
+    waiting: set[str] = set()  # ambiguous until other aggregates take their children
+    while todo:
+        todo.sort(key=lambda a: len(candidates(a)))
+        a = next((b for b in todo if b not in waiting), todo[0])
+        forced = a in waiting
+        todo.remove(a)
+        cand = candidates(a)
+        j = pos[a]
+        rows = pres[:, j]
+        if not cand or not rows.any():
+            failures[a] = "no candidate children"
+            continue
+        xc, p = x[rows][:, [pos[c] for c in cand]], x[rows, j][:, None]
+        found, ambiguous = None, False
+        for rule in AGGREGATE_RULES[::-1]:
+            m = np.where(np.isnan(xc), 0.0, xc - p) if rule == "mean_of_present" \
+                else np.nan_to_num(xc) - p
+            use = np.ones(len(m), dtype=bool)
+            for _ in range(2):  # second pass without the rows that fit worst (outliers)
+                # same singular values as m[use], from its small triangular factor (faster)
+                _, sv, vt = np.linalg.svd(np.linalg.qr(m[use], mode="r"), full_matrices=False)
+                small = sv <= 1e-8 * max(sv[0], 1e-300)
+                # another aggregate and its children among the candidates add null vectors
+                ambiguous = ambiguous or int(small.sum()) > 1 and vt.shape[0] == len(cand)
+                for v in vt[::-1][:max(1, int(small.sum()))]:
+                    v = v / v[np.argmax(np.abs(v))]
+                    s = v > 0.5
+                    fit = np.abs(m @ s) <= tol * max(1, int(s.sum()))
+                    if s.any() and fit.mean() >= min_share:
+                        found = (rule, [c for c, keep in zip(cand, s) if keep])
+                        break
+                if found is not None:
+                    break
+                resid = np.abs(m @ v)
+                use = resid <= np.quantile(resid, min_share)
+            if found is not None:
+                break
+        if (found is None or ambiguous) and not forced and len(todo) > 0:
+            waiting.add(a)
+            todo.append(a)
+            continue
+        if found is None:
+            failures[a] = (f"no set of columns has it as its mean on {min_share:.0%} of its "
+                           "models under either rule")
+            continue
+        rules[a], children[a] = found
+        for c in found[1]:
+            taken[c] = a
+        waiting.clear()
+    children = {a: sorted(cs, key=pos.__getitem__) for a, cs in children.items()}
+    return {a: children[a] for a in aggs if a in children}, \
+        {a: rules[a] for a in aggs if a in rules}, failures
+
+
+def _is_ancestor(c: str, a: str, parent: dict) -> bool:
+    """Whether ``c`` is already an ancestor of ``a`` (``parent``: child -> parent)."""
+    p = parent.get(a)
+    while p is not None:
+        if p == c:
+            return True
+        p = parent.get(p)
+    return False
+
+
+def check_marked_tree(values: pd.DataFrame, children: dict, rules: dict, tol: float):
+    """A :class:`~alignfactors.tree.TreeCheck` of ``children`` under each parent's rule."""
+    from .tree import TreeCheck
+
+    n_cells, worst, bad = 0, 0.0, []
+    for parent, kids in children.items():
+        p = values[parent]
+        k = values[kids]
+        if rules.get(parent) == "mean_of_present":
+            mean = k.mean(axis=1)
+        else:
+            mean = k.fillna(0.0).mean(axis=1)
+        rows = p.notna()
+        err = (mean[rows] - p[rows]).abs().fillna(np.inf)
+        n_cells += int(rows.sum())
+        if len(err):
+            worst = max(worst, float(err.max()))
+        for m in err.index[err > tol]:
+            bad.append((parent, str(m), float(p[m]), round(float(mean[m]), 12)))
+    return TreeCheck(len(children), n_cells, round(worst, 12), float(tol), len(bad), tuple(bad))

@@ -53,9 +53,31 @@ def markdown_table(df: pd.DataFrame, digits: int = 3, index: bool = False) -> st
     return "\n".join([header, sep, *body])
 
 
+def _integral(col: pd.Series) -> bool:
+    """Every present value is a whole number (a count, a rank, a k): print it without decimals."""
+    vals = [v for v in col if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, (bool, np.bool_))
+            and not (isinstance(v, (float, np.floating)) and math.isnan(v))]
+    return bool(vals) and len(vals) == col.notna().sum() and all(float(v).is_integer() for v in vals)
+
+
 def text_table(df: pd.DataFrame, digits: int = 3) -> str:
-    """Fixed-width text table for summaries and the terminal."""
-    cells = [[str(c) for c in df.columns]] + [[fmt(v, digits) for v in row] for row in df.itertuples(index=False)]
+    """Fixed-width text table for summaries and the terminal.
+
+    Floats are rounded to ``digits``; a column whose present values are all whole numbers (k,
+    ranks, counts) prints them as integers.
+
+    Examples
+    --------
+    >>> print(text_table(pd.DataFrame({"rule": ["a", "b"], "k": [9.0, float("nan")], "r": [0.5, 1.0]})))
+    rule  k  r    
+    ----  -  -----
+    a     9  0.500
+    b     –  1.000
+    """
+    whole = [_integral(df[c]) for c in df.columns]
+    cells = [[str(c) for c in df.columns]] + [
+        [str(int(v)) if w and isinstance(v, (float, np.floating)) and not math.isnan(v) else fmt(v, digits)
+         for v, w in zip(row, whole)] for row in df.itertuples(index=False)]
     widths = [max(len(r[i]) for r in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)) for r in cells]
     lines.insert(1, "  ".join("-" * w for w in widths))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from typing import Any, Iterable
 
 from .errors import ParameterError, ParameterTypeError
@@ -21,3 +22,17 @@ def check_labels(values: Any, known: Iterable, *, name: str, kind: str, where: s
         raise ParameterError(f"{name} {unknown[:5]} are not {where} ({len(unknown)} unknown)"
                              + (f"; {hint}" if hint else "") + ".")
     return labels
+
+
+def did_you_mean(name: str, choices) -> str:
+    """``" (did you mean 'x'?)"`` for the nearest of ``choices`` (difflib), else ``""``.
+
+    Examples
+    --------
+    >>> did_you_mean("--metod", ["--method", "--top"])
+    " (did you mean '--method'?)"
+    >>> did_you_mean("--zzz", ["--method"])
+    ''
+    """
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -100,7 +100,8 @@ def aggregate(
     ----------
     table : ScoreTable or DataFrame
         A DataFrame (models x metrics, index = model id) is read with
-        ``ScoreTable.from_wide`` as a flat tree.
+        ``ScoreTable.from_wide(..., aggregates="none")`` as a flat tree: every column is a
+        metric (pass a ScoreTable built with ``aggregates="detect"`` to find summary columns).
     method : str, default="brainscore"
         One of :data:`AGGREGATION_METHODS` (see Notes).
     hierarchical : bool, optional
@@ -248,7 +249,7 @@ def aggregate(
 def _validate_aggregate(table, method, hierarchical, weights, missing, domains, metrics, models,
                         root, round_nodes, geometric_floor):
     if isinstance(table, pd.DataFrame):
-        table = ScoreTable.from_wide(table)
+        table = ScoreTable.from_wide(table, aggregates="none")
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(
             f"table must be a ScoreTable or a pandas DataFrame, got {type(table).__name__}"

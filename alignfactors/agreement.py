@@ -56,6 +56,7 @@ class Agreement:
     seed: Any = None
     missing: str = "complete"
     options: dict = field(default_factory=dict)
+    disattenuated: Any = None
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame of the summary estimates (mean, blocks, differences)."""
@@ -90,6 +91,7 @@ class Agreement:
             "mean": self.mean.to_dict(),
             "blocks": {k: e.to_dict() for k, e in self.blocks.items()},
             "differences": {k: e.to_dict() for k, e in self.differences.items()},
+            **({"disattenuated": self.disattenuated.to_dict()} if self.disattenuated is not None else {}),
             "pairs": [
                 {"metric_a": r.metric_a, "metric_b": r.metric_b, "block": r.block, "r": num(r.r),
                  "ci_low": num(r.ci_low), "ci_high": num(r.ci_high), "se": num(r.se), "n": int(r.n)}
@@ -155,6 +157,9 @@ def agreement(
     batch_size: int | None = None,
     progress: bool | None = None,
     clusters: Any = None,
+    reliability: Any = None,
+    noise: str | None = None,
+    errors: pd.DataFrame | None = None,
 ) -> Agreement:
     """How much do alignment metrics agree? Correlations between all metric pairs, with intervals.
 
@@ -182,6 +187,25 @@ def agreement(
     seed, n_jobs, batch_size, progress
         See :func:`alignfactors.resampling.bootstrap`. Bootstrap distributions of more than
         256 MB (e.g. all pairs of 150 metrics over 10,000 resamples) are stored as float32.
+    reliability : Reliability, optional
+        From :func:`alignfactors.reliability`. Adds ``disattenuated``: the correlations
+        corrected for attenuation, :math:`r_{ab}/\\sqrt{rel_a rel_b}`, their mean and blocks (and
+        the raw means over the same pairs), with intervals. The reliabilities are re-estimated
+        on this matrix's models in every resample, so their uncertainty is propagated. Metrics
+        flagged in ``reliability.flags`` (or whose reliability on these models is outside (0, 1])
+        are excluded and listed in ``disattenuated.excluded``; corrected |r| > 1 are flagged in
+        ``disattenuated.over_one``. Assumes classical test theory with errors independent of
+        the true scores and of each other; with Spearman correlations the correction is
+        approximate (exact for Pearson).
+    noise : {None, "errors"}, default=None
+        ``"errors"``: each resample also perturbs every score by its own standard error (from
+        ``errors=``, else from ``reliability`` when it was estimated from errors), so the
+        intervals carry score measurement error as well as the sampling of models. Metrics
+        whose errors are flagged as not standard errors are not perturbed (a
+        ``DegenerateDataWarning`` names them); ``options["noise"]`` records the option. Perturbed resamples hold the error twice (data + perturbation); the
+        intervals measure the added width, not an unbiased centre.
+    errors : DataFrame, optional
+        Standard errors of ``matrix``'s scores (models x metrics, same scale), for ``noise``.
     clusters : None, Series, "families" or "architecture", default=None
         Resampling unit: None resamples models; otherwise whole families are drawn with
         replacement (see :func:`alignfactors.families.resolve_clusters`; a string needs the
@@ -233,48 +257,64 @@ def agreement(
     diff_names = [f"{a} minus {b}" for a, b in itertools.combinations(block_names, 2)]
     diff_idx = [(block_names.index(a), block_names.index(b)) for a, b in itertools.combinations(block_names, 2)]
 
-    def summarise(r_upper: np.ndarray) -> np.ndarray:
+    scale = None
+    if noise is not None:
+        from .attenuation import noise_scale
+
+        scale = noise_scale(data, noise, errors, reliability)
+    correction = None
+    if reliability is not None:
+        from .attenuation import _Correction
+
+        correction = _Correction(reliability, data, iu, masks, block_names)
+
+    def summarise(r_upper: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         mean = r_upper.mean(axis=1, keepdims=True)
         blocks = np.column_stack([r_upper[:, masks[b]].mean(axis=1) for b in block_names]) if block_names else np.empty((len(r_upper), 0))
         diffs = np.column_stack([blocks[:, i] - blocks[:, j] for i, j in diff_idx]) if diff_idx else np.empty((len(r_upper), 0))
-        return np.hstack([mean, blocks, diffs, r_upper])
+        extra = [correction(r_upper, w)] if correction is not None else []
+        return np.hstack([mean, blocks, diffs, r_upper, *extra])
 
     x = data.to_numpy()
     complete = not np.isnan(x).any()
     if complete and method in ("spearman", "pearson"):
         ties = RankPlan(x) if method == "spearman" else None
 
-        def statistic(w):
-            r = resampled_correlation(x, w, method, ties)
-            return summarise(r[:, iu[0], iu[1]])
+        def statistic(w, noise=None):
+            if noise is None:
+                r = resampled_correlation(x, w, method, ties)
+            else:
+                r = np.stack([resampled_correlation(x + noise[b], w[b : b + 1], method)[0] for b in range(len(w))])
+            return summarise(r[:, iu[0], iu[1]], w)
 
         # ~64 resamples a batch keeps the (B, p, n) rank arrays cache-friendly and bounded (~50 MB).
         statistic.batch_size = int(max(1, min(64, 5e7 // (8 * x.shape[0] * p * 4 + 8 * p * p))))
     else:
-        def statistic(w):
+        def statistic(w, noise=None):
             out = []
-            for wi in w:
+            for b, wi in enumerate(w):
                 rows = np.repeat(np.arange(x.shape[0]), np.rint(wi).astype(int))
-                r = pd.DataFrame(x[rows]).corr(method=method).to_numpy()
+                xb = x[rows] if noise is None else (x + noise[b])[rows]
+                r = pd.DataFrame(xb).corr(method=method).to_numpy()
                 out.append(r[iu])
-            return summarise(np.vstack(out))
+            return summarise(np.vstack(out), w)
 
     # Full-data values come from pandas (pairwise-complete), not the kernel, so the
     # point estimate is the textbook one even with NaNs.
-    n_out = 1 + len(block_names) + len(diff_names) + len(iu[0])
+    n_out = 1 + len(block_names) + len(diff_names) + len(iu[0]) + (correction.n_extra if correction else 0)
     # Every pair of 150 metrics over 10,000 resamples is ~0.9 GB in float64: store it as float32.
     dtype = np.float32 if n_boot * n_out * 8 > 2**28 else np.float64
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(statistic, x.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed,
                         n_jobs=n_jobs, batch_size=batch_size, progress=progress, dtype=dtype, stacklevel=3,
-                        clusters=codes, unit=unit)
+                        clusters=codes, unit=unit, **({"noise": scale} if scale is not None else {}))
     est = list(res.estimates)
     nb, nd = len(block_names), len(diff_names)
     mean = est[0]
     blocks = dict(zip(block_names, est[1 : 1 + nb]))
     diffs = dict(zip(diff_names, est[1 + nb : 1 + nb + nd]))
-    pair_est = est[1 + nb + nd :]
+    pair_est = est[1 + nb + nd : 1 + nb + nd + len(iu[0])]
     g = groups.reindex(cols) if groups is not None else None
     block_of = np.full(len(iu[0]), None, dtype=object)
     for name, mask in masks.items():
@@ -292,5 +332,8 @@ def agreement(
     used = "pairwise" if not complete else "complete"
     options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
                          n=x.shape[0], missing=missing, clusters=clusters, method=method, missing_used=used)
+    if noise is not None:
+        options = {**options, "noise": noise}
     return Agreement(corr, n_pairs, mean, blocks, diffs, pairs, method,
-                     None if g is None else g.rename("group"), x.shape[0], n_boot, ci, seed, used, options)
+                     None if g is None else g.rename("group"), x.shape[0], n_boot, ci, seed, used, options,
+                     correction.result(est[1 + nb + nd + len(iu[0]):], corr, block_of) if correction else None)

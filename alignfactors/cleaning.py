@@ -63,6 +63,32 @@ class Cleaned:
             lines += [f"  {k} dropped because {r}: {c}" for (k, r), c in reasons.items()]
         return "\n".join(lines)
 
+    def to_frame(self) -> pd.DataFrame:
+        """Tidy frame of what cleaning did: one row per dropped item (the log) with its reason."""
+        return self.log.copy()
+
+    def to_markdown(self) -> str:
+        """Counts of dropped items by kind and reason, as a markdown table."""
+        from ._render import markdown_table
+
+        counts = (self.log.groupby(["kind", "reason_short"], sort=True).size().rename("count").reset_index()
+                  .rename(columns={"reason_short": "reason"}) if len(self.log) else
+                  pd.DataFrame(columns=["kind", "reason", "count"]))
+        head = (f"{self.matrix.shape[0]} models x {self.matrix.shape[1]} metrics kept "
+                f"(from {self.n_models_in} models and {self.n_metrics_in} columns).\n\n")
+        return head + markdown_table(counts)
+
+    def to_dict(self) -> dict:
+        """JSON-ready record: shape, options and every dropped item with its reason."""
+        from ._render import json_number
+
+        return {
+            "n_models": int(self.matrix.shape[0]), "n_metrics": int(self.matrix.shape[1]),
+            "n_models_in": int(self.n_models_in), "n_metrics_in": int(self.n_metrics_in),
+            "options": dict(self.options),
+            "dropped": [{k: json_number(v) for k, v in r.items()} for r in self.log.to_dict(orient="records")],
+        }
+
     def __str__(self) -> str:
         return self.summary()
 

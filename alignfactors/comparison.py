@@ -32,7 +32,7 @@ from .aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_o
 from .estimate import Estimate
 from .rank_uncertainty import RESAMPLE_OPTIONS
 from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
-from ._options import check_options, cluster_codes, provenance
+from ._options import check_options, cluster_codes, provenance, seed_record
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 from .table import ScoreTable
@@ -198,7 +198,7 @@ class AggregationComparison:
         return {
             "methods": list(self.methods), "n_models": int(self.n_models), "n_excluded": int(self.n_excluded),
             "n_boot": int(self.n_boot), "level": float(self.level), "top_k": int(self.top_k),
-            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "seed": seed_record(self.seed),
             "best_balance": self.best_balance,
             "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
             "balance": records(self.balance), "agreement": records(self.agreement),
@@ -484,7 +484,7 @@ def _copy_numbers(counts):
 # -- validation and main --------------------------------------------------------------------------
 def _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity, monotone, models):
     if isinstance(table, pd.DataFrame):
-        table = ScoreTable.from_wide(table)
+        table = ScoreTable.from_wide(table, aggregates="none")  # a matrix: its columns are metrics
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(f"table must be a ScoreTable or a DataFrame (models x metrics); "
                                  f"got {type(table).__name__}.")

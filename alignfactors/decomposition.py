@@ -26,7 +26,7 @@ from ._render import estimates_frame, json_number, markdown_table, text_table
 from ._validation import check_labels
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
-from ._options import check_options, cluster_codes, provenance
+from ._options import check_options, cluster_codes, provenance, seed_record
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 
@@ -220,7 +220,7 @@ class Decomposition:
             "n_excluded": int(self.n_excluded),
             "n_boot": int(self.n_boot),
             "level": float(self.level),
-            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "seed": seed_record(self.seed),
             "r2": {k: v.to_dict() for k, v in self.r2.items()},
             "r2_joint": self.r2_joint.to_dict(),
             "identity": bool(self.identity),

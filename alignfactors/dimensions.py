@@ -6,7 +6,8 @@ of dimensions that common rules retain (Kaiser, Horn's parallel analysis on comp
 factors as ``psych::fa.parallel`` does it, Velicer's MAP as ``psych::VSS``, the optimal
 coordinates and acceleration factor of ``nFactors``, and a cross-validated factor-analysis
 likelihood). Every quantity except the cross-validated likelihood is a statistic of the
-resampling engine, so it gets a bootstrap interval over models and a distribution of k.
+resampling engine, so it gets a bootstrap interval over models (or whole families, ``clusters=``)
+and a distribution of k, P(k), in which every resample is compared with null data of its own kind.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_valu
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
-from ._options import check_options, provenance, unit_of
+from ._options import check_options, provenance, seed_record, unit_of
 from .resampling import bootstrap, check_n_boot_ci, child_rng, root_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
@@ -150,7 +151,7 @@ class Dimensionality:
             "n_metrics": self.n_metrics,
             "n_boot": self.n_boot,
             "level": self.level,
-            "seed": self.seed if isinstance(self.seed, (int, type(None))) else repr(self.seed),
+            "seed": seed_record(self.seed),
             "rules": list(self.rules),
             "options": {k: self.options[k] for k in sorted(self.options)},
             "eigenvalues": [e.to_dict() for e in self.eigenvalue_estimates.values()],
@@ -255,6 +256,7 @@ def dimensionality(
     clusters: Any = None,
     ci_method: str = "bca",
     missing: str = "complete",
+    reliability: Any = None,
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -303,6 +305,13 @@ def dimensionality(
         The matrix must be complete (eigenvalues of a pairwise-complete correlation matrix are
         not those of any data set); a NaN raises :class:`DataError`. Clean with
         ``clean(table, complete=True)`` or pass ``corr=`` with your own correlation matrix.
+    reliability : Reliability, optional
+        From :func:`alignfactors.reliability`: run the rules on the correlation matrix corrected
+        for attenuation (:math:`r_{ab}/\\sqrt{rel_a rel_b}`, reliabilities re-estimated on the
+        models of each resample), smoothed to positive definite as ``psych::cor.smooth``.
+        Metrics flagged in ``reliability`` are left out (listed in ``notes``). Assumes classical
+        test theory (independent errors); approximate for Spearman. The parallel-analysis
+        reference is the uncorrected null; ``cv_likelihood`` is skipped (it needs raw data).
 
     Returns
     -------
@@ -381,6 +390,17 @@ def dimensionality(
     >>> round(float(res.explained[1]), 2)
     0.65
     """
+    correction = None
+    if reliability is not None:
+        from .attenuation import usable_metrics
+
+        if matrix is None:
+            raise ParameterError("reliability= needs matrix (models x metrics), not corr=: the reliabilities are "
+                                 "re-estimated on the models of each resample.")
+        keep, excluded, rel_stat = usable_metrics(reliability, matrix)
+        matrix = matrix.set_axis([str(c) for c in matrix.columns], axis=1)[keep]
+        rules = tuple(r for r in (rules or RULES) if r != "cv_likelihood")
+        correction = (rel_stat, excluded)
     rules, n, p, max_k = _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, parallel_quantile,
                                                   parallel_null, map_power, max_k, n_boot, ci)
     check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
@@ -391,14 +411,14 @@ def dimensionality(
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
-                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes, engine)
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes, engine, correction)
 
 
 _REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration_factor")
 
 
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
-                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None):
+                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None, correction=None):
     engine = engine or {"ci_method": "bca", "missing": "complete", "clusters": None, "unit": "model"}
     root = root_seed(seed)
     notes: list[str] = []
@@ -407,6 +427,13 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         data = matrix.astype(float)
         x = data.to_numpy()
         r_full = correlation_matrix(data, method)[0].to_numpy()
+        if correction is not None:  # reliability=: the corrected, cor.smooth-ed matrix (see attenuation.py)
+            from .attenuation import corrected_correlation
+
+            r_full = corrected_correlation(r_full, correction[0](np.ones((1, n)))[0])
+            notes.append(f"rules run on the correlations corrected for attenuation (smoothed as psych::cor.smooth); "
+                         f"{len(correction[1])} metrics without a usable reliability left out"
+                         + (f": {', '.join(sorted(correction[1]))}." if correction[1] else "."))
     else:
         x = None
         r_full, smoothed = cor_smooth(corr.to_numpy(dtype=float))
@@ -492,9 +519,17 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         common["clusters"] = codes
         common["unit"] = engine["unit"]
 
+        def resampled(weights):
+            rs = resampled_correlation(x, weights, method, ties)
+            if correction is None:
+                return rs
+            rels = correction[0](weights)
+            out = [corrected_correlation(r, rel) for r, rel in zip(rs, rels)]
+            return np.stack([np.full((p, p), np.nan) if r is None else r for r in out])
+
         def eigen_statistic(weights):
             out = np.full((weights.shape[0], 2 * p + 1), np.nan)
-            rs = resampled_correlation(x, weights, method, ties)
+            rs = resampled(weights)
             ok = np.all(np.isfinite(rs), axis=(1, 2))
             if ok.any():
                 wb = np.linalg.eigvalsh(rs[ok])[:, ::-1]
@@ -507,7 +542,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
 
         def k_statistic(weights):
             out = np.full((weights.shape[0], len(corr_rules)), np.nan)
-            rs = resampled_correlation(x, weights, method, ties)
+            rs = resampled(weights)
             if need_ref:  # each resample against the null pool under its own weights
                 null_pc, null_fa = _null_eigenvalues(pool, plans, weights, method, need_fa)
                 refs_pc, refs_fa = _threshold(null_pc, parallel_quantile, 1), _threshold(null_fa, parallel_quantile, 1)

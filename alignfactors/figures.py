@@ -1,7 +1,9 @@
 """Figures of the report. Each function takes result objects or labelled frames and returns a Figure.
 
 Nothing here computes a statistic: the functions only draw what the analyses computed (the
-clustering order of the heatmap is a display order). Matplotlib runs on the Agg backend.
+clustering order of the heatmap is a display order). The figures are built with matplotlib's
+object-oriented API (:class:`matplotlib.figure.Figure`, saved through the Agg canvas): importing
+this module never selects a backend or touches pyplot's global state.
 
 Tick labels of long benchmark names are shortened by :func:`short_label` (documented rule).
 """
@@ -10,23 +12,24 @@ from __future__ import annotations
 
 from typing import Mapping, Sequence
 
-import matplotlib
-
-matplotlib.use("Agg")  # noqa: E402 - headless rendering, before pyplot is imported
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-from matplotlib.colors import ListedColormap  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.patches import Patch  # noqa: E402
+import numpy as np
+import pandas as pd
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import ListedColormap
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
 __all__ = [
-    "short_label", "short_labels", "correlation_heatmap", "scree_plot", "loadings_heatmap",
-    "scatter_parts", "rank_changes", "rank_intervals", "save_figure", "DOMAIN_COLOURS",
+    "short_label", "short_labels", "model_label", "correlation_heatmap", "scree_plot", "loadings_heatmap",
+    "scatter_parts", "rank_changes", "rank_intervals", "save_figure", "DOMAIN_COLOURS", "HIGHLIGHT_COLOURS",
 ]
 
-#: Colour of each domain in the colour bars (others grey).
-DOMAIN_COLOURS = {"neural": "#1f77b4", "behavioral": "#d62728", "engineering": "#2ca02c", None: "#bbbbbb"}
+#: Colour of each domain in the colour bars (others grey): green, mustard and purple, none of
+#: which occurs in the red-white-blue map of correlations and loadings, so a strip never reads as a value.
+DOMAIN_COLOURS = {"neural": "#1b9e77", "behavioral": "#e6ab02", "engineering": "#984ea3", None: "#bbbbbb"}
+
+#: Colour-blind-safe line colours (Okabe & Ito 2008, without the yellow that vanishes on white).
+HIGHLIGHT_COLOURS = ("#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#000000")
 
 #: Replacements applied by :func:`short_label`, in order.
 ABBREVIATIONS = (
@@ -83,10 +86,39 @@ def short_labels(names: Sequence[str], max_len: int = 40) -> list[str]:
     return out
 
 
+def model_label(model_id, name=None, max_len: int = 44) -> str:
+    """Tick label of a model: its name shortened to fit ``max_len``, always followed by ``[model_id]``.
+
+    Two models never read the same even when their names share a long prefix: the id is never
+    cut. Without a name (or when the name is the id) the label is the id.
+
+    Examples
+    --------
+    >>> model_label("2330", "convnext_large_mlp:clip_laion2b_augreg_ft_in1k_384", max_len=30)
+    'convnext_large_mlp:cli… [2330]'
+    >>> model_label("m1", "alexnet")
+    'alexnet [m1]'
+    >>> model_label("m1")
+    'm1'
+    """
+    mid = str(model_id)
+    if name is None or (isinstance(name, float) and np.isnan(name)) or str(name) in ("", mid):
+        return mid
+    room = max(max_len - len(mid) - 3, 4)
+    text = str(name)
+    if len(text) > room:
+        text = text[: room - 1] + "…"
+    return f"{text} [{mid}]"
+
+
+def _model_labels(ids, labels: Mapping | None, max_len: int) -> list[str]:
+    return [model_label(i, None if labels is None else labels.get(i), max_len) for i in ids]
+
+
 def save_figure(fig: Figure, path) -> None:
-    """Save as PNG without creation metadata (so the file is the same for the same figure)."""
+    """Save as PNG through the Agg canvas, without creation metadata (same figure, same bytes)."""
+    FigureCanvasAgg(fig)
     fig.savefig(path, dpi=110, bbox_inches="tight", metadata={"Software": None})
-    plt.close(fig)
 
 
 def _domain_strip(ax, domains: Sequence, orientation: str) -> None:
@@ -267,48 +299,70 @@ def scatter_parts(frame: pd.DataFrame, *, x: str = "neural_vision", y: str = "be
 
 
 def rank_changes(ranks: pd.DataFrame, *, top: int = 20, labels: Mapping | None = None,
-                 title: str | None = None) -> Figure:
+                 title: str | None = None, n_highlight: int = len(HIGHLIGHT_COLOURS)) -> Figure:
     """Bump chart: ranks of the models under several aggregation rules (columns), left to right.
 
-    ``ranks`` is models x rules (1 = best). Shown: the ``top`` best models by the first
-    column; lines follow each model; ranks beyond the window are clipped at the bottom.
+    ``ranks`` is models x rules (1 = best); ``labels`` maps model id -> name (the id is always
+    shown, see :func:`model_label`). Shown: the ``top`` best models by the first column. To stay
+    readable with 20 crossing lines, the ``n_highlight`` models whose rank moves most (largest
+    absolute change from the first rule) are drawn in colour-blind-safe colours
+    (:data:`HIGHLIGHT_COLOURS`), the others in grey; every line is labelled at both ends, and
+    every point outside the top window carries its true rank (those points stack below the window
+    in rank order).
     """
     first = ranks.columns[0]
     sel = ranks.sort_values(first, kind="stable").head(top)
     m = len(ranks.columns)
-    fig = Figure(figsize=(4.5 + 1.6 * m, float(np.clip(0.22 * 2 * len(sel) + 1.5, 3, 12))))
-    ax = fig.add_subplot()
-    cmap = plt.get_cmap("tab20")
-    floor = len(sel) + 2
-    names = [str(labels.get(i, i)) if labels is not None else str(i) for i in sel.index]
-    short = [n if len(n) <= 38 else n[:37] + "…" for n in names]
+    n = len(sel)
+    names = _model_labels(sel.index, labels, 40)
+    floor = n + 2
     # models beyond the window stack below it in order of their true rank, which is printed
     vals = sel.to_numpy(dtype=float)
     ypos = vals.copy()
     n_out = 0
     for i in range(m):
-        out = np.flatnonzero(~(vals[:, i] <= len(sel)))
+        out = np.flatnonzero(~(vals[:, i] <= n))
         out = out[np.argsort(np.nan_to_num(vals[out, i], nan=np.inf), kind="stable")]
         ypos[out, i] = floor + np.arange(len(out))
         n_out = max(n_out, len(out))
     bottom = floor + max(n_out, 1) - 1
-    for j in range(len(sel)):
-        ax.plot(range(m), ypos[j], "-o", color=cmap(j % 20), ms=4, lw=1.3)
-        for i in range(m):
+    move = np.nanmax(np.abs(vals - vals[:, :1]), axis=1) if m > 1 else np.zeros(n)
+    move = np.nan_to_num(move, nan=np.inf)
+    order = np.argsort(-move, kind="stable")
+    hi = [j for j in order[:n_highlight] if move[j] > 0]
+    colour = {j: HIGHLIGHT_COLOURS[k % len(HIGHLIGHT_COLOURS)] for k, j in enumerate(sorted(hi))}
+    fig = Figure(figsize=(6.5 + 1.5 * m, float(np.clip(0.22 * (bottom + 1) + 1.5, 3, 14))))
+    ax = fig.add_subplot()
+    for j in range(n):
+        c = colour.get(j, "0.72")
+        ax.plot(range(m), ypos[j], "-o", color=c, ms=3.5 if j in colour else 2.5,
+                lw=2.0 if j in colour else 0.9, zorder=3 if j in colour else 2)
+        for i in range(m - 1):  # the last column's rank is in the end label
             if ypos[j, i] >= floor:
-                ax.text(i + 0.05, ypos[j, i], "–" if np.isnan(vals[j, i]) else f"{vals[j, i]:.0f}",
+                ax.text(i + 0.05, ypos[j, i], "–" if np.isnan(vals[j, i]) else f"{vals[j, i]:g}",
                         fontsize=6.5, color="0.2", va="center")
-    ax.set_yticks(ypos[:, 0], [f"{n}  ({v:.0f})" for n, v in zip(short, vals[:, 0])], fontsize=7)
+        last = vals[j, -1]
+        ax.text(m - 1 + 0.28, ypos[j, -1], f"{'–' if np.isnan(last) else f'{last:g}'}  {names[j]}", fontsize=7,
+                va="center", ha="left", color=c if j in colour else "0.35",
+                fontweight="bold" if j in colour else "normal")
+    ax.set_yticks(ypos[:, 0], [f"{nm}  ({v:g})" for nm, v in zip(names, vals[:, 0])], fontsize=7)
+    for lab, j in zip(ax.get_yticklabels(), range(n)):
+        lab.set_color(colour.get(j, "0.35"))
+        if j in colour:
+            lab.set_fontweight("bold")
     if n_out:
-        ax.axhspan(floor - 0.5, bottom + 0.5, color="0.93", zorder=0)
-        ax.text(m - 1 + 0.3, floor - 0.5, f"beyond rank {len(sel)} (true rank printed)", fontsize=7,
-                ha="right", va="bottom", color="0.3")
+        ax.axhspan(floor - 0.5, bottom + 0.5, color="0.94", zorder=0)
+        ax.text(-0.2, floor, f"beyond rank {n}:\ntrue rank printed", fontsize=7, ha="right", va="top", color="0.3")
     ax.set_ylim(bottom + 0.8, 0.2)
     ax.set_xticks(range(m), list(ranks.columns))
-    ax.set_xlim(-0.15, m - 1 + 0.35)
+    ax.set_xlim(-0.15, m - 1 + 0.25)
     ax.spines[["top", "right"]].set_visible(False)
-    ax.set_ylabel("model (rank by " + str(first) + ")")
-    ax.set_title(title or f"Rank of the top {len(sel)} models (by {first}) under each rule")
+    ax.tick_params(axis="y", length=0)
+    ax.set_ylabel(f"model (rank by {first})")
+    heading = title or f"Rank of the top {n} models (by {first}) under each rule"
+    if colour:
+        heading += f"\ncoloured: the {len(colour)} whose rank moves most; grey: the others"
+    ax.set_title(heading, fontsize=10)
     return fig
 
 
@@ -325,8 +379,7 @@ def rank_intervals(frame: pd.DataFrame, *, top: int = 20, labels: Mapping | None
     ypos = np.arange(n)
     ax.hlines(ypos, f["ci_low"], f["ci_high"], color="C0", lw=2)
     ax.plot(f["rank"], ypos, "o", color="k", ms=4)
-    names = [str(labels.get(i, i)) if labels is not None else str(i) for i in f["model_id"]]
-    ax.set_yticks(ypos, [s if len(s) <= 45 else s[:44] + "…" for s in names], fontsize=7)
+    ax.set_yticks(ypos, _model_labels(f["model_id"], labels, 48), fontsize=7)
     ax.set_xlabel("rank (1 = best) with 95% bootstrap interval")
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlim(left=0)

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 
 from . import _formats
-from .errors import DataError, InputFileError, ParameterError, ParameterTypeError
+from .errors import DataError, InputFileError, ParameterError, ParameterTypeError, TreeError
+from .aggregates import apply_aggregates
 from .table import ScoreTable
 from .tree import BenchmarkTree, check_tree, infer_tree
 
@@ -389,7 +390,7 @@ def load_brainscore(path_or_buffer, *, tree=None, metadata=(), domain="auto") ->
     ...          '"1","m","1",".6",".5",".4"\\n"2","m","2",,".2",".4"\\n')
     >>> u = load_brainscore(io.StringIO(today))
     >>> list(u.scores.columns), u.status.loc["2", "b"]
-    (['average_vision', 'a', 'b'], 'missing')
+    (['average_vision', 'b', 'a'], 'missing')
     """
     if isinstance(metadata, str) or not all(isinstance(m, str) for m in metadata):
         raise ParameterTypeError(f"metadata must be a list of column names, got {metadata!r}")
@@ -461,10 +462,10 @@ def _zip_csv(members: dict[str, bytes], name: str) -> tuple[str | None, str | No
         except InputFileError:
             continue
         first = next(csv.reader(io.StringIO(head[:4096])), [])
-        if _formats.is_today_header(first) or "model_id" in first:
-            board = board or member
-        elif tuple(first[:4]) == _formats.PLUGIN_HEADER:
+        if tuple(first[:4]) == _formats.PLUGIN_HEADER:
             plugins = plugins or member
+        elif _formats.is_today_header(first) or "model_id" in first:
+            board = board or member
     return board, plugins
 
 
@@ -586,23 +587,44 @@ def _load_snapshot(text, name, tree, domain) -> ScoreTable:
     # not of the displayed values: the tree is inferred and checked on raw.
     raw = take(p.raw)
     exact = raw.where(status == "ok").fillna(scores)
-    btree, check = _tree_for(exact, tree)
     if tree is None:
-        parents = set(btree.to_dict())
-        if parents != set(aggregates):
-            notes.append(f"the inferred parents differ from the entries the snapshot marks as "
-                         f"aggregates (no version, timestamp or error): inferred only "
-                         f"{sorted(parents - set(aggregates))[:5]}, marked only "
-                         f"{sorted(set(aggregates) - parents)[:5]}")
-    notes.append("the snapshot's aggregates are means of their children's raw values (not of "
-                 "the displayed scores): the tree is inferred and checked on raw, and as_of "
-                 "recomputes aggregates from raw")
+        btree, check, rules = _snapshot_tree(exact, aggregates, name)
+        bench["aggregate_rule"] = pd.Series(rules, dtype=object).reindex(bench.index)
+        n_present = sum(r == "mean_of_present" for r in rules.values())
+        notes.append(f"the snapshot's aggregates are means of their children's raw values (not "
+                     f"of the displayed scores); {n_present} of {len(rules)} are the mean of the "
+                     "children that have a score (a missing child is skipped, where today's "
+                     "website counts it as 0): benchmarks['aggregate_rule']. The tree is "
+                     "inferred and checked on raw, and as_of recomputes aggregates that way")
+    else:
+        btree, check = _tree_for(exact, tree)
     models = p.models.loc[rows]
     table = ScoreTable(scores, status, models, btree, name, check, errors=errors, raw=raw,
                        timestamps=take(p.timestamps), versions=take(p.versions), benchmarks=bench,
                        log=pd.DataFrame(log, columns=["item", "kind", "reason"]),
                        notes=tuple(notes), aggregates_from="raw")
     return _in_tree_order(table) if tree is None else table
+
+
+def _snapshot_tree(values: pd.DataFrame, aggregates, name: str):
+    """Tree of the snapshot from its marked aggregates (:func:`_formats.infer_marked_tree`)."""
+    children, rules, failures = _formats.infer_marked_tree(values, aggregates)
+    if failures:
+        shown = "; ".join(f"{a!r}: {why}" for a, why in list(failures.items())[:3])
+        raise TreeError(f"{name}: cannot infer the benchmark tree: {shown}. Pass tree= (a "
+                        "mapping parent -> children) to give it, or tree=False to treat every "
+                        "column as a leaf")
+    cols = list(values.columns)
+    # key order means nothing: roots in the order average_*, other aggregates, leaves
+    order = sorted(cols, key=lambda c: (not c.startswith("average"), c not in children,
+                                        cols.index(c)))
+    weights = {p: [1.0 / len(k)] * len(k) for p, k in children.items()}
+    btree = BenchmarkTree.from_mapping(children, order=order, rules={
+        p: {"rule": "mean", "weights": weights[p],
+            "missing": "skip" if rules[p] == "mean_of_present" else "as_zero"}
+        for p in children})
+    check = _formats.check_marked_tree(values, children, rules, _formats.SNAPSHOT_TOLERANCE)
+    return btree, check, rules
 
 
 def _tree_for(scores: pd.DataFrame, tree):
@@ -651,7 +673,8 @@ def _read_domains(domains) -> dict[str, str] | None:
     )
 
 
-def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
+def load_table(path, *, domains=None, model: str | None = None,
+               aggregates="detect") -> ScoreTable:
     """Read any leaderboard CSV: a Brain-Score export, a wide or a long table.
 
     Brain-Score's layouts (today's CSV export, the zip export, the snapshot JSON) and a file with
@@ -667,6 +690,13 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
         Metric -> domain, or a path to a 2-column CSV ``metric,domain``.
     model : str, optional
         Name of the model id column.
+    aggregates : "detect", "none" or mapping, default "detect"
+        Summary columns. ``"detect"``: for a wide or long table, columns equal to the mean, a
+        fixed-weight mean or the sum of other columns (within the printed rounding) become
+        parents of the tree and ranks/constants model metadata
+        (:func:`~alignfactors.aggregates.apply_aggregates`, result in ``table.detection``);
+        for a Brain-Score layout, the tree is inferred (:func:`~alignfactors.tree.infer_tree`).
+        ``"none"``: every column is a metric. A mapping ``parent -> children``: that tree.
 
     Returns
     -------
@@ -681,26 +711,34 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
     """
     data, name = _read_data(path)
     doms = _read_domains(domains)
+    if isinstance(aggregates, str) and aggregates not in ("detect", "none"):
+        raise ParameterError(f"aggregates must be 'detect', 'none' or a tree (a mapping parent "
+                             f"-> children), got {aggregates!r}")
+    if not isinstance(aggregates, (str, Mapping, BenchmarkTree)):
+        raise ParameterTypeError(f"aggregates must be 'detect', 'none' or a tree (a mapping "
+                                 f"parent -> children), got {type(aggregates).__name__}")
+    bs_tree = None if aggregates == "detect" else False if aggregates == "none" else (
+        aggregates.to_dict() if isinstance(aggregates, BenchmarkTree) else aggregates)
     if isinstance(data, bytes) and data[:2] == b"\x1f\x8b":
         data = _gunzip(data, name)
     special = None
     if isinstance(data, bytes) and data[:4] == b"PK\x03\x04":
-        special = _load_zip(data, name, None, ())
+        special = _load_zip(data, name, bs_tree, ())
     else:
         text = _decode(data, name)
         if _formats.looks_json(text):
-            special = _load_snapshot(text, name, None, "auto")
+            special = _load_snapshot(text, name, bs_tree, "auto")
         else:
             df, _ = _strings_from_text(text, name)
             if _formats.is_today_header(list(df.columns)):
-                special = _load_csv_text(text, name, None)
+                special = _load_csv_text(text, name, bs_tree)
     if special is not None:  # a Brain-Score layout: see load_brainscore
         return special if not doms else _with(special, special.tree.with_domains(doms))
     cols = list(df.columns)
     if "model_id" in cols and model in (None, "model_id") and any(
         re.match(r"^(average|neural|behaviou?r|engineering)_", c) for c in cols
     ):
-        return _brainscore_from_strings(df, name, None, doms)
+        return _brainscore_from_strings(df, name, bs_tree, doms)
     model_col = model or ("model" if "model" in cols else cols[0])
     if model_col not in cols:
         raise DataError(f"{name}: model={model!r} is not a column; found columns {cols[:8]}")
@@ -710,9 +748,10 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
             "score"].to_numpy()
         dom_col = "domain" if "domain" in cols else None
         table = ScoreTable.from_long(long, model=model_col, metric="metric", score="score",
-                                     domain=dom_col)
+                                     domain=dom_col, aggregates="none")
         if doms:
             table = _with(table, table.tree.with_domains(doms))
+        table = apply_aggregates(table, aggregates)
     else:
         ids = df[model_col]
         dup = list(ids[ids.duplicated()].unique())
@@ -721,11 +760,12 @@ def load_table(path, *, domains=None, model: str | None = None) -> ScoreTable:
         meta_cols = [c for c in cols if c == "model_name"]
         bench = df.drop(columns=[model_col, *meta_cols])
         scores, status = _parse_scores(bench, pd.Index(ids.to_list(), name="model_id"), name)
-        wide = ScoreTable.from_wide(scores, domains=doms)
+        wide = ScoreTable.from_wide(scores, domains=doms, aggregates="none")
         table = _with(wide, wide.tree, status=status)
         if meta_cols:
             models = pd.DataFrame({"model_name": df["model_name"].to_list()}, index=scores.index)
             table = _with(table, table.tree, models=models)
+        table = apply_aggregates(table, aggregates)
     return _with(table, table.tree, source=name)
 
 

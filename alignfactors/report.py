@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._render import json_number
+from ._validation import did_you_mean
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .report_render import package_versions, render_markdown, write_figures
@@ -83,6 +84,8 @@ class ReportResults:
     units: Any = None
     clusters: Any = None
     trend: Any = None
+    factor_fit: Any = None  # adequacy.FactorFitTable: fit over k, poor-fit flag, clipping of k
+    reliability: Any = None
     rankings: dict = field(default_factory=dict)  # run_rankings_extras: policies, cleanings, sources, extremes
 
 
@@ -104,7 +107,8 @@ def _validate_report(table, out, n_boot, seed, options):
         )
     unknown = sorted(set(options) - set(REPORT_OPTIONS))
     if unknown:
-        raise ParameterError(f"unknown report option(s) {unknown}; allowed: {sorted(REPORT_OPTIONS)}.")
+        raise ParameterError(f"unknown report option(s) {unknown}{did_you_mean(unknown[0], REPORT_OPTIONS)}; "
+                             f"allowed: {sorted(REPORT_OPTIONS)}.")
     opts = {**REPORT_OPTIONS, **options}
     methods = opts["aggregation_methods"]
     if isinstance(methods, str) or not isinstance(methods, (list, tuple)) or len(methods) < 2:
@@ -150,12 +154,13 @@ def _report_clusters(option, table, index):
     return option, ("architecture" if option == "architecture" else "family")
 
 
-def _clusters_kw(func, clusters) -> dict:
-    # An analysis from before the families issue (no clusters= yet) resamples models; the report
-    # then says so for that analysis (see ReportResults.clusters["not_clustered"]).
+def _clusters_kw(func, clusters, **options) -> dict:
+    # An analysis from before the common options (no clusters=/ci_method= yet) gets what it takes
+    # and resamples models; the report then says so (see ReportResults.clusters["not_clustered"]).
     import inspect
 
-    return {"clusters": clusters} if "clusters" in inspect.signature(func).parameters else {}
+    params = inspect.signature(func).parameters
+    return {k: v for k, v in dict(options, clusters=clusters).items() if k in params}
 
 
 # ------------------------------------------------------------------------------------------ provenance
@@ -169,7 +174,15 @@ def _sha256(path: Path) -> str:
 
 def _input_record(table, source) -> dict:
     """File name + sha256 of its bytes (never an absolute path); for an in-memory table, a hash
-    of its scores written as CSV."""
+    of its scores written as CSV; what aggregate detection found, when it ran."""
+    record = _input_hash(table, source)
+    det = getattr(table, "detection", None)
+    if det is not None:
+        record["aggregates"] = det.to_dict()
+    return record
+
+
+def _input_hash(table, source) -> dict:
     if source is not None:
         p = Path(source)
         return {"name": p.name, "sha256": _sha256(p), "sha256_of": "file bytes",
@@ -180,12 +193,73 @@ def _input_record(table, source) -> dict:
 
 
 # ------------------------------------------------------------------------------------------ running
-def _steps_progress(progress: bool, total: int):
-    from tqdm.auto import tqdm
-    import sys
+#: Measured cost of each step of the report, in CPU seconds: (fixed, per bootstrap resample), fitted
+#: from runs at n_boot=200 and 1000 on the 2025-05-07 export (229 models x 50 metrics) on the 2-core
+#: machine (``python benchmarks/report_steps.py --n-boot 200 1000``; reports/benchmark_report_steps.md).
+#: Re-measure when a step gets faster. The run-wide bar weights each step by
+#: ``fixed + per_resample * n_boot``; only the ratios matter. A step missing here weighs
+#: ``_DEFAULT_STEP_COST``.
+STEP_COSTS: dict[str, tuple[float, float]] = {
+    "cleaning + agreement": (0.6, 0.0001),
+    "dimensionality": (2.6, 0.0029),
+    "factor analysis": (15.4, 0.0463),
+    "decomposition": (0.9, 0.0041),
+    "aggregation comparison": (4.3, 0.0048),
+    "results.json": (0.2, 0.0),
+    "figures": (3.8, 0.0),
+    "report.md": (0.1, 0.0),
+}
+#: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down).
+STEP_BARS = {"decomposition": 4}
+_DEFAULT_STEP_COST = (0.5, 0.002)
+#: Shape of the data STEP_COSTS was measured on: cleaned models and metrics, and the parts one
+#: level below the aggregate that the decomposition's Shapley shares run over (2^parts subsets).
+_COST_REFERENCE = {"n_models": 229, "n_metrics": 50, "n_subparts": 12}
 
-    return tqdm(total=total, desc="alignfactors report", disable=not progress, file=sys.stderr,
-                bar_format="{desc}: {n_fmt}/{total_fmt} steps |{bar}| {postfix}")
+
+def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
+    """Expected cost of each step for ``n_boot`` resamples, and the share of it in the resamples.
+
+    With the data's ``shape`` (keys of ``_COST_REFERENCE``) the measured costs are scaled by the
+    drivers that dominate them: metrics squared for dimensionality and the factor refits (and
+    models for the factor step's leave-one-out refits of BCa), 2^parts for the decomposition,
+    models for the aggregation comparison.
+    Checked on the simulated default leaderboard (91 x 23, 14 parts): predicted 1.3 s + 0.0098 s
+    per resample for the factor step and 3.6 s + 0.0164 s for the decomposition against measured
+    1.1 s + 0.0089 s and 2.4 s + 0.0136 s (reports/benchmark_report_steps.md).
+    """
+    ref = _COST_REFERENCE
+    scale = {k: (1.0, 1.0) for k in STEP_COSTS}
+    if shape:
+        p2 = (shape.get("n_metrics", ref["n_metrics"]) / ref["n_metrics"]) ** 2
+        n = shape.get("n_models", ref["n_models"]) / ref["n_models"]
+        parts = 2.0 ** (shape.get("n_subparts", ref["n_subparts"]) - ref["n_subparts"])
+        scale.update({"dimensionality": (p2, p2), "factor analysis": (p2 * n, p2), "decomposition": (parts, parts),
+                      "aggregation comparison": (n, n)})
+    costs, share = {}, {}
+    for k, (a, b) in STEP_COSTS.items():
+        fa, fb = scale[k]
+        costs[k] = a * fa + b * fb * n_boot
+        share[k] = b * fb * n_boot / costs[k] if costs[k] > 0 else 1.0
+    return costs, share
+
+
+def _steps_progress(progress: bool, n_boot: int = 2000):
+    """The report's run-wide progress: one bar weighted by :data:`STEP_COSTS` (see
+    :class:`alignfactors._progress.StepProgress`); inside :func:`report` the bar it opened."""
+    from ._progress import StepProgress
+
+    costs, share = _step_costs(n_boot)
+    return StepProgress(costs, enabled=progress, title="alignfactors report", bars=STEP_BARS, boot_share=share,
+                        default_cost=_DEFAULT_STEP_COST[0] + _DEFAULT_STEP_COST[1] * n_boot).start()
+
+
+def _data_shape(table, cleaned, aggregate) -> dict:
+    """What the step costs scale with (see :func:`_step_costs`)."""
+    n, p = cleaned.matrix.shape
+    tree = table.tree
+    parts = tree.children(aggregate) if aggregate in table.scores.columns and not tree.is_leaf(aggregate) else []
+    return {"n_models": n, "n_metrics": p, "n_subparts": sum(len(tree.children(c)) or 1 for c in parts)}
 
 
 def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = True, simulated: bool = False,
@@ -210,7 +284,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
         source = table if source is None else source
         table = load_table(table)
     seed = int(seed)
-    bar = _steps_progress(progress, 6)
+    bar = _steps_progress(progress, int(n_boot))
     caught: list[str] = []
     skipped: dict[str, str] = {}
     try:
@@ -222,25 +296,26 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.set_postfix_str("cleaning + agreement")
             cleaned = clean(table, max_missing=opts["max_missing"], complete=opts["complete"],
                             domains=opts["domains"], level=opts["level"])
+            bar.set_costs(*_step_costs(int(n_boot), _data_shape(table, cleaned, opts["aggregate"])))
             groups = cleaned.domains if cleaned.domains.notna().all() else None
             clusters, unit = _report_clusters(opts["clusters"], table, cleaned.matrix.index)
-            not_clustered = [f.__name__ for f in (dimensionality, bootstrap_loadings)
-                             if clusters is not None and not _clusters_kw(f, clusters)]
+            not_clustered = [f.__name__ for f in (bootstrap_loadings,)
+                             if clusters is not None and "clusters" not in _clusters_kw(f, clusters)]
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
-            dim = dimensionality(cleaned.matrix, method=opts["method"], **common,
-                                 **_clusters_kw(dimensionality, clusters))
+            dim = dimensionality(cleaned.matrix, method=opts["method"], **full, clusters=clusters)
             bar.update()
 
             bar.set_postfix_str("factor analysis")
-            p = cleaned.matrix.shape[1]
-            k = opts["n_factors"] if opts["n_factors"] is not None else dim.n_dimensions.get("parallel_fa", 1)
-            k = int(min(max(k, 1), opts["max_factors"], p - 1))
+            fit_table = _factor_fit_table(cleaned.matrix, dim, opts)
+            k = fit_table.k
             fm = FactorModel(k, method=opts["factor_method"], rotation=opts["rotation"] if k > 1 else None,
                              corr_method=opts["method"]).fit(cleaned.matrix)
-            boot_load = bootstrap_loadings(fm, cleaned.matrix, **common, **_clusters_kw(bootstrap_loadings, clusters))
+            boot_load = bootstrap_loadings(cleaned.matrix, fm, **common,
+                                           **_clusters_kw(bootstrap_loadings, clusters, ci_method=opts["ci_method"],
+                                                          batch_size=opts["batch_size"]))
             bar.update()
 
             bar.set_postfix_str("decomposition")
@@ -262,9 +337,11 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             rankings = run_rankings_extras(table, cleaned, dec, opts, common, clusters)
             bar.update()
 
+            bar.set_postfix_str("resampling units")
             units = None
             if opts["compare_units"] and n_boot and cleaned.matrix.index.size:
                 units = _resampling_units(table, cleaned, groups, opts, dec, full)
+            bar.update()
 
             scatter = None
             if dec is not None and len(dec.parts) == 2:
@@ -272,7 +349,13 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 scatter = table.scores[cols].dropna().copy()
                 scatter["rank"] = rank_models(scatter[dec.aggregate])
                 scatter.attrs.update(x=dec.parts[0], y=dec.parts[1], colour=dec.aggregate)
-            trend_res = _run_trend(table, opts, common, skipped)
+            trend_res = _run_trend(table, opts, common, skipped, clusters)
+            # "Reliability and measurement error": only when the input has errors or replicate models
+            from .report_reliability import run_reliability_section
+
+            rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
+                                                  n_boot=int(n_boot), ci=opts["ci"], seed=seed,
+                                                  n_jobs=opts["n_jobs"], progress=progress, clusters=clusters)
             bar.set_postfix_str("done")
             bar.update()
         for w in record:
@@ -287,7 +370,22 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
-                         units, record, trend_res, rankings)
+                         units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
+                         reliability=rel_section, rankings=rankings)
+
+
+def _factor_fit_table(matrix, dim, opts):
+    """k for the factor model: the n_factors option, else the parallel_fa rule; clipped to max_factors
+    (and p - 1) with the clipping stated, and the fit tabulated over k around it."""
+    from .adequacy import factor_fit_table
+
+    p = matrix.shape[1]
+    if opts["n_factors"] is not None:
+        k, source = int(opts["n_factors"]), "the n_factors option"
+    else:
+        k, source = max(int(dim.n_dimensions.get("parallel_fa", 1)), 1), "the parallel_fa rule"
+    return factor_fit_table(matrix, min(k, p - 1), max_factors=opts["max_factors"], source=source,
+                            method=opts["factor_method"], corr_method=opts["method"])
 
 
 def _resampling_units(table, cleaned, groups, opts, dec, full):
@@ -316,7 +414,7 @@ def _trend_dates(table) -> list[str]:
     return [f"{y}-12-31" for y in range(first.year, last.year + 1)]
 
 
-def _run_trend(table, opts, common, skipped):
+def _run_trend(table, opts, common, skipped, clusters=None):
     """The trend over time when the table has timestamps (else None); see :func:`alignfactors.trend`."""
     from .errors import AlignFactorsError
     from .trend import trend
@@ -327,7 +425,8 @@ def _run_trend(table, opts, common, skipped):
     try:
         return trend(table, dates, aggregate=opts["aggregate"], parts=opts["parts"], method=opts["method"],
                      max_missing=opts["max_missing"], n_boot=common["n_boot"], ci=common["ci"],
-                     seed=common["seed"], n_jobs=common["n_jobs"], progress=common["progress"])
+                     seed=common["seed"], n_jobs=common["n_jobs"], progress=common["progress"],
+                     clusters=clusters)
     except AlignFactorsError as exc:
         skipped["trend"] = str(exc)
         return None
@@ -446,12 +545,14 @@ def results_to_dict(res: ReportResults) -> dict:
         "dimensionality": res.dimensionality.to_dict(),
         "decomposition": dec,
         "aggregation": res.comparison.to_dict(),
-        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict()},
+        "factors": {"model": res.factors.to_dict(), "bootstrap": res.loadings.to_dict(),
+                    **({"fit_over_k": res.factor_fit.to_dict()} if res.factor_fit is not None else {})},
         "resampling_units": None if res.units is None else res.units.to_dict(),
         "clusters": res.clusters,
         "rankings_extras": _rankings_dict(res.rankings),
         "environment": package_versions(),
         "warnings": list(res.warnings),
+        **({"reliability": res.reliability.to_dict()} if res.reliability is not None else {}),
     }
     if res.trend is not None:
         out["trend"] = res.trend.to_dict()
@@ -518,7 +619,9 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     seed : int, default=0
         Seed of every analysis (each analysis gets this seed).
     progress : bool, default=True
-        Show progress bars on stderr.
+        Show progress on stderr: one bar over the whole run (analyses, results.json, figures,
+        report.md) weighted by :data:`STEP_COSTS`, inner bars counting resamples; plain lines
+        without escape codes when stderr is not a terminal (see :mod:`alignfactors._progress`).
     simulated : bool, default=False
         The data are simulated: say so at the top of the report.
     source : path, optional
@@ -564,12 +667,23 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     (out.parent if str(out.parent) else Path(".")).mkdir(parents=True, exist_ok=True)
     if out.exists() and not out.is_dir():
         raise FileExistsError(f"--out {out} exists and is not a directory; choose another path")
-    res = run_analyses(table, n_boot=n_boot, seed=seed, progress=progress, simulated=simulated, source=source,
-                       **options)
-    def fill(tmp: Path) -> None:
-        text = dumps_results(results_to_dict(res))
-        figs = write_figures(res, tmp / "figures")
-        (tmp / "report.md").write_text(render_markdown(res, figs), encoding="utf-8")
-        (tmp / "results.json").write_text(text, encoding="utf-8")
+    bar = _steps_progress(progress, int(n_boot))  # one bar over the analyses and the writing
+    try:
+        res = run_analyses(table, n_boot=n_boot, seed=seed, progress=progress, simulated=simulated, source=source,
+                           **options)
 
-    return _write_atomically(Path(out), fill)
+        def fill(tmp: Path) -> None:
+            bar.step("results.json")
+            text = dumps_results(results_to_dict(res))
+            bar.step("figures")
+            figs = write_figures(res, tmp / "figures")
+            bar.step("report.md")
+            (tmp / "report.md").write_text(render_markdown(res, figs), encoding="utf-8")
+            (tmp / "results.json").write_text(text, encoding="utf-8")
+
+        written = _write_atomically(Path(out), fill)
+    except BaseException:
+        bar.close(ok=False)
+        raise
+    bar.close()
+    return written

@@ -59,7 +59,7 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
 
     folder.mkdir(parents=True, exist_ok=True)
     names = res.table.models["model_name"] if "model_name" in res.table.models else None
-    labels = None if names is None else {k: f"{v} [{k}]" for k, v in names.items()}
+    labels = None if names is None else names.to_dict()  # figures add the id: F.model_label
     figs = {
         "correlation_heatmap": lambda: F.correlation_heatmap(res.agreement.matrix, res.cleaned.domains,
                                                              label=f"{res.agreement.method.capitalize()} r"),
@@ -77,6 +77,10 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
                                                         colour_label=f"{a['colour']} rank")
     if getattr(res, "trend", None) is not None:
         figs["trend"] = res.trend.plot
+    if getattr(res, "reliability", None) is not None:
+        from .report_reliability import reliability_figure
+
+        figs["reliability"] = lambda: reliability_figure(res.reliability)
     out = {}
     for name, make in figs.items():
         F.save_figure(make(), folder / f"{name}.png")
@@ -98,6 +102,8 @@ def _md_data(res: ReportResults) -> list[str]:
         + (f"Cells: {st.get('ok', 0)} scored, {st.get('failed', 0)} failed (`X`), {st.get('missing', 0)} never run. "
            if st else "")
         + ("" if t.tree_check is None else f"Tree check: {t.tree_check}."), "",
+        *([f"Summary columns: {t.detection.headline()}.", ""]
+          if getattr(t, "detection", None) is not None else []),
         f"Cleaning (max_missing={c.options['max_missing']}, complete={c.options['complete']}, "
         f"level={c.options['level']!r}, domains={c.options['domains']!r}) leaves **{n} models × {p} metrics** ("
         + ", ".join(f"{v} {k}" for k, v in per.items()) + "). Every dropped item, by reason:", "",
@@ -175,10 +181,17 @@ def _md_dimensions(res: ReportResults, figs: dict, fig_no) -> list[str]:
     how = (f"set to {k}" if res.options["n_factors"] is not None else
            f"{k} from the parallel-analysis rule on factor eigenvalues (parallel_fa = "
            f"{d.n_dimensions.get('parallel_fa')}), clipped to [1, {res.options['max_factors']}]")
+    ft = getattr(res, "factor_fit", None)
+    how = ft.note() if ft is not None else how + "."
     lines += ["", "### Factor analysis", "",
-              f"Factors retained: {how}. Extraction {fm.method}, rotation {fm.rotation or 'none'}, "
+              f"Factors retained: {how}"]
+    if ft is not None:
+        lines += _md_factor_fit(ft)
+    lines += [f"Extraction {fm.method}, rotation {fm.rotation or 'none'}, "
               f"{fm.corr_method} correlations{' (smoothed)' if fm.smoothed_ else ''}. Loadings with {lb.level:.0%} "
-              f"bootstrap intervals ({lb.n_boot} resamples; factors matched to the full-data solution by "
+              f"bootstrap intervals ({lb.n_boot} resamples of "
+              f"{'models' if lb.options.get('unit', 'model') == 'model' else str(lb.options.get('n_units')) + ' ' + str(lb.options.get('unit')) + ' clusters'}"
+              "; factors matched to the full-data solution by "
               f"{lb.align}; {lb.n_nonconverged} non-converged, {lb.n_heywood} Heywood and {lb.n_undefined} "
               "unfittable replicates):", ""]
     L = lb.loadings
@@ -188,8 +201,9 @@ def _md_dimensions(res: ReportResults, figs: dict, fig_no) -> list[str]:
     for m, row in wide.items():
         row["h2"] = f"{fm.communalities_[m]:.2f}"
     lines += [_table(list(wide.values())), ""]
-    lines += ["Congruence of the bootstrap factors with the full-data factors: "
-              + ", ".join(f"{f} {_e(e)}" for f, e in lb.congruence.items()) + ".", ""]
+    lines += [f"Congruence of the bootstrap factors with the full-data factors ({lb.level:.0%} percentile interval "
+              "over resamples; the full-data value is 1 by construction): "
+              + ", ".join(f"{f} [{e.ci[0]:.2f}, {e.ci[1]:.2f}]" for f, e in lb.congruence.items()) + ".", ""]
     if k > 1:
         phi = fm.factor_corr_
         lines += ["Factor correlations:", "",
@@ -201,6 +215,21 @@ def _md_dimensions(res: ReportResults, figs: dict, fig_no) -> list[str]:
                       "Factor loadings (pattern matrix), metrics sorted by the factor they load most on; colour "
                       "bar marks the domain."), ""]
     return lines
+
+
+def _md_factor_fit(ft) -> list[str]:
+    """The fit-over-k table of the factor section (adequacy.FactorFitTable)."""
+    rows = [{"k": f"**{r.k}**" if r.k == ft.k else str(r.k), "chi²": f"{r.chi2:.1f}", "dof": f"{r.dof:.0f}",
+             "RMSEA [90% CI]": f"{r.rmsea:.3f} [{r.rmsea_low:.3f}, {r.rmsea_high:.3f}]", "TLI": f"{r.tli:.3f}",
+             "BIC": f"{r.bic:.1f}", "Heywood": str(r.n_heywood), "fit": "poor" if r.poor_fit else "acceptable"}
+            for r in ft.table.itertuples(index=False)]
+    flag = []
+    if ft.poor_fit:
+        flag = [f"**Poor fit:** the {ft.k}-factor model misses the conventional thresholds (RMSEA ≤ {ft.rmsea_max}, "
+                f"TLI ≥ {ft.tli_min}); read its loadings as a summary of the main directions, not as a model "
+                "that reproduces the correlations.", ""]
+    return ["", f"Fit of {ft.method} factor models over k (chi-square-based indices as psych::fa; the fitted k "
+            "in bold):", "", _table(rows), ""] + flag
 
 
 def _dec_rows(dec) -> list[dict]:
@@ -433,7 +462,10 @@ def _md_methods(res: ReportResults) -> list[str]:
             "for ties). Dimensionality: parallel analysis on components and on one-factor minres eigenvalues "
             "(psych's rule), Velicer's MAP, Kaiser, optimal coordinates, acceleration factor and cross-validated "
             "likelihood; P(k) is the share of resamples in which a rule chooses k. Factor analysis as psych::fa "
-            "with rotations from factor_analyzer; loading intervals refit the model on each resample. The "
+            "at psych's defaults (rotations as GPArotation/stats::varimax, tolerance 1e-5; every extraction x "
+            "rotation checked against R); k from the parallel_fa rule, fit tabulated over k with RMSEA > 0.08 "
+            "or TLI < 0.90 flagged as poor; loading intervals refit the model on each resample, warm-started "
+            "from the full-data solution. The "
             "decomposition regresses the aggregate on its parts (OLS; Shapley/LMG shares over all subsets). "
             "Aggregation rules are compared on the same resamples. Missing values are never imputed: cleaning "
             "drops metrics and models as listed above. "
@@ -455,10 +487,14 @@ def _md_trend(res: ReportResults, figs: dict, fig_no) -> list[str]:
     lines = [
         "## Over time", "",
         "The input dates every score, so the leaderboard can be rebuilt as it stood on each date "
-        f"({', '.join(tr.dates)}): scores computed later are removed and the aggregates recomputed with the "
-        "website's rule (mean of the children, missing counted as 0). Each date is then cleaned and analysed on "
-        "its own, with the report's options; intervals resample that date's models. Counts have no interval; "
-        "k is given with the percentile interval of k over resamples.", "",
+        f"({', '.join(tr.dates)}): scores computed later are removed and the aggregates recomputed with the rule "
+        "the source used for each of them (`table.benchmarks['aggregate_rule']`; the 2024 snapshot averages the "
+        "children that have a score, today's website counts a missing child as 0). Each date is then cleaned and "
+        "analysed on its own, with the report's options; intervals resample that date's models. Counts have no "
+        "interval; k is given with the percentile interval of k over resamples. The cleaned metric set changes "
+        "from date to date (row n_metrics: benchmarks are added, and a benchmark run on less than half of the "
+        "models of a date is dropped), so a change between dates mixes new models with a different set of "
+        "metrics.", "",
         tr.to_markdown(), "",
     ]
     if "trend" in figs:
@@ -565,6 +601,10 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
     lines += _md_resampling_units(res)
     lines += _md_agreement(res, figs, fig_no)
     lines += _md_dimensions(res, figs, fig_no)
+    if getattr(res, "reliability", None) is not None:
+        from .report_reliability import render_reliability_section
+
+        lines += render_reliability_section(res.reliability, figs.get("reliability"), fig_no)
     lines += _md_sources(res)
     lines += _md_decomposition(res, figs, fig_no)
     lines += _md_aggregation(res, figs, fig_no)

@@ -23,8 +23,9 @@ from typing import Any, Callable, Sequence
 import numpy as np
 from scipy import special
 from threadpoolctl import threadpool_limits
-from tqdm.auto import tqdm
 
+from ._options import check_options
+from ._progress import resample_bar
 from .errors import DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 
@@ -49,7 +50,6 @@ NUMERICAL_ERRORS: tuple[type[BaseException], ...] = (
 )
 
 Statistic = Callable[[np.ndarray], np.ndarray]
-_METHODS = ("bca", "percentile")
 
 
 def check_seed(seed: Any) -> np.random.Generator:
@@ -247,33 +247,30 @@ class BootstrapResult:
     def __getitem__(self, i: int) -> Estimate:
         return self.estimates[i]
 
+    def to_frame(self) -> "pd.DataFrame":
+        """Tidy frame, one row per component (``component`` 0..p-1 and the Estimate columns)."""
+        from ._render import estimates_frame
+
+        return estimates_frame(dict(enumerate(self.estimates)), name="component")
+
     def __len__(self) -> int:
         return len(self.estimates)
 
 
 def check_n_boot_ci(n_boot: Any, ci: Any) -> None:
-    """Validate the resampling options every analysis shares, before any work is done."""
-    if not isinstance(n_boot, (int, np.integer)) or isinstance(n_boot, bool) or n_boot < 0:
-        raise ParameterError(f"n_boot must be a non-negative integer; got {n_boot!r}.")
-    if not isinstance(ci, (float, int)) or isinstance(ci, bool) or not 0 < ci < 1:
-        raise ParameterError(f"ci (confidence level) must be in (0, 1), e.g. 0.95; got {ci!r}.")
+    """Validate ``n_boot`` and ``ci`` (kept for callers; the one validator is ``_options.check_options``)."""
+    check_options(n_boot=n_boot, ci=ci)
 
 
 def _validate(n: int, n_boot: int, ci: float, method: str, n_jobs: int, batch_size: int | None) -> None:
     if not isinstance(n, (int, np.integer)) or n < 1:
         raise ParameterError(f"n (number of models) must be a positive integer; got {n!r}.")
-    check_n_boot_ci(n_boot, ci)
-    if method not in _METHODS:
-        raise ParameterError(f"method must be one of {_METHODS}; got {method!r}.")
-    if not isinstance(n_jobs, (int, np.integer)) or n_jobs == 0:
-        raise ParameterError(f"n_jobs must be a non-zero integer (-1 = all cores); got {n_jobs!r}.")
-    if batch_size is not None and (not isinstance(batch_size, (int, np.integer)) or batch_size < 1):
-        raise ParameterError(f"batch_size must be a positive integer or None; got {batch_size!r}.")
+    check_options(n_boot=n_boot, ci=ci, ci_method=method, n_jobs=n_jobs, batch_size=batch_size)
 
 
-def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
+def _evaluate(statistic: Statistic, weights: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
     with np.errstate(all="ignore"):
-        out = np.asarray(statistic(weights), dtype=float)
+        out = np.asarray(statistic(weights) if noise is None else statistic(weights, noise=noise), dtype=float)
     if out.ndim == 1:
         out = out[:, None]
     if out.ndim != 2 or out.shape[0] != weights.shape[0]:
@@ -284,11 +281,18 @@ def _evaluate(statistic: Statistic, weights: np.ndarray) -> np.ndarray:
     return out
 
 
-def _one_batch(statistic, idx, n, codes=None):
-    if codes is None:
-        return _evaluate(statistic, _counts(idx, n))
-    # idx holds drawn cluster numbers; a model's weight is how often its cluster was drawn.
-    return _evaluate(statistic, cluster_weights(idx, codes))
+def _one_batch(statistic, idx, n, codes=None, noise=None):
+    # with clusters, idx holds drawn cluster numbers; a model's weight is how often its cluster was drawn.
+    w = _counts(idx, n) if codes is None else cluster_weights(idx, codes)
+    if noise is None:
+        return _evaluate(statistic, w)
+    return np.hstack([_evaluate(statistic, w), _evaluate(statistic, w, noise)])
+
+
+def _noise_batches(scale, starts, batch_size, total, rng):
+    """Per-batch noise ``scale * z`` (or None), drawn in resample order: independent of the batch size."""
+    for s in starts:
+        yield None if scale is None else rng.standard_normal((min(batch_size, total - s), *scale.shape)) * scale
 
 
 def cluster_weights(idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
@@ -297,37 +301,44 @@ def cluster_weights(idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_counts(idx, int(codes.max()) + 1)[:, codes])
 
 
-def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None):
+def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None, noise=None, nrng=None):
     """Evaluate all resamples batch by batch into the preallocated ``out`` (n_boot, p)."""
     starts = list(range(0, idx.shape[0], batch_size))
+    eps = _noise_batches(noise, starts, batch_size, idx.shape[0], nrng)
     if n_jobs == 1:
-        it = tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr)
-        for s in it:
-            out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes)
+        with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:  # counts resamples, not batches
+            for s, e in zip(starts, eps):
+                out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e)
+                bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
 
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes) for s in starts
+        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes, e) for s, e in zip(starts, eps)
     )
-    for s, res in zip(tqdm(starts, desc=desc, disable=not progress, leave=False, file=sys.stderr), results):
-        out[s : s + batch_size] = res
+    with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
+        for s, res in zip(starts, results):
+            out[s : s + batch_size] = res
+            bar.update(len(res))
     return out
 
 
-def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None) -> np.ndarray:
+def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None,
+               progress: bool = False) -> np.ndarray:
     """Leave-one-out replicates: one model at a time, or one whole cluster at a time."""
     units = n if codes is None else int(codes.max()) + 1
     outs = []
-    for s in range(0, units, batch_size):
-        rows = np.arange(s, min(units, s + batch_size))
-        if codes is None:
-            w = np.ones((len(rows), n))
-            w[np.arange(len(rows)), rows] = 0.0
-        else:
-            w = (codes[None, :] != rows[:, None]).astype(float)
-        outs.append(_evaluate(statistic, w))
+    with resample_bar(units, desc="jackknife (BCa)", enabled=progress, kind="jackknife") as bar:
+        for s in range(0, units, batch_size):
+            rows = np.arange(s, min(units, s + batch_size))
+            if codes is None:
+                w = np.ones((len(rows), n))
+                w[np.arange(len(rows)), rows] = 0.0
+            else:
+                w = (codes[None, :] != rows[:, None]).astype(float)
+            outs.append(_evaluate(statistic, w))
+            bar.update(len(rows))
     return np.vstack(outs)
 
 
@@ -407,6 +418,7 @@ def bootstrap(
     clusters: Any = None,
     unit: str | None = None,
     stream: str = "resamples",
+    noise: np.ndarray | None = None,
 ) -> BootstrapResult:
     """Bootstrap a vectorised statistic over ``n`` models (rows).
 
@@ -462,6 +474,15 @@ def bootstrap(
     stream : str, default="resamples"
         Name of the random stream of ``seed`` the resamples are drawn from
         (:func:`child_rng`); other draws of an analysis use other streams.
+    noise : ndarray, shape (n, q), optional
+        Standard errors of the data (``noise="errors"`` in the analyses): each resample also
+        perturbs every value by its own error, ``eps = noise * z`` with ``z ~ N(0, 1)`` drawn
+        from the stream ``child_rng(seed, "noise")``, so the resamples of models are the same
+        with and without noise. The statistic is called as ``statistic(weights, noise=eps)``
+        (``eps`` of shape ``(B, n, q)``) and as ``statistic(weights)``; the replicate is the
+        unperturbed value plus the perturbation's shift minus the shift's mean over resamples
+        (perturbing scores that already hold their error attenuates correlations; only the
+        added spread is wanted). The point estimate and the jackknife use the data as they are.
 
     Returns
     -------
@@ -502,7 +523,13 @@ def bootstrap(
     codes = check_clusters(clusters, n)
     n_units = n if codes is None else int(codes.max()) + 1
     unit = unit or ("model" if codes is None else "cluster")
-    rng = child_rng(seed, stream)
+    if noise is not None:
+        noise = np.nan_to_num(np.asarray(noise, dtype=float), nan=0.0)
+        if noise.ndim != 2 or noise.shape[0] != n or (noise < 0).any():
+            raise ParameterError(f"noise must be an array (n={n}, q) of standard errors >= 0; got shape {noise.shape}.")
+    # one root for both streams (a Generator is drawn from once, as without noise)
+    root = root_seed(seed) if noise is not None else seed
+    rng = child_rng(root, stream)
     bs = int(batch_size or getattr(statistic, "batch_size", None) or 64)
     theta_hat = _evaluate(statistic, np.ones((1, n)))[0]
     p = theta_hat.shape[0]
@@ -525,10 +552,16 @@ def bootstrap(
     # Statistics are batches of small products: multithreaded BLAS only oversubscribes the
     # cores (10x slower on 2 cores); parallelism comes from n_jobs instead.
     with threadpool_limits(limits=1, user_api="blas"):
-        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, p), dtype=dtype),
-                            codes)
+        width = p if noise is None else 2 * p
+        dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, width), dtype=dtype),
+                            codes, noise, child_rng(root, "noise") if noise is not None else None)
+        if noise is not None:
+            with np.errstate(all="ignore"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                shift = dist[:, p:] - dist[:, :p]
+                dist = (dist[:, :p] + shift - np.nanmean(shift, axis=0)).astype(dtype)
         del idx
-        jack = _jackknife(statistic, n, bs, codes) if method == "bca" and n_units > 1 else None
+        jack = _jackknife(statistic, n, bs, codes, progress) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(

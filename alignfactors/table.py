@@ -83,6 +83,10 @@ class ScoreTable:
         Which values the source's aggregates are means of: the children's ``scores`` (CSV
         exports) or their ``raw`` values (the snapshot JSON); :meth:`as_of` recomputes them
         the same way.
+    detection : AggregateDetection or None
+        For generic tables: which columns were found to be aggregates (with their rule and
+        weights), ranks or constants, and how (:func:`~alignfactors.aggregates.detect_aggregates`);
+        None when no detection ran (Brain-Score layouts: see ``tree_check``).
 
     Examples
     --------
@@ -106,6 +110,7 @@ class ScoreTable:
     log: pd.DataFrame | None = None
     notes: tuple[str, ...] = field(default=())
     aggregates_from: str = "scores"
+    detection: object | None = None
 
     def __post_init__(self) -> None:
         s = self.scores
@@ -176,21 +181,13 @@ class ScoreTable:
                             f"{ERROR_KINDS}")
         return b
 
-    def __reduce__(self):
-        # The tree travels as (children, roots, domains) so that a table pickles whatever the
-        # tree class supports; every other field pickles as it is.
-        state = {f: getattr(self, f) for f in self.__dataclass_fields__}
-        tree = state.pop("tree")
-        spec = (tree.to_dict(), list(tree.roots),
-                {n: tree.domain(n) for n in tree.nodes if tree.domain(n) is not None})
-        return (_unpickle_table, (state, spec))
-
     # -- constructors ---------------------------------------------------------------------------
     @classmethod
     def from_wide(
-        cls, df: pd.DataFrame, domains: Mapping[str, str] | None = None
+        cls, df: pd.DataFrame, domains: Mapping[str, str] | None = None, *,
+        aggregates="detect",
     ) -> ScoreTable:
-        """A flat table from a wide DataFrame: one row per model, one column per metric.
+        """A table from a wide DataFrame: one row per model, one column per metric.
 
         Parameters
         ----------
@@ -199,6 +196,13 @@ class ScoreTable:
             if present, goes to ``models``.
         domains : mapping of str to str, optional
             Metric -> domain (``"neural"``, ``"behavioral"``, ``"engineering"``, ...).
+        aggregates : "detect", "none" or mapping, default "detect"
+            ``"detect"``: columns that are the mean, a fixed-weight mean or the sum of others
+            become the tree's parents, rank and constant columns go to ``models``
+            (:func:`~alignfactors.aggregates.apply_aggregates`; what was found is in
+            ``detection``, ``benchmarks``, ``notes`` and ``log``). ``"none"``: every column is
+            a metric (a flat tree). A mapping ``parent -> children`` (or a BenchmarkTree):
+            that tree, each parent's rule fitted.
 
         Raises
         ------
@@ -234,7 +238,9 @@ class ScoreTable:
         models = pd.DataFrame(
             {"model_name": names if names is not None else list(scores.index)}, index=scores.index
         )
-        return cls(scores, status, models, tree, "DataFrame", None)
+        from .aggregates import apply_aggregates  # aggregates.py builds on this module
+
+        return apply_aggregates(cls(scores, status, models, tree, "DataFrame", None), aggregates)
 
     @classmethod
     def from_long(
@@ -244,8 +250,10 @@ class ScoreTable:
         metric: str = "metric",
         score: str = "score",
         domain: str | None = None,
+        *,
+        aggregates="detect",
     ) -> ScoreTable:
-        """A flat table from a long DataFrame: one row per (model, metric) score.
+        """A table from a long DataFrame: one row per (model, metric) score.
 
         Models and metrics keep the order of their first appearance; (model, metric) pairs
         that do not occur are ``"missing"``.
@@ -257,6 +265,8 @@ class ScoreTable:
             Names of the columns holding model id, metric name and score.
         domain : str, optional
             Name of a column holding each metric's domain.
+        aggregates : "detect", "none" or mapping, default "detect"
+            As in :meth:`from_wide`.
 
         Raises
         ------
@@ -304,7 +314,7 @@ class ScoreTable:
         wide = wide.reindex(index=pd.unique(d[model]), columns=pd.unique(d[metric]))
         wide.index.name = None
         wide.columns.name = None
-        return cls.from_wide(wide, domains=doms)
+        return cls.from_wide(wide, domains=doms, aggregates=aggregates)
 
     # -- views ----------------------------------------------------------------------------------
     @property
@@ -398,14 +408,17 @@ class ScoreTable:
             benchmarks=self.benchmarks.loc[cols],
         )
 
-    def as_of(self, date) -> ScoreTable:
+    def as_of(self, date, rule: str = "source") -> ScoreTable:
         """The leaderboard as it stood on ``date``: only scores computed on or before it.
 
         Leaf scores whose timestamp is after ``date`` become ``"missing"`` (not yet run), and
         so do leaf scores without a timestamp (their date is unknown; counted in the notes).
         Every aggregate is then recomputed with the website's rule: the mean of its direct
-        children with a missing child counted as 0, and missing when no child has a score
-        (means of the children's ``raw`` values when ``aggregates_from == "raw"``, as in the
+        children with a missing child counted as 0, and missing when no child has a score —
+        or, with ``rule="source"`` (default), the rule the source itself used for that
+        aggregate (``benchmarks["aggregate_rule"]``: the 2024 snapshot's aggregates are the mean
+        of the children that have a score), so that the table's own aggregates are reproduced.
+        They are means of the children's ``raw`` values when ``aggregates_from == "raw"`` (the
         snapshot).
         Models left without any leaf score are dropped (listed in ``log``).
 
@@ -413,6 +426,8 @@ class ScoreTable:
         ----------
         date : str, date, datetime or Timestamp
             A day (``"2022-06-30"``: the whole day counts) or a time; naive times are UTC.
+        rule : {"source", "missing_as_zero"}, default "source"
+            How aggregates are recomputed (see above).
 
         Returns
         -------
@@ -481,13 +496,17 @@ class ScoreTable:
         # values the source's aggregates are means of (scores, or raw for the snapshot).
         base = masked["raw"] if self.aggregates_from == "raw" else scores
         base = base.where(status == "ok")
+        rules = self._aggregate_rules(rule)
         for node in reversed(self.tree.nodes):
             kids = self.tree.children(node)
             if not kids:
                 continue
             x = base[kids].to_numpy()
             any_ok = ~np.isnan(x).all(axis=1)
-            base[node] = np.where(any_ok, np.nan_to_num(x, nan=0.0).mean(axis=1), np.nan)
+            with np.errstate(invalid="ignore"):
+                mean = np.nanmean(np.where(any_ok[:, None], x, 0.0), axis=1) \
+                    if rules[node] == "mean_of_present" else np.nan_to_num(x, nan=0.0).mean(axis=1)
+            base[node] = np.where(any_ok, mean, np.nan)
             status[node] = np.where(any_ok, "ok", "missing")
         parents = [c for c in scores.columns if not self.tree.is_leaf(c)]
         scores[parents] = base[parents]
@@ -512,10 +531,31 @@ class ScoreTable:
                       log=pd.concat([x for x in log if len(x)] or [self.log], ignore_index=True),
                       notes=tuple(notes), source=f"{self.source} as of {label}")
         if out.tree_check is not None:
+            from ._formats import check_marked_tree
+
             checked = out.raw.where(out.status == "ok") if self.aggregates_from == "raw" \
                 else out.scores
-            out = replace(out, tree_check=check_tree(checked, out.tree,
-                                                     tol=out.tree_check.tolerance))
+            out = replace(out, tree_check=check_marked_tree(checked, out.tree.to_dict(), rules,
+                                                            out.tree_check.tolerance))
+        return out
+
+    def _aggregate_rules(self, rule: str) -> dict:
+        """Parent -> the rule :meth:`as_of` recomputes it with."""
+        parents = [n for n in self.tree.nodes if not self.tree.is_leaf(n)]
+        if rule == "missing_as_zero":
+            return {p: "missing_as_zero" for p in parents}
+        if rule != "source":
+            raise ParameterError(f"rule must be 'source' (each aggregate's rule as the source "
+                                 f"computed it) or 'missing_as_zero' (today's website), got "
+                                 f"{rule!r}")
+        own = self.benchmarks.get("aggregate_rule")
+        out = {}
+        for p in parents:
+            given = (self.tree.rule(p) or {}).get("missing")
+            if own is not None and isinstance(own.get(p), str):
+                out[p] = own[p]
+            else:
+                out[p] = "mean_of_present" if given == "skip" else "missing_as_zero"
         return out
 
     def summary(self) -> str:
@@ -578,11 +618,6 @@ def _cutoff(date) -> tuple[pd.Timestamp, str]:
     return ts, label
 
 
-def _unpickle_table(state: dict, spec: tuple) -> ScoreTable:
-    children, roots, domains = spec
-    return ScoreTable(tree=BenchmarkTree(children, roots=roots, domains=domains), **state)
-
-
 def _restricted_tree(tree: BenchmarkTree, keep: list[str]) -> BenchmarkTree:
     """``tree`` restricted to ``keep``: parent = nearest kept ancestor; domains kept as they were."""
     kept = set(keep)
@@ -599,7 +634,9 @@ def _restricted_tree(tree: BenchmarkTree, keep: list[str]) -> BenchmarkTree:
     order = {n: i for i, n in enumerate(tree.nodes)}
     children = {p: sorted(cs, key=order.__getitem__) for p, cs in children.items()}
     domains = {n: tree.domain(n) for n in keep if tree.domain(n) is not None}
-    return BenchmarkTree(children, roots=roots, domains=domains)
+    rules = {p: tree.rule(p) for p, cs in children.items()
+             if cs == tree.children(p) and tree.rule(p) is not None}
+    return BenchmarkTree(children, roots=roots, domains=domains, rules=rules)
 
 
 def _check_domain_keys(domains, columns) -> None:

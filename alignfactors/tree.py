@@ -58,6 +58,12 @@ class BenchmarkTree:
         label). A node without an explicit domain takes that of its nearest ancestor with one,
         else the one implied by the nearest ancestor-or-self named like ``neural_*``,
         ``behavior_*``/``behaviour_*`` or ``engineering_*``.
+    rules : mapping of str to mapping, optional
+        How each parent is computed from its children, as detected or given: ``{"rule":
+        "mean" | "sum" | "weighted_mean" | "weighted", "weights": [one per child, in order],
+        "missing": "complete" | "as_zero"}``. Read with :meth:`rule`. Not part of equality.
+
+    Trees pickle (and deep-copy) like plain values, so they can be shipped to worker processes.
 
     Examples
     --------
@@ -69,13 +75,15 @@ class BenchmarkTree:
     ('neural', 'IT', 2)
     """
 
-    __slots__ = ("_children", "_parent", "_roots", "_nodes", "_depth", "_domain", "_anchor")
+    __slots__ = ("_children", "_parent", "_roots", "_nodes", "_depth", "_domain", "_anchor",
+                 "_explicit", "_rules")
 
     def __init__(
         self,
         children: Mapping[str, Sequence[str]],
         roots: Sequence[str],
         domains: Mapping[str, str] | None = None,
+        rules: Mapping[str, Mapping] | None = None,
     ) -> None:
         kids: dict[str, tuple[str, ...]] = {}
         parent: dict[str, str | None] = {}
@@ -130,6 +138,18 @@ class BenchmarkTree:
                 domain[name] = domain[p] if p is not None else None
             named = _name_domain(name) is not None
             anchor[name] = name if named else (anchor[p] if p is not None else None)
+        checked_rules = {}
+        for p, r in (rules or {}).items():
+            p = str(p)
+            if not kids.get(p):
+                raise DataError(f"tree: rules given for {p!r}, which is not a parent")
+            r = dict(r)
+            if "weights" in r and len(r["weights"]) != len(kids[p]):
+                raise DataError(f"tree: {len(r['weights'])} weights for the {len(kids[p])} "
+                                f"children of {p!r}")
+            checked_rules[p] = r
+        self._explicit = explicit
+        self._rules = checked_rules
         self._children = {n: kids.get(n, ()) for n in nodes}
         self._parent = {n: parent[n] for n in nodes}
         self._roots = roots
@@ -157,10 +177,12 @@ class BenchmarkTree:
         mapping: Mapping[str, Sequence[str]],
         order: Sequence[str],
         domains: Mapping[str, str] | None = None,
+        rules: Mapping[str, Mapping] | None = None,
     ) -> BenchmarkTree:
         """Build a tree from ``parent -> children`` over the nodes listed in ``order``.
 
-        Nodes of ``order`` that are nobody's child become roots, in the order given.
+        Nodes of ``order`` that are nobody's child become roots, in the order given; children
+        keep the order of ``mapping``.
 
         Raises
         ------
@@ -183,11 +205,31 @@ class BenchmarkTree:
             )
         child_set = {str(c) for cs in mapping.values() for c in cs}
         roots = [n for n in order if n not in child_set]
-        return cls(mapping, roots=roots, domains=domains)
+        return cls(mapping, roots=roots, domains=domains, rules=rules)
 
     def with_domains(self, domains: Mapping[str, str]) -> BenchmarkTree:
         """A copy of the tree with explicit domains set (added to those already explicit)."""
-        return BenchmarkTree(self.to_dict(), roots=self._roots, domains=domains)
+        return BenchmarkTree(self.to_dict(), roots=self._roots,
+                             domains={**self._explicit, **{str(k): v for k, v in domains.items()}},
+                             rules=self._rules)
+
+    def rule(self, name: str) -> dict | None:
+        """How parent ``name`` is computed from its children (``None`` for a leaf or when unknown).
+
+        Examples
+        --------
+        >>> t = BenchmarkTree({"p": ["a", "b"]}, roots=["p"],
+        ...                   rules={"p": {"rule": "mean", "weights": [0.5, 0.5]}})
+        >>> t.rule("p")["rule"], t.rule("a")
+        ('mean', None)
+        """
+        r = self._rules.get(self._check(name))
+        return None if r is None else dict(r)
+
+    @property
+    def rules(self) -> dict[str, dict]:
+        """``parent -> rule`` for every parent with a known rule."""
+        return {p: dict(r) for p, r in self._rules.items()}
 
     # -- queries --------------------------------------------------------------------------------
     def _check(self, name: str) -> str:
@@ -340,6 +382,11 @@ class BenchmarkTree:
         if hasattr(self, "_nodes"):
             raise AttributeError("BenchmarkTree is immutable")
         object.__setattr__(self, key, value)
+
+    def __reduce__(self):
+        # Rebuilt through __init__, so pickling, copy and deepcopy work despite immutability.
+        return (BenchmarkTree, (self.to_dict(), list(self._roots), dict(self._explicit),
+                                self.rules))
 
     def __repr__(self) -> str:
         n_par = sum(1 for c in self._children.values() if c)

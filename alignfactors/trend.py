@@ -10,6 +10,7 @@ the intervals are those of the analyses (resampling models, or clusters with ``c
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,7 @@ import pandas as pd
 
 from ._render import json_number, markdown_table, text_table
 from .errors import AlignFactorsError, ParameterError, ParameterTypeError
+from ._options import check_options, provenance, unit_of
 from .estimate import Estimate
 
 __all__ = ["trend", "Trend"]
@@ -90,7 +92,7 @@ class Trend:
         f = self.to_frame()
         if f.empty:
             return pd.DataFrame({"quantity": []})
-        order = list(dict.fromkeys(f["quantity"]))
+        order = _quantity_order(f["quantity"])
 
         def cell(r):
             if r.method == "count":
@@ -141,7 +143,7 @@ class Trend:
         fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
         panels = [
             (axes[0, 0], ("n_models_table", "n_models", "n_metrics"),
-             "Leaderboard size", "count"),
+             "Leaderboard size", "models"),
             (axes[0, 1], tuple(q for q in dict.fromkeys(f["quantity"]) if q.startswith(
                 "agreement.")), "Agreement between metrics (Spearman)", "mean correlation"),
             (axes[1, 0], tuple(q for q in dict.fromkeys(f["quantity"]) if q.startswith("k.")),
@@ -151,10 +153,18 @@ class Trend:
         ]
         labels = {"n_models_table": "models with a score", "n_models": "models after cleaning",
                   "n_metrics": "metrics after cleaning"}
+        order = _quantity_order(f["quantity"])
+        twin = axes[0, 0].twinx()
         for ax, quantities, title, ylabel in panels:
+            quantities = sorted(quantities, key=order.index)
             for j, q in enumerate(quantities):
                 g = f[f["quantity"] == q]
                 if g.empty:
+                    continue
+                if q == "n_metrics":  # a smaller count: its own axis
+                    twin.plot(g["when"], g["value"], marker="s", ms=4, lw=1.2, color="C2",
+                              label=labels[q])
+                    twin.set_ylabel("metrics after cleaning", color="C2")
                     continue
                 shift = pd.to_timedelta((j - (len(quantities) - 1) / 2) * 12, unit="D")
                 x = g["when"] + (shift if not q.startswith("n_") else pd.Timedelta(0))
@@ -163,12 +173,16 @@ class Trend:
                     err = np.vstack([(g["value"] - g["ci_low"]).clip(lower=0).fillna(0),
                                      (g["ci_high"] - g["value"]).clip(lower=0).fillna(0)])
                 ax.errorbar(x, g["value"], yerr=err, marker="o", ms=4, capsize=3, lw=1.2,
-                            label=labels.get(q, q.split(".", 1)[1]))
+                            label=labels.get(q, q.split(".", 1)[-1]))
             ax.set_title(title, fontsize=10)
             ax.set_ylabel(ylabel)
             ax.grid(alpha=0.3)
             if quantities:
-                ax.legend(fontsize=7, loc="best")
+                handles, names = ax.get_legend_handles_labels()
+                if ax is axes[0, 0]:
+                    more = twin.get_legend_handles_labels()
+                    handles, names = handles + more[0], names + more[1]
+                ax.legend(handles, names, fontsize=7, loc="best")
         for ax in axes[1]:
             ax.set_xlabel("leaderboard as of")
         fig.suptitle(f"Leaderboard over time ({self.options.get('n_boot')} resamples, "
@@ -195,6 +209,15 @@ class Trend:
                 "r2": {k: e.to_dict() for k, e in self.r2.get(d, {}).items()},
             }
         return out
+
+
+def _quantity_order(quantities) -> list[str]:
+    """Counts, agreement (mean, then blocks), R², k; first appearance within a group."""
+    groups = ("n_", "agreement.mean", "agreement.", "r2.", "k.")
+    seen = list(dict.fromkeys(quantities))
+    return sorted(seen, key=lambda q: (next(i for i, g in enumerate(groups) if q.startswith(g)),
+                                       q if q.startswith("agreement.") else "",
+                                       seen.index(q)))
 
 
 def _dates(dates) -> list[str]:
@@ -226,12 +249,15 @@ def trend(
     parts: Sequence[str] | None = None,
     n_boot: int = 2000,
     ci: float = 0.95,
-    seed: int = 0,
+    seed: Any = None,
     clusters: Any = None,
     max_missing: float = 0.5,
     method: str = "spearman",
     n_jobs: int = 1,
-    progress: bool | None = False,
+    progress: bool | None = None,
+    ci_method: str = "bca",
+    batch_size: int | None = None,
+    missing: str = "complete",
 ) -> Trend:
     """Run the headline analyses on the leaderboard as it stood at each date.
 
@@ -257,6 +283,11 @@ def trend(
         Parts of the aggregate for R² (default: its children).
     n_boot, ci, seed, n_jobs, progress
         As for the analyses.
+    ci_method, batch_size
+        As every analysis (:func:`alignfactors.resampling.bootstrap`).
+    missing : {"complete"}, default="complete"
+        Each date's matrix is cleaned to complete models (``clean(..., complete=True)``); the
+        decomposition skips models missing the aggregate or a part.
     clusters : None, Series, "families" or "architecture"
         Resampling unit, passed to every analysis (see :mod:`alignfactors.families`).
     max_missing : float, default 0.5
@@ -300,11 +331,15 @@ def trend(
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(f"table must be a ScoreTable, got {type(table).__name__}")
     labels = _dates(dates)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"seed must be a non-negative integer, got {seed!r}")
-    seeds = np.random.SeedSequence(int(seed)).generate_state(len(labels))
+    check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
+                  progress=progress, missing=missing, allowed_missing=("complete",), where="trend")
+    if not (seed is None or isinstance(seed, (int, np.integer))):
+        raise ParameterError(f"trend: seed must be None or a non-negative integer (each date gets a seed derived "
+                             f"from it); got {seed!r}")
+    seeds = np.random.SeedSequence(None if seed is None else int(seed)).generate_state(len(labels))
     extra = {} if clusters is None else {"clusters": clusters}
-    common = dict(n_boot=int(n_boot), ci=ci, n_jobs=n_jobs, progress=progress, **extra)
+    common = dict(n_boot=int(n_boot), ci=ci, ci_method=ci_method, batch_size=batch_size, n_jobs=n_jobs,
+                  progress=progress, **extra)
     snaps = [table.as_of(d) for d in labels]  # all dates checked before any analysis runs
     n_tab, n_mod, n_met, agr, ks, r2s, skipped = {}, {}, {}, {}, {}, {}, {}
     for d, t, s in zip(labels, snaps, seeds):
@@ -328,7 +363,9 @@ def trend(
         except AlignFactorsError as exc:
             skipped[f"{d}: agreement"] = str(exc)
         try:
-            dim = dimensionality(cl.matrix, method=method, seed=s, **common)
+            dim_common = common if "clusters" in inspect.signature(dimensionality).parameters \
+                else {k: v for k, v in common.items() if k != "clusters"}
+            dim = dimensionality(cl.matrix, method=method, seed=s, **dim_common)
             ks[d] = {r: (int(k), *dim.k_ci.get(r, (math.nan, math.nan)))
                      for r, k in dim.n_dimensions.items()}
         except AlignFactorsError as exc:
@@ -343,8 +380,13 @@ def trend(
         else:
             skipped[f"{d}: decomposition"] = f"no aggregate node {aggregate!r} with parts"
     options = {"aggregate": aggregate, "parts": None if parts is None else list(parts),
-               "n_boot": int(n_boot), "ci": ci, "seed": int(seed),
+               "n_boot": int(n_boot), "ci": ci, "seed": None if seed is None else int(seed),
                "clusters": clusters if clusters is None or isinstance(clusters, str)
                else "given", "max_missing": max_missing, "method": method,
-               "decomposition_models": "every model with the aggregate and its parts"}
+               "decomposition_models": "every model with the aggregate and its parts",
+               "k_interval_unit": "clusters" if clusters is not None and "clusters" in
+               inspect.signature(dimensionality).parameters else "models"}
+    options.update({k: v for k, v in provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed,
+                                                 unit=unit_of(clusters), missing=missing,
+                                                 clusters=clusters).items() if k not in options})
     return Trend(tuple(labels), n_tab, n_mod, n_met, agr, ks, r2s, skipped, options)

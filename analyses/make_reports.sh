@@ -8,3 +8,6 @@ DATA=../shared/data/brainscore_vision_leaderboard_2025-05-07.csv
 
 python analyses/reproduce_ahlert2024.py --n-boot 2000 --seed 0
 alignfactors report "$DATA" --out reports/brainscore_2025-05-07 --n-boot 2000 --seed 0
+# Reliability and measurement error: the snapshot with per-score errors, and the simulation study
+python analyses/reliability_brainscore.py --n-boot 2000 --seed 0
+python analyses/reliability_simulation.py --reps 50 --n-boot 300 --n-jobs 2 --seed 2026

@@ -58,9 +58,12 @@ def test_domain_selection(mini):
 def test_constant_column_dropped_with_reason():
     df = pd.DataFrame({"a": [1.0, 2, 3, 4], "b": [5.0, 5, 5, 5], "c": [4.0, 1, 3, 2]},
                       index=["m1", "m2", "m3", "m4"])
-    c = af.clean(af.ScoreTable.from_wide(df))
+    c = af.clean(af.ScoreTable.from_wide(df, aggregates="none"))
     assert list(c.matrix.columns) == ["a", "c"]
     assert c.log.set_index("item").loc["b", "reason_short"] == "constant"
+    # with detection (the default) the constant column is model metadata, logged by the table
+    t = af.ScoreTable.from_wide(df)
+    assert "b" not in t.scores.columns and "b" in t.log.to_string()
 
 
 def test_generic_table_without_domains_uses_all_metrics():
@@ -98,3 +101,17 @@ def test_real_export_cleaning(brainscore_path):
     assert not c.matrix.isna().any().any()
     assert set(c.domains) == {"neural", "behavioral"}
     assert set(c.matrix.index) | set(c.dropped("model")["item"]) == set(table.scores.index)
+
+
+def test_cleaned_renders_like_every_result():
+    import json
+
+    import alignfactors as af
+
+    c = af.clean(af.datasets.simulate_leaderboard(60, seed=0))
+    f = c.to_frame()
+    assert list(f.columns[:3]) == ["item", "kind", "reason"] and len(f) == len(c.log)
+    assert "| kind | reason | count |" in c.to_markdown()
+    d = c.to_dict()
+    assert d["n_models"] == c.matrix.shape[0] and len(d["dropped"]) == len(c.log)
+    json.dumps(d, allow_nan=False)

@@ -1,7 +1,10 @@
 """CLI tests through main(argv): report on simulated data, subcommands, errors, atomic output."""
 
+import contextlib
 import importlib
+import io
 import json
+import re
 
 from pathlib import Path
 
@@ -41,14 +44,19 @@ def report_dirs(tmp_path_factory):
                                "top_models": 10}))
     mp = pytest.MonkeyPatch()
     mp.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: small)
-    codes = [main(["report", "--out", str(base / f"run{i}"), "--n-boot", N_BOOT, "--seed", "3",
-                   "--config", str(cfg), "--quiet"]) for i in (1, 2)]
+    codes, errs = [], []
+    for i, quiet in ((1, []), (2, ["--quiet"])):  # run 1 shows progress, run 2 is quiet: same results
+        err = io.StringIO()  # not a terminal, as in a log file or a pipe
+        with contextlib.redirect_stderr(err):
+            codes.append(main(["report", "--out", str(base / f"run{i}"), "--n-boot", N_BOOT, "--seed", "3",
+                               "--config", str(cfg), *quiet]))
+        errs.append(err.getvalue())
     mp.undo()
-    return base, codes
+    return base, codes, errs
 
 
 def test_report_on_simulated_data_writes_everything(report_dirs):
-    base, codes = report_dirs
+    base, codes, _ = report_dirs
     assert codes == [0, 0]
     out = base / "run1"
     assert (out / "report.md").is_file() and (out / "results.json").is_file()
@@ -64,7 +72,7 @@ def test_report_on_simulated_data_writes_everything(report_dirs):
 
 
 def test_results_json_keys_in_order_and_estimates(report_dirs):
-    base, _ = report_dirs
+    base, _, _ = report_dirs
     d = json.loads((base / "run1" / "results.json").read_text())
     assert list(d)[: len(RESULT_KEYS)] == list(RESULT_KEYS)
     mean = d["agreement"]["mean"]
@@ -74,11 +82,34 @@ def test_results_json_keys_in_order_and_estimates(report_dirs):
 
 
 def test_same_seed_gives_byte_identical_results_json(report_dirs):
-    base, _ = report_dirs
+    base, _, _ = report_dirs
     a = (base / "run1" / "results.json").read_bytes()
     b = (base / "run2" / "results.json").read_bytes()
     assert a == b
     assert b"NaN" not in a and b"Infinity" not in a
+
+
+def test_progress_is_plain_lines_when_stderr_is_not_a_terminal(report_dirs):
+    """One run-wide bar (a line per step, weighted percentages), no escape code, no carriage return."""
+    _, _, (err, _) = report_dirs
+    assert "\x1b" not in err and "\r" not in err
+    lines = err.splitlines()
+    assert all(line.startswith("alignfactors") for line in lines)
+    steps = [line.split("] ", 1)[1] for line in lines if line.startswith("alignfactors report: [")]
+    assert steps[0] == "cleaning + agreement" and steps[-1] == "done"
+    for name in ("dimensionality", "factor analysis", "figures"):  # a line before each long pause
+        assert name in steps
+    assert steps.count("done") == 1  # one bar over the run, not one per analysis
+    percents = [int(p) for p in re.findall(r"report: \[\s*(\d+)% at ", err)]
+    assert percents == sorted(percents) and percents[-1] == 100
+    assert lines[-1].startswith("alignfactors: wrote ")
+    used = next(line for line in lines if line.startswith("alignfactors: used "))
+    assert re.match(r"alignfactors: used \d+ of 80 models and \d+ of \d+ benchmark columns; missing values: ", used)
+
+
+def test_quiet_report_prints_nothing(report_dirs):
+    _, _, (_, err) = report_dirs
+    assert err == ""
 
 
 def test_simulated_note_on_stderr(small_simulated, tmp_path, monkeypatch, capsys):
@@ -87,19 +118,110 @@ def test_simulated_note_on_stderr(small_simulated, tmp_path, monkeypatch, capsys
     assert "simulated" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("command, expect", [
-    (["agreement"], "Spearman agreement"),
-    (["dimensions"], "Dimensionality of"),
-    (["decompose"], "Decomposition of 'average_vision'"),
-    (["aggregate", "--method", "zscore"], "zscore aggregate of"),
-])
-def test_subcommands_print_a_table(command, expect, tmp_path, capsys):
-    path = tmp_path / "lb.csv"
+@pytest.fixture(scope="module")
+def leaderboard_csv(tmp_path_factory):
+    path = tmp_path_factory.mktemp("lb") / "lb.csv"
     simulate_leaderboard(80, seed=2, as_frame=True).to_csv(path, index=False)
-    code = main([command[0], str(path), "--n-boot", N_BOOT, "--quiet", *command[1:]])
+    return str(path)
+
+
+@pytest.mark.parametrize("command, expect", [
+    (["agreement", "--n-boot", N_BOOT], "Spearman agreement"),
+    (["dimensions", "--n-boot", N_BOOT], "Dimensionality of"),
+    (["decompose", "--n-boot", N_BOOT], "Decomposition of 'average_vision'"),
+    (["aggregate", "--method", "zscore"], "zscore aggregate"),
+])
+def test_subcommands_state_data_and_missing_policy(command, expect, leaderboard_csv, capsys):
+    code = main([command[0], leaderboard_csv, "--quiet", *command[1:]])
     out = capsys.readouterr().out
     assert code == 0
     assert expect in out and "----" in out
+    head = out.split(expect)[0]
+    assert head.startswith("Data: lb.csv: ") and "\nUsed: " in head and "\nMissing values: " in head
+    assert "imputed" in head or "skipped" in head or "counted as 0" in head
+
+
+def test_aggregate_says_how_many_metrics_each_model_was_scored_on(capsys):
+    code = main(["aggregate", "tests/data/mini_brainscore.csv", "--method", "mean", "--quiet"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert "Used: 5 models scored on 5 metrics" in out
+    assert "Missing values: skipped, each model averages only the metrics it has: 6 missing cells in 2 models" in out
+    assert "The top model, alexnet (102), is scored on 3 of 5 metrics." in out
+    lines = out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("rank  model_id"))
+    assert lines[header].split() == ["rank", "model_id", "model_name", "score", "n_metrics"]
+    assert lines[header + 2].split() == ["1", "102", "alexnet", "0.800", "3"]  # integers, not 1.000
+
+
+def test_aggregate_rank_method_keeps_the_rank_column(capsys):
+    """--method rank once overwrote the rank column with the (negative) mean rank."""
+    assert main(["aggregate", "tests/data/mini_brainscore.csv", "--method", "rank", "--quiet"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = next(i for i, line in enumerate(lines) if line.startswith("rank  model_id"))
+    assert [line.split()[0] for line in lines[header + 2:header + 6]] == ["1", "2", "3", "4"]
+
+
+def test_aggregate_rejects_n_boot_with_the_reason(capsys):
+    code = main(["aggregate", "tests/data/mini_brainscore.csv", "--n-boot", "100"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("alignfactors: error: aggregate: --n-boot does not apply") and "without intervals" in err
+    assert len(err.strip().splitlines()) == 1
+
+
+def test_dimensions_prints_k_as_integers(leaderboard_csv, capsys):
+    assert main(["dimensions", leaderboard_csv, "--n-boot", N_BOOT, "--quiet"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.startswith("parallel_pc"))
+    rule, k, low, high, p_k, mode = row.split()
+    assert all(v.isdigit() for v in (k, low, high, mode)), row
+    assert p_k.count(".") == 1
+
+
+@pytest.mark.parametrize("argv, suggestion", [
+    (["aggregate", "tests/data/mini_brainscore.csv", "--metod", "zscore"], "did you mean '--method'?"),
+    (["aggregate", "tests/data/mini_brainscore.csv", "--method", "zscor"], "did you mean 'zscore'?"),
+    (["agrement", "tests/data/mini_brainscore.csv"], "did you mean 'agreement'?"),
+    (["report", "--out", "x", "--n-bot", "5"], "did you mean '--n-boot'?"),
+])
+def test_unknown_names_suggest_the_nearest(argv, suggestion, capsys):
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("alignfactors: error: ") and suggestion in err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_unknown_config_key_suggests_the_nearest(tmp_path, capsys):
+    cfg = tmp_path / "c.toml"
+    cfg.write_text("n_factor = 2\n")
+    code = main(["report", "--out", str(tmp_path / "r"), "--config", str(cfg)])
+    err = capsys.readouterr().err
+    assert code == 2 and "unknown option 'n_factor' (did you mean 'n_factors'?)" in err
+    assert "Traceback" not in err and not (tmp_path / "r").exists()
+
+
+@pytest.fixture
+def one_empty_model(tmp_path):
+    path = tmp_path / "wide.csv"
+    path.write_text("model,a,b\nm1,0.1,0.2\nm2,,\nm3,0.3,0.1\nm4,0.2,0.4\n")
+    return str(path)
+
+
+def test_warnings_become_one_line_notes(one_empty_model, capsys):
+    """A model without any score makes aggregate warn: one note line, no Python source line."""
+    assert main(["aggregate", one_empty_model, "--method", "zscore"]) == 0
+    out, err = capsys.readouterr()
+    assert "1 model with no score at all get no rank" in out
+    assert err.startswith("alignfactors: note: aggregate: 1 model(s) have no present value")
+    assert err.endswith("[DegenerateDataWarning]\n") and len(err.splitlines()) == 1
+    assert ".py" not in err and "warn(" not in err
+
+
+def test_quiet_silences_notes(one_empty_model, capsys):
+    assert main(["aggregate", one_empty_model, "--method", "zscore", "--quiet"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_nonexistent_input_exits_2_with_one_line(tmp_path, capsys):
@@ -162,6 +284,17 @@ def test_debug_shows_traceback(small_simulated, tmp_path, monkeypatch, capsys):
 def test_usage_error_returns_2(capsys):
     assert main(["report"]) == 2
     assert "--out" in capsys.readouterr().err
+
+
+def test_subcommand_progress_is_plain_lines_off_a_terminal(leaderboard_csv, capsys):
+    assert main(["agreement", leaderboard_csv, "--n-boot", N_BOOT]) == 0
+    err = capsys.readouterr().err
+    assert "\x1b" not in err and "\r" not in err
+    lines = err.splitlines()
+    assert lines[0] == "alignfactors agreement: [  0% at 0 s] agreement"
+    progress = [line for line in lines if line.startswith("alignfactors agreement: [")]
+    assert re.match(r"alignfactors agreement: \[100% at \d+ s\] done$", progress[-1])
+    assert lines[-1].startswith("alignfactors: intervals resample ")  # the note comes after the bar
 
 
 def test_report_resamples_families_by_default_and_compares_units(tmp_path, monkeypatch, fast_config):

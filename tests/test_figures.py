@@ -94,3 +94,78 @@ def test_saved_png_is_deterministic(tmp_path, small):
     F.save_figure(F.correlation_heatmap(m.corr(), dom), a)
     F.save_figure(F.correlation_heatmap(m.corr(), dom), b)
     assert a.read_bytes() == b.read_bytes()
+
+
+def test_domain_colours_are_not_in_the_correlation_colour_map():
+    """A domain strip must never read as a correlation: each domain colour is far (RGB distance
+    > 0.25; the old blue and red were 0.05 and 0.12) from every colour of RdBu_r, the map of the
+    correlation and loading heatmaps."""
+    from matplotlib import colormaps
+    from matplotlib.colors import to_rgb
+
+    cmap = np.array([colormaps["RdBu_r"](t)[:3] for t in np.linspace(0, 1, 256)])
+    for domain, colour in F.DOMAIN_COLOURS.items():
+        if domain is None:
+            continue
+        dist = np.sqrt(((cmap - np.array(to_rgb(colour))) ** 2).sum(axis=1)).min()
+        assert dist > 0.25, (domain, colour, dist)
+
+
+def test_truncated_model_labels_keep_the_id():
+    long = "vit_large_patch14_clip_224:openai_ft_in12k_in1k"
+    a, b = F.model_label("2341", long, max_len=30), F.model_label("2342", long, max_len=30)
+    assert a != b and a.endswith("[2341]") and b.endswith("[2342]") and "…" in a
+    assert len(a) <= 30
+    assert F.model_label("m1", None) == "m1" and F.model_label("m1", "m1") == "m1"
+
+
+def _twenty_models():
+    rng = np.random.default_rng(0)
+    ids = [f"{3000 + i}" for i in range(40)]
+    first = np.arange(1.0, 41)
+    ranks = pd.DataFrame({"brainscore": first}, index=ids)
+    for rule in ("mean", "zscore", "rank"):
+        ranks[rule] = rng.permutation(first)
+    names = {i: "convnext_large_mlp:clip_laion2b_augreg_ft_in1k_384" for i in ids}  # all the same long name
+    return ranks, names
+
+
+def test_rank_changes_stays_readable_with_20_models():
+    ranks, names = _twenty_models()
+    fig = F.rank_changes(ranks, top=20, labels=names)
+    ax = fig.axes[0]
+    lines = ax.get_lines()
+    assert len(lines) == 20
+    colours = [line.get_color() for line in lines]
+    highlighted = [c for c in colours if c in F.HIGHLIGHT_COLOURS]
+    assert len(highlighted) == len(F.HIGHLIGHT_COLOURS) == len(set(highlighted))  # each at most once
+    assert sum(c == "0.72" for c in colours) == 20 - len(highlighted)  # the rest in grey
+    left = [t.get_text() for t in ax.get_yticklabels()]
+    right = [t.get_text() for t in ax.texts if "[" in t.get_text()]
+    assert len(left) == len(right) == 20
+    # the same long name for every model, yet every label is distinct: the id is never cut
+    assert len(set(left)) == 20 and len(set(right)) == 20
+    assert all(f"[{i}]" in lab for i, lab in zip(ranks.index[:20], left))
+
+
+def test_rank_intervals_labels_keep_the_id():
+    ranks, names = _twenty_models()
+    ri = pd.DataFrame({"model_id": ranks.index, "rank": ranks["brainscore"], "ci_low": ranks["brainscore"] - 1,
+                       "ci_high": ranks["brainscore"] + 2})
+    labels = [t.get_text() for t in F.rank_intervals(ri, top=20, labels=names).axes[0].get_yticklabels()]
+    assert len(set(labels)) == 20 and all(lab.endswith("]") for lab in labels)
+
+
+def test_import_selects_no_backend():
+    """No matplotlib.use() and no pyplot at import: the user's backend choice stays theirs."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = ("import sys, matplotlib; before = matplotlib.rcParams._get_backend_or_none(); "
+            "import alignfactors.figures, alignfactors.report; "
+            "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
+            "assert matplotlib.rcParams._get_backend_or_none() == before, 'backend changed'")
+    root = Path(__file__).parents[1]
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
+    assert "matplotlib.use(" not in (root / "alignfactors" / "figures.py").read_text()

@@ -275,15 +275,18 @@ def test_all_missing_leading_column_is_a_benchmark():
     assert t.status["a"].tolist() == ["missing", "failed"]
 
 
-def test_reordered_columns_fail_clearly():
+def test_reordered_columns_still_load():
+    # the tree comes from the values, not the column order: an aggregate after its children loads
     text = "model_name,model_id,rank,a,b,average_vision\nm,1,1,.4,.6,.5\nm,2,2,.4,.2,.3\n"
-    with pytest.raises(TreeError, match=r"columns list the tree in pre-order.*'average_vision' "
-                                        r"looks like an aggregate but has no columns after it\. "
-                                        r"If the columns were reordered, restore that order; or "
-                                        r"pass tree="):
-        load_brainscore(io.StringIO(text))
+    t = load_brainscore(io.StringIO(text))
+    assert t.tree.children("average_vision") == ["a", "b"] and t.tree_check.ok
     t = load_brainscore(io.StringIO(text), tree={"average_vision": ["a", "b"]})
     assert t.tree.roots == ["average_vision"] and t.tree_check.ok
+    # an aggregate-named column that is the mean of nothing still fails clearly
+    bad = "model_name,model_id,rank,a,b,average_vision\nm,1,1,.4,.6,.9\nm,2,2,.4,.2,.3\n"
+    with pytest.raises(TreeError, match=r"'average_vision' looks like an aggregate but is not the "
+                                        r"mean of any set of other columns.*Pass tree="):
+        load_brainscore(io.StringIO(bad))
 
 
 def test_reordered_real_export(brainscore_path):
@@ -302,9 +305,16 @@ def test_reordered_real_export(brainscore_path):
     assert t.tree.children("neural_vision") == list(reversed(regions))
     assert {p: sorted(c) for p, c in t.tree.to_dict().items()} == \
         {p: sorted(c) for p, c in ref.tree.to_dict().items()}
-    # alphabetically sorted columns: not pre-order any more -> a clear TreeError
-    with pytest.raises(TreeError, match=r"pre-order.*If the columns were reordered, restore"):
-        load_brainscore(io.StringIO(raw[meta + sorted(bench)].to_csv(index=False)))
+    # alphabetically sorted columns: not pre-order any more, the same tree from the values
+    # (up to the one pair of equal columns, a parent with a single child: the values cannot
+    # order them, so the first in the file is the parent, and a note says so)
+    t = load_brainscore(io.StringIO(raw[meta + sorted(bench)].to_csv(index=False)))
+    pair = {"V1-surround_modulation": "Marques2020_Cavanaugh2002-surround_suppression_index"}
+    pair.update({v: k for k, v in pair.items()})
+    assert {pair.get(p, p): sorted(pair.get(c, c) for c in cs)
+            for p, cs in t.tree.to_dict().items()} == \
+        {p: sorted(c) for p, c in ref.tree.to_dict().items()}
+    assert any("are equal on every model" in n for n in t.tree_check.notes)
 
 
 # --- tree consistency -----------------------------------------------------------------------
@@ -321,7 +331,7 @@ def _agg_rows(n, bad=()):
 
 def test_parent_inconsistent_with_children():
     with pytest.raises(TreeError, match=r"column 'average_vision' looks like an aggregate but is "
-                                        r"not the mean of the subtrees after it; closest: the "
+                                        r"not the mean of any set of other columns; closest: the "
                                         r"mean of 2 \('a', 'b'\) differs on model_id '3' .*"
                                         r"tree=False"):
         load_brainscore(io.StringIO(_agg_rows(5, bad={3})))

@@ -148,8 +148,8 @@ def make_snapshot(n: int = 40, seed: int = 0) -> list:
         for parent in ["V1", "neural_vision", "behavior_vision", "average_vision",
                        "engineering_vision"]:
             kids = TREE[parent]
-            if any(k in full for k in kids):
-                full[parent] = float(np.mean([full.get(k, 0.0) for k in kids]))
+            if any(k in full for k in kids):  # as in the 2024 snapshot: mean of present ones
+                full[parent] = float(np.mean([full[k] for k in kids if k in full]))
                 entries[f"{parent}_v0"] = {"value": _value(full[parent]), "raw": full[parent],
                                            "error": None, "color": "", "complete": 1,
                                            "timestamp": None, "version": None,
@@ -318,10 +318,14 @@ def snap(snap_path):
 def test_snapshot_loads_vision_domain(snap):
     t = snap
     assert t.n_models == 40
-    assert list(t.scores.columns) == ["average_vision", "neural_vision", "V1", "V1-a", "V1-b",
-                                      "IT-pls", "behavior_vision", "Geirhos-ec", "i2n",
-                                      "engineering_vision", "top1", "C-top1"]
-    assert t.tree.to_dict() == TREE and t.tree_check.ok
+    # key order is shuffled: columns follow the tree's pre-order, average_* first
+    assert list(t.scores.columns) == t.tree.nodes and t.tree.roots == ["average_vision",
+                                                                       "engineering_vision"]
+    assert {p: set(k) for p, k in t.tree.to_dict().items()} == {p: set(k) for p, k in
+                                                                TREE.items()}
+    assert t.tree_check.ok and t.tree_check.n_parents == 5
+    assert t.tree.rule("V1")["missing"] == "skip"
+    assert set(t.benchmarks["aggregate_rule"].dropna()) == {"mean_of_present"}
     assert t.tree_check.max_abs_error < 1e-12  # checked on raw, full precision
     assert t.aggregates_from == "raw"
     # left out: the language benchmark and the two language models, with reasons
@@ -386,6 +390,9 @@ def test_snapshot_pickles(snap):
                  "models", "log"):
         pd.testing.assert_frame_equal(getattr(u, name), getattr(snap, name))
     assert u.tree == snap.tree and u.notes == snap.notes and u.tree_check == snap.tree_check
+    assert u.tree.rules == snap.tree.rules and u.tree.rule("V1")["missing"] == "skip"
+    sub = snap.subset(benchmarks=["V1", "V1-a", "V1-b", "i2n"])
+    assert sub.tree.rule("V1") == snap.tree.rule("V1") and set(sub.tree.roots) == {"V1", "i2n"}
 
 
 def test_snapshot_bad_input(tmp_path):
@@ -412,7 +419,7 @@ def test_as_of_recomputes_aggregates_with_website_rule(snap):
     t = snap.as_of(date)
     cutoff = pd.Timestamp(date, tz="UTC") + pd.Timedelta(days=1)
     leaves = [c for c in snap.scores.columns if snap.tree.is_leaf(c)]
-    assert (t.timestamps[leaves].stack() < cutoff).all()
+    assert (t.timestamps[leaves].stack().dropna() < cutoff).all()
     later = snap.timestamps[leaves].min(axis=1) >= cutoff
     assert set(t.scores.index) == set(snap.scores.index[~later]) and 0 < t.n_models < 40
     assert set(t.log.loc[t.log["reason"].str.contains(date), "item"]) == set(
@@ -422,7 +429,14 @@ def test_as_of_recomputes_aggregates_with_website_rule(snap):
     m = t.scores.index[0]
     kids = t.tree.children("neural_vision")
     assert t.scores.loc[m, "neural_vision"] == pytest.approx(
-        t.raw.loc[m, kids].where(t.status.loc[m, kids] == "ok").fillna(0).mean())
+        t.raw.loc[m, kids].where(t.status.loc[m, kids] == "ok").mean())  # mean of present
+    gap = t.status[kids].ne("ok").any(axis=1) & t.status[kids].eq("ok").any(axis=1)
+    assert gap.any()
+    g = gap.index[gap][0]
+    zero = snap.as_of(date, rule="missing_as_zero")
+    assert zero.scores.loc[g, "neural_vision"] == pytest.approx(
+        t.raw.loc[g, kids].where(t.status.loc[g, kids] == "ok").fillna(0).mean())
+    assert zero.scores.loc[g, "neural_vision"] < t.scores.loc[g, "neural_vision"]
     assert "as of 2021-06-30" in t.source and any("2021-06-30" in n for n in t.notes)
     # a date after every score keeps all leaf scores
     full = snap.as_of("2030-01-01")

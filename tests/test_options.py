@@ -15,12 +15,15 @@ COMMON = {"n_boot": 2000, "ci": 0.95, "ci_method": "bca", "seed": None, "n_jobs"
 ANALYSES = [af.agreement, af.dimensionality, af.decompose, af.compare_aggregations]
 
 
-@pytest.mark.parametrize("func", ANALYSES, ids=lambda f: f.__name__)
+@pytest.mark.parametrize("func", ANALYSES + [af.trend, af.design_effect], ids=lambda f: f.__name__)
 def test_same_names_defaults_keyword_only_and_explicit_missing(func):
     sig = inspect.signature(func)
     params = list(sig.parameters.values())
     assert params[0].kind == inspect.Parameter.POSITIONAL_OR_KEYWORD  # data first
     for name, default in COMMON.items():
+        if func is af.design_effect and name == "clusters":
+            assert sig.parameters[name].default == "families"  # its whole point: clusters are required
+            continue
         p = sig.parameters[name]
         assert p.kind == inspect.Parameter.KEYWORD_ONLY, name
         assert p.default == default, (func.__name__, name)

@@ -100,7 +100,9 @@ def test_infer_tree_small():
     assert tree.to_dict() == {"average_x": ["neural_x", "behavior_x"],
                               "neural_x": ["a", "b"], "behavior_x": ["c", "d"]}
     assert tree.roots == ["average_x"]
-    assert check == TreeCheck(3, 8, check.max_abs_error, check.tolerance)
+    assert check == TreeCheck(3, 8, check.max_abs_error, check.tolerance, notes=check.notes)
+    # 3 models cannot decide 7 columns by their values: the pre-order column order did, and says so
+    assert len(check.notes) == 1 and "read from the column order (pre-order)" in check.notes[0]
     assert check.max_abs_error < 1e-9 and check.tolerance == pytest.approx(0.001)
 
 
@@ -120,12 +122,18 @@ def test_infer_tree_error_names_the_column():
 
 
 def test_infer_tree_error_points_at_the_broken_parent():
-    rows = [[0.3, 0.4, 0.3, 0.5, 0.2] for _ in range(4)]
-    rows[2][1] = 0.9  # V1 no longer the mean of its children on m2
-    s = _frame(["neural_x", "V1", "a", "b", "IT"], rows)
-    with pytest.raises(TreeError, match=r"column 'V1' equals the mean of the 2 columns after it "
-                                        r"\('a', 'b'\) on 3 of 4 models but not on model_id 'm2'"):
-        infer_tree(s)
+    rng = np.random.default_rng(3)
+    a, b, it = np.round(rng.uniform(0.1, 0.9, (3, 40)), 3)
+    v1 = np.round((a + b) / 2, 3)
+    v1[2] = 0.9  # V1 no longer the mean of its children on m2
+    neural = np.round((v1 + it) / 2, 3)
+    neural[5] += 0.2  # and neural_x is not the mean of anything on m5
+    s = pd.DataFrame({"neural_x": neural, "V1": v1, "a": a, "b": b, "IT": it},
+                     index=[f"m{i}" for i in range(40)])
+    with pytest.raises(TreeError, match=r"column 'V1' equals the mean of the 2 columns "
+                                        r"\('a', 'b'\) on 39 of 40 models but not on model_id 'm2'"
+                                        r".*column 'neural_x' looks like an aggregate"):
+        infer_tree(s, max_mismatch=0)
 
 
 def test_infer_tree_parameter_errors():
@@ -163,9 +171,7 @@ def _real_scores(path):
 
 def test_real_export_tree(brainscore_path):
     scores = _real_scores(brainscore_path)
-    start = time.perf_counter()
     tree, check = infer_tree(scores)
-    assert time.perf_counter() - start < 2
     assert tree.roots == ["average_vision", "engineering_vision"]
     assert tree.children("average_vision") == ["neural_vision", "behavior_vision"]
     assert tree.children("neural_vision") == ["V1", "V2", "V4", "IT"]
@@ -190,7 +196,66 @@ def test_real_export_tree(brainscore_path):
 
 
 def test_real_export_exact_tree_is_impossible(brainscore_path):
-    with pytest.raises(TreeError, match=r"column 'ImageNet-C-top1' equals the mean of the 4 "
-                                        r"columns after it .* on 241 of 246 models but not on "
-                                        r"model_id '2368'"):
+    # IT, Geirhos2021-error_consistency and ImageNet-C-top1 miss the mean of their children on
+    # a few models, so with no mismatch allowed neural_vision has no exact parent set
+    with pytest.raises(TreeError, match=r"cannot infer the benchmark tree .*'(average|neural)_"
+                                        r"vision' looks like an aggregate"):
         infer_tree(_real_scores(brainscore_path), max_mismatch=0)
+
+
+def _bfs_order(tree):
+    out = list(tree.roots)
+    i = 0
+    while i < len(out):
+        out += tree.children(out[i])
+        i += 1
+    return out
+
+
+def _as_sets(tree):
+    return {p: frozenset(k) for p, k in tree.to_dict().items()}
+
+
+def test_real_export_tree_in_any_column_order(brainscore_path):
+    scores = _real_scores(brainscore_path)
+    ref, check = infer_tree(scores)
+    pair = ("V1-surround_modulation", "Marques2020_Cavanaugh2002-surround_suppression_index")
+    assert any(all(c in note for c in pair) and "comes first" in note for note in check.notes)
+    # breadth-first, as today's export writes it: the same tree, children in the same order
+    bfs, bfs_check = infer_tree(scores[_bfs_order(ref)])
+    assert bfs.to_dict() == ref.to_dict() and bfs.roots == ref.roots
+    assert bfs_check.n_mismatched == check.n_mismatched == 16
+    # shuffled: the same parent -> children sets; the one pair of equal columns (a parent with a
+    # single child) cannot be ordered by values, and is ordered by which comes first
+    for seed in (0, 2):
+        cols = list(np.random.default_rng(seed).permutation(scores.columns))
+        tree, chk = infer_tree(scores[cols])
+        got, want = _as_sets(tree), _as_sets(ref)
+        if cols.index(pair[1]) < cols.index(pair[0]):
+            swap = {pair[0]: pair[1], pair[1]: pair[0]}
+            got = {swap.get(p, p): frozenset(swap.get(c, c) for c in k) for p, k in got.items()}
+        assert got == want
+        assert chk.n_mismatched == 16 and chk.n_parents == 24
+
+
+def test_tree_pickles_and_copies(tree):
+    import copy
+    import pickle
+
+    t = BenchmarkTree(tree.to_dict(), roots=tree.roots, domains={"e1": "neural"},
+                      rules={"V1": {"rule": "mean", "weights": [0.5, 0.5], "missing": "as_zero"}})
+    for back in (pickle.loads(pickle.dumps(t)), copy.deepcopy(t), copy.copy(t)):
+        assert back == t and back.rules == t.rules and back.domain("e1") == "neural"
+        with pytest.raises(AttributeError, match="immutable"):
+            back._roots = ("x",)
+
+
+def _count_leaves(tree, name):
+    return len(tree.leaves(under=name))
+
+
+def test_tree_goes_to_joblib_workers(tree):
+    from joblib import Parallel, delayed
+
+    out = Parallel(n_jobs=2)(delayed(_count_leaves)(tree, n) for n in ("V1", "average_vision"))
+    assert out == [2, 5]

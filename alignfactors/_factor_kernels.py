@@ -1,0 +1,278 @@
+"""Private numerical kernels of factor analysis, each written once (ndarrays in, ndarrays out).
+
+Used by :mod:`alignfactors.factors`, :mod:`alignfactors.factor_bootstrap` and the dimension
+rules. Everything follows R's ``psych::fa`` (2.2.9) and ``GPArotation`` (2022.10):
+
+- :func:`smc` -- squared multiple correlations (``psych::smc``), the start of minres/ml;
+- :func:`eigh_desc` -- eigenvalues/vectors in descending order (R's ``eigen``);
+- :func:`fit_uniquenesses` / :func:`extract` -- minres or ml over the uniquenesses with psych's
+  objective and gradient (``fit.residuals``/``FAgr.minres``, ``FAfn``/``FAgr``) and bounds
+  [0.005, 1], optionally from a warm start; :func:`fa1_values`, its one-factor case for
+  parallel analysis;
+- :func:`gpa_rotate` -- gradient projection rotation (``GPArotation::GPForth``/``GPFoblq``) with a
+  starting rotation ``Tmat`` and criteria quartimax, Crawford-Ferguson (equamax), oblimin
+  (``gam``), geomin (``delta``).
+
+Written by hand because factor_analyzer's ``Rotator`` takes no starting rotation (needed to warm
+start bootstrap refits) and its ``FactorAnalyzer`` has no warm start for the uniquenesses.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import numpy as np
+from scipy import optimize
+
+LOWER_BOUND = 0.005  # psych::fa (and factor_analyzer) bound the uniquenesses to [0.005, 1]
+_EPS = np.finfo(float).eps
+
+
+# ----------------------------------------------------------------------------- linear algebra
+def smc(r: np.ndarray) -> np.ndarray:
+    """Squared multiple correlations ``1 - 1/diag(R^-1)`` (pseudo-inverse if singular), in [0, 1]."""
+    try:
+        inv = np.linalg.inv(r)
+    except np.linalg.LinAlgError:
+        inv = np.linalg.pinv(r)
+    return np.clip(1 - 1 / np.diag(inv), 0, 1)
+
+
+def eigh_desc(m: np.ndarray, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvalues (descending) and matching eigenvectors of a symmetric matrix; the first ``k`` if given."""
+    vals, vecs = np.linalg.eigh(m)
+    vals, vecs = vals[::-1], vecs[:, ::-1]
+    return (vals, vecs) if k is None else (vals[:k], vecs[:, :k])
+
+
+# ----------------------------------------------------------------------------- extraction
+def _minres_fun_grad(psi: np.ndarray, s: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """psych's minres objective (``fit.residuals``) and gradient (``FAgr.minres``) from ONE eigh.
+
+    Both decompose ``S`` with ``1 - psi`` on the diagonal (S has a unit diagonal, so this is also
+    ``S - diag(psi)``). The objective sums squared lower-triangle residuals with eigenvalues below
+    eps set to 100 eps; the gradient is ``diag(L L') + psi - 1`` with negative eigenvalues at 0.
+    """
+    r = s.copy()
+    np.fill_diagonal(r, 1 - psi)
+    vals, vecs = eigh_desc(r, k)
+    load = vecs * np.sqrt(np.where(vals < _EPS, 100 * _EPS, vals))
+    res = r - load @ load.T
+    f = float(np.sum(np.tril(res, -1) ** 2))
+    lg = vecs * np.sqrt(np.maximum(vals, 0))
+    return f, np.einsum("ij,ij->i", lg, lg) + psi - np.diag(s)
+
+
+def _ml_eig(psi, s):
+    sc = 1 / np.sqrt(psi)
+    return eigh_desc(s * sc[:, None] * sc[None, :])
+
+
+def ml_loadings(psi: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
+    """ML loadings at uniquenesses ``psi`` (psych's ``FAout``)."""
+    vals, vecs = _ml_eig(psi, s)
+    return np.sqrt(psi)[:, None] * vecs[:, :k] * np.sqrt(np.maximum(vals[:k] - 1, 0))
+
+
+def _ml_fun_grad(psi: np.ndarray, s: np.ndarray, k: int) -> tuple[float, np.ndarray]:
+    """psych's ML objective (``FAfn``) and gradient (``FAgr``) from one eigendecomposition."""
+    vals, vecs = _ml_eig(psi, s)
+    e = vals[k:]
+    f = float(-(np.sum(np.log(e) - e) - k + s.shape[0]))
+    load = np.sqrt(psi)[:, None] * vecs[:, :k] * np.sqrt(np.maximum(vals[:k] - 1, 0))
+    return f, (np.einsum("ij,ij->i", load, load) + psi - np.diag(s)) / psi**2
+
+
+def minres_loadings(psi: np.ndarray, s: np.ndarray, k: int) -> np.ndarray:
+    """minres loadings at uniquenesses ``psi``: top-k eigenpairs of ``S - diag(psi)``."""
+    vals, vecs = eigh_desc(s - np.diag(psi), k)
+    return vecs * np.sqrt(np.maximum(vals, 0))
+
+
+def principal_loadings(s: np.ndarray, k: int) -> np.ndarray:
+    """Principal-component loadings: top-k eigenvectors scaled by sqrt(eigenvalue) (``psych::principal``)."""
+    vals, vecs = eigh_desc(s, k)
+    return vecs * np.sqrt(np.maximum(vals, 0))
+
+
+def fit_uniquenesses(s: np.ndarray, k: int, method: str, *, start: np.ndarray | None = None,
+                     max_iter: int = 1000, ftol: float = 1e-15, gtol: float = 1e-10) -> tuple[np.ndarray, bool, int]:
+    """Uniquenesses minimising psych's minres or ml objective; returns (psi, converged, n_iter).
+
+    Start at ``1 - smc(s)`` as psych does, or at ``start`` (a warm start, e.g. the full-data
+    solution when refitting a bootstrap resample). L-BFGS-B with bounds [0.005, 1]. psych uses
+    ``optim(L-BFGS-B, parscale = 0.01)``; scipy has no parscale, so the default tolerances are
+    tightened instead (they put the fixtures within 1e-6 of psych).
+    """
+    fun = _minres_fun_grad if method == "minres" else _ml_fun_grad
+    x0 = 1 - smc(s) if start is None else np.asarray(start, float)
+    res = optimize.minimize(fun, np.clip(x0, LOWER_BOUND, 1), args=(s, k), jac=True, method="L-BFGS-B",
+                            bounds=[(LOWER_BOUND, 1.0)] * s.shape[0],
+                            options={"maxiter": max_iter, "ftol": ftol, "gtol": gtol, "maxcor": 20})
+    converged = (bool(res.success) or res.status == 2) and res.nit < max_iter  # 2: no progress possible (at optimum)
+    return res.x, converged, int(res.nit)
+
+
+def extract(s: np.ndarray, k: int, method: str, *, start: np.ndarray | None = None, max_iter: int = 1000,
+            ftol: float = 1e-15, gtol: float = 1e-10) -> tuple[np.ndarray, np.ndarray | None, bool, int]:
+    """Unrotated loadings, the optimiser's bounded uniquenesses (None for principal), converged, n_iter."""
+    if method == "principal":
+        return principal_loadings(s, k), None, True, 0
+    psi, converged, nit = fit_uniquenesses(s, k, method, start=start, max_iter=max_iter, ftol=ftol, gtol=gtol)
+    load = minres_loadings(psi, s, k) if method == "minres" else ml_loadings(psi, s, k)
+    return load, psi, converged, nit
+
+
+def _minres1_fun_grad(load: np.ndarray, r: np.ndarray) -> tuple[float, np.ndarray]:
+    e = r - np.outer(load, load)
+    np.fill_diagonal(e, 0.0)
+    return float(np.sum(e * e)), -4.0 * (e @ load)
+
+
+def fa1_values(r: np.ndarray) -> np.ndarray:
+    """``psych::fa(r, 1, fm="minres")$values`` (what ``fa.parallel`` compares): eigenvalues of ``r`` with
+    the one-factor minres communalities on the diagonal, descending.
+
+    The one-factor case of :func:`fit_uniquenesses` written over the loadings with the exact
+    gradient: O(p^2) per step and no eigendecomposition, about 3x faster on the null matrices of
+    parallel analysis; psych's bound h^2 <= 0.995. Agrees with psych's fixtures to 1e-7 (as
+    ``extract(r, 1, "minres")`` does). Start: first principal axis of r with SMCs on the diagonal.
+    """
+    p = r.shape[0]
+    h = np.clip(smc(r), LOWER_BOUND, 1 - LOWER_BOUND)
+    start = r.copy()
+    np.fill_diagonal(start, h)
+    w, v = eigh_desc(start, 1)
+    load0 = v[:, 0] * math.sqrt(max(w[0], 1e-6))
+    bound = math.sqrt(1 - LOWER_BOUND)
+    fit = optimize.minimize(_minres1_fun_grad, load0, args=(r,), jac=True, method="L-BFGS-B",
+                            bounds=[(-bound, bound)] * p, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10})
+    reduced = r.copy()
+    np.fill_diagonal(reduced, fit.x * fit.x)
+    return eigh_desc(reduced)[0]
+
+
+# ----------------------------------------------------------------------------- rotation criteria (vgQ.*)
+# Each takes loadings L of shape (..., p, k) -- one solution or a stack of B -- and returns the
+# criterion f (shape (...)) and its gradient Gq (same shape as L).
+def vgq_quartimax(L: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """GPArotation ``vgQ.quartimax``: f = -sum(L^4)/4."""
+    return -np.sum(L**4, axis=(-2, -1)) / 4, -(L**3)
+
+
+def vgq_cf(L: np.ndarray, kappa: float) -> tuple[np.ndarray, np.ndarray]:
+    """GPArotation ``vgQ.cf`` (Crawford-Ferguson family; kappa = k/(2p) is equamax)."""
+    p, k = L.shape[-2:]
+    L2 = L**2
+    rows = L2 @ (np.ones((k, k)) - np.eye(k))
+    cols = (np.ones((p, p)) - np.eye(p)) @ L2
+    f = (1 - kappa) * np.sum(L2 * rows, axis=(-2, -1)) / 4 + kappa * np.sum(L2 * cols, axis=(-2, -1)) / 4
+    return f, (1 - kappa) * L * rows + kappa * L * cols
+
+
+def vgq_oblimin(L: np.ndarray, gam: float) -> tuple[np.ndarray, np.ndarray]:
+    """GPArotation ``vgQ.oblimin``: gam 0 quartimin, 0.5 biquartimin, 1 covarimin."""
+    p, k = L.shape[-2:]
+    X = (L**2) @ (np.ones((k, k)) - np.eye(k))
+    if gam != 0:
+        X = X - (gam / p) * X.sum(axis=-2, keepdims=True)
+    return np.sum(L**2 * X, axis=(-2, -1)) / 4, L * X
+
+
+def vgq_geomin(L: np.ndarray, delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """GPArotation ``vgQ.geomin``."""
+    k = L.shape[-1]
+    L2 = L**2 + delta
+    pro = np.exp(np.log(L2).sum(axis=-1) / k)
+    return pro.sum(axis=-1), (2 / k) * (L / L2) * pro[..., None]
+
+
+Criterion = Callable[[np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def _tr(x: np.ndarray) -> np.ndarray:
+    return np.swapaxes(x, -1, -2)
+
+
+def gpa_rotate(A: np.ndarray, criterion: Criterion, *, oblique: bool, Tmat: np.ndarray | None = None,
+               eps: float = 1e-5, max_iter: int = 1000) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Gradient projection rotation, ``GPArotation::GPForth`` / ``GPFoblq`` step by step (normalize=FALSE).
+
+    ``A`` is one unrotated solution (p, k) or a stack (B, p, k), rotated together: each solution
+    follows exactly the iterations it would follow alone (its own step size, line search and
+    stopping), the arithmetic is only batched, so a result does not depend on the batch it is in.
+    Returns ``(L, Tmat, converged, n_iter)``: loadings ``L = A T`` (orthogonal) or
+    ``L = A (T')^{-1}`` (oblique, Phi = T'T); stops when the projected gradient norm < ``eps``
+    (GPArotation's default 1e-5). ``Tmat`` is the starting rotation (identity by default): a
+    warm start, e.g. the full-data rotation when refitting bootstrap resamples.
+    """
+    single = A.ndim == 2
+    A = A[None] if single else A
+    B, _, k = A.shape
+    T = np.broadcast_to(np.eye(k), (B, k, k)).copy() if Tmat is None else \
+        np.array(np.broadcast_to(Tmat, (B, k, k)), dtype=float)
+
+    def rot(a, t):
+        if not oblique:
+            return a @ t, None
+        ti = np.linalg.inv(t)
+        return a @ _tr(ti), ti
+
+    def grad(a, L, Gq, ti):
+        return _tr(a) @ Gq if not oblique else -_tr(_tr(L) @ Gq @ ti)
+
+    L, Ti = rot(A, T)
+    f, Gq = criterion(L)
+    G = grad(A, L, Gq, Ti)
+    al = np.ones(B)
+    s = np.full(B, np.inf)
+    n_iter = np.zeros(B, int)
+    active = np.arange(B)
+    for it in range(max_iter + 1):
+        Ta, Ga = T[active], G[active]
+        if oblique:
+            Gp = Ga - Ta * np.sum(Ta * Ga, axis=-2, keepdims=True)
+        else:
+            M = _tr(Ta) @ Ga
+            Gp = Ga - Ta @ ((M + _tr(M)) / 2)
+        sa = np.sqrt(np.sum(Gp * Gp, axis=(-2, -1)))
+        s[active] = sa
+        n_iter[active] = it
+        go = sa >= eps
+        active, Gp, sa, Ta = active[go], Gp[go], sa[go], Ta[go]
+        if active.size == 0 or it == max_iter:
+            break
+        Aa, fa = A[active], f[active]
+        ala = al[active] * 2
+        searching = np.ones(active.size, bool)
+        Tt = np.empty_like(Ta)
+        Lt = np.empty_like(L[active])
+        ft = np.empty(active.size)
+        Gqt = np.empty_like(Lt)
+        Tit = np.empty_like(Ta) if oblique else None
+        for _ in range(11):
+            i = np.flatnonzero(searching)
+            X = Ta[i] - ala[i, None, None] * Gp[i]
+            if oblique:
+                Tc = X / np.sqrt(np.sum(X**2, axis=-2, keepdims=True))
+            else:
+                u, _, vt = np.linalg.svd(X)
+                Tc = u @ vt
+            Lc, Tic = rot(Aa[i], Tc)
+            fc, Gqc = criterion(Lc)
+            Tt[i], Lt[i], ft[i], Gqt[i] = Tc, Lc, fc, Gqc
+            if oblique:
+                Tit[i] = Tic
+            ok = fa[i] - fc > 0.5 * sa[i] ** 2 * ala[i]
+            searching[i[ok]] = False
+            ala[i[~ok]] /= 2
+            if not searching.any():
+                break
+        T[active], L[active], f[active] = Tt, Lt, ft
+        G[active] = grad(Aa, Lt, Gqt, Tit)
+        al[active] = ala
+    out_L = L[0] if single else L
+    out_T = T[0] if single else T
+    conv = s < eps
+    return out_L, out_T, (bool(conv[0]) if single else conv), (int(n_iter[0]) if single else n_iter)

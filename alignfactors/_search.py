@@ -1,0 +1,637 @@
+"""The search behind aggregate detection and tree inference: which columns are exact functions of
+other columns, and how they nest.
+
+Private kernel shared by :func:`alignfactors.tree.infer_tree` (Brain-Score's rule: the mean of the
+direct children, a missing child counted as 0) and :func:`alignfactors.aggregates.detect_aggregates`
+(any leaderboard: a mean, a fixed non-negative-weight mean or a sum). Column order is never used.
+
+How it works (written by hand: no library finds the nested structure of exact linear identities):
+
+1. Columns equal to each other on every model are grouped; the first of a group stands for it.
+2. Each column is regressed on all others with non-negative least squares
+   (:func:`scipy.optimize.nnls`; trimmed refits tolerate the allowed mismatching models, then
+   backward elimination drops the weights the exact fit does not need). A column is an aggregate
+   when the fit is within the printed rounding on every model (but the allowed mismatches) and
+   the number of models checked is large against the number of terms (else it is "undetermined").
+3. The other columns are the leaves. Each aggregate is written over the leaves alone; with leaves
+   that are not themselves exact combinations of each other, that representation is unique, and
+   the aggregates' leaf sets nest like the tree (an aggregate's direct children are the largest
+   aggregates inside its leaf set plus its remaining leaves).
+4. Every parent is then fitted on its direct children, and the simplest rule that reproduces it
+   within rounding is kept (mean, sum, weighted mean, non-negative weighted sum). A parent that
+   no allowed rule reproduces is made a leaf and steps 3-4 are repeated.
+5. Uniqueness: a parent whose leaf representation could drop a leaf and stay exact (leaves
+   linearly dependent within rounding) is reported as ambiguous.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog, nnls
+
+__all__: list[str] = []
+
+RULES = ("mean", "sum", "weighted_mean", "weighted")
+
+
+class _Budget:
+    def __init__(self, max_steps: int | None):
+        self.max_steps = max_steps
+        self.steps = 0
+        self.where = ""
+
+    def tick(self, where: str) -> None:
+        self.steps += 1
+        self.where = where
+        if self.max_steps is not None and self.steps > self.max_steps:
+            raise OutOfSteps(where)
+
+
+class OutOfSteps(Exception):
+    pass
+
+
+@dataclass
+class Fit:
+    """One fitted identity ``y ~ A w`` on the rows where ``y`` is present."""
+
+    cols: list[int]            # columns with non-zero weight (positions in the full matrix)
+    weights: np.ndarray        # their weights
+    policy: str                # "complete" | "as_zero"
+    rows: np.ndarray           # boolean mask of checked rows
+    bad: np.ndarray            # boolean mask (over all rows) of checked rows outside tolerance
+    resid: np.ndarray          # residual A w - y over all rows (0 where unchecked)
+    tol: np.ndarray            # per-row tolerance over all rows
+    r2: float = np.nan
+    rule: str = "weighted"
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.rows.sum())
+
+    @property
+    def n_bad(self) -> int:
+        return int(self.bad.sum())
+
+    @property
+    def max_error(self) -> float:
+        r = np.abs(self.resid[self.rows])
+        return float(r.max()) if r.size else 0.0
+
+    @property
+    def worst_row(self) -> int:
+        r = np.where(self.rows, np.abs(self.resid), -1.0)
+        return int(r.argmax())
+
+
+@dataclass
+class SearchResult:
+    children: dict[int, list[int]] = field(default_factory=dict)   # parent -> children (positions)
+    fits: dict[int, Fit] = field(default_factory=dict)
+    duplicates: list[list[int]] = field(default_factory=list)
+    undetermined: dict[int, Fit] = field(default_factory=dict)
+    near: dict[int, Fit] = field(default_factory=dict)              # best non-exact fits, R^2 high
+    best: dict[int, Fit] = field(default_factory=dict)              # best fit of every column tried
+    overlapping: dict[int, list[int]] = field(default_factory=dict)  # aggregate -> leaves, not nested
+    demoted: dict[int, Fit] = field(default_factory=dict)           # exact but no allowed rule
+    ambiguous: dict[int, tuple[list[int], list[int]]] = field(default_factory=dict)
+    frontier_fits: dict[int, Fit] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def half_widths(x: np.ndarray) -> np.ndarray:
+    """Half a unit of the last printed decimal of each column (0.5e-3 for 3 decimals).
+
+    The fewest decimals ``d <= 12`` that reproduce every value of the column; full-precision
+    columns get ``1e-12`` times their largest magnitude.
+    """
+    out = np.zeros(x.shape[1])
+    for j in range(x.shape[1]):
+        v = x[~np.isnan(x[:, j]), j]
+        if v.size == 0:
+            continue
+        for d in range(13):
+            s = v * 10.0 ** d
+            if np.all(np.abs(s - np.round(s)) <= 1e-6 + 1e-13 * np.abs(s)):
+                out[j] = 0.5 * 10.0 ** -d
+                break
+        else:
+            out[j] = 1e-12 * max(1.0, float(np.abs(v).max()))
+    return out
+
+
+def _subsample(y: np.ndarray, cap: int) -> np.ndarray:
+    """Evenly spaced rows in the order of ``y`` (independent of row order up to ties)."""
+    n = y.size
+    if n <= cap:
+        return np.arange(n)
+    order = np.argsort(y, kind="stable")
+    return np.sort(order[np.linspace(0, n - 1, cap).astype(int)])
+
+
+def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    if a.shape[1] == 0:
+        return np.zeros(0)
+    try:
+        return nnls(a, b, maxiter=50 * max(a.shape[1], 10))[0]
+    except RuntimeError:  # iteration limit: fall back to the unconstrained fit clipped at 0
+        w = np.linalg.lstsq(a, b, rcond=None)[0]
+        return np.clip(w, 0, None)
+
+
+class Searcher:
+    """Fits identities on one matrix; holds the filled matrix and the rounding half-widths."""
+
+    def __init__(self, x: np.ndarray, half: np.ndarray, *, max_mismatch: float,
+                 budget: _Budget, names: list[str]):
+        self.x = x
+        self.present = ~np.isnan(x)
+        self.filled = np.nan_to_num(x, nan=0.0)
+        self.half = half
+        self.max_mismatch = max_mismatch
+        self.budget = budget
+        self.names = names
+
+    def allowed(self, n_rows: int) -> int:
+        return int(np.floor(self.max_mismatch * n_rows + 1e-9))
+
+    def design(self, p: int, pool: list[int], policy: str):
+        rows = self.present[:, p]
+        if policy == "complete":
+            ok = self.present[rows][:, pool].all(axis=0) if pool else np.zeros(0, bool)
+            cols = [c for c, keep in zip(pool, ok) if keep]
+            return rows, cols, self.x[rows][:, cols]
+        if policy == "available":  # with NaN: the mean is over the children present
+            ok = self.present[rows][:, pool].any(axis=0) if pool else np.zeros(0, bool)
+            cols = [c for c, keep in zip(pool, ok) if keep]
+            return rows, cols, self.x[rows][:, cols]
+        return rows, list(pool), self.filled[rows][:, pool]
+
+    # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
+    # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
+    def _evaluate_available(self, p, rows, cols, w, a, y) -> Fit:
+        n = self.x.shape[0]
+        pres = ~np.isnan(a)
+        d = np.where(pres, a - y[:, None], 0.0)
+        pw = pres @ w
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = np.where(pw > 0, (d @ w) / np.where(pw > 0, pw, 1), np.inf)
+            t = self.half[p] + (pres * self.half[cols]) @ w / np.where(pw > 0, pw, 1) + 1e-9
+        resid, tol, bad = np.zeros(n), np.zeros(n), np.zeros(n, bool)
+        resid[rows], tol[rows] = np.where(np.isfinite(r), r, 0.0), t
+        bad[rows] = ~(np.abs(r) <= t)
+        keep = w > 0
+        ss = float(((y - y.mean()) ** 2).sum())
+        fin = np.isfinite(r)
+        r2 = 1 - float((r[fin] ** 2).sum()) / ss if ss > 0 and fin.all() else np.nan
+        return Fit([c for c, k in zip(cols, keep) if k], w[keep], "available", rows.copy(), bad,
+                   resid, tol, r2)
+
+    def _fit_available(self, p, rows, cols, a, y, prune: bool) -> Fit:
+        allowed = self.allowed(y.size)
+        pres = ~np.isnan(a)
+        d = np.where(pres, a - y[:, None], 0.0)
+        lam = 1e3 * max(float(np.abs(d).max()), 1e-12) * np.sqrt(y.size)
+
+        def solve(keep, subset=None):
+            dd = d[keep] if subset is None else d[keep][:, subset]
+            k = dd.shape[1]
+            w = _nnls(np.vstack([dd, np.full((1, k), lam)]), np.r_[np.zeros(dd.shape[0]), lam])
+            full = np.zeros(len(cols))
+            full[subset if subset is not None else slice(None)] = w
+            return full / full.sum() if full.sum() > 0 else full
+
+        keep = np.zeros(y.size, bool)
+        keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
+        w = solve(keep)
+        f = self._evaluate_available(p, rows, cols, w, a, y)
+        if not keep.all() and f.n_bad > allowed:
+            w = solve(np.ones(y.size, bool))
+            f = self._evaluate_available(p, rows, cols, w, a, y)
+        for _ in range(4):
+            nb = f.n_bad
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+                break
+            r = np.abs(f.resid[rows]) - f.tol[rows]
+            r[f.bad[rows] & (f.resid[rows] == 0)] = np.inf
+            keep = np.ones(y.size, bool)
+            if nb > allowed:
+                keep[np.argsort(-r, kind="stable")[: allowed + 1]] = False
+            else:
+                keep = r <= 0
+            w2 = solve(keep)
+            f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+            if f2.n_bad >= nb:
+                break
+            w, f = w2, f2
+        if prune and (w > 0).sum() > 1 and f.n_bad <= allowed:
+            # keep the weights that differ from 0 beyond their standard error (t > 5)
+            act = np.flatnonzero(w > 0)
+            ok = ~f.bad[rows]
+            dk = d[ok][:, act]
+            r = dk @ w[act]
+            sigma2 = max(float(r @ r) / max(dk.shape[0] - act.size, 1), 1e-30)
+            g = dk.T @ dk
+            ridge = 1e-12 * max(float(np.trace(g)), 1e-300) / act.size
+            try:
+                se = np.sqrt(np.clip(np.diag(np.linalg.inv(g + ridge * np.eye(act.size))), 0, None)
+                             * sigma2)
+                act = act[w[act] > 5 * se]
+            except np.linalg.LinAlgError:
+                act = np.flatnonzero(w >= 1e-3 * w.max())
+            if 0 < act.size < (w > 0).sum():
+                self.budget.tick(self.names[p])
+                w2 = solve(~f.bad[rows], act)
+                f2 = self._evaluate_available(p, rows, cols, w2, a, y)
+                if f2.n_bad <= max(f.n_bad, allowed):
+                    f = f2
+        return f
+
+    def _evaluate(self, p, rows, cols, w, policy, a, y) -> Fit:
+        n = self.x.shape[0]
+        r = a @ w - y
+        t = self.half[p] + self.half[cols] @ w + 1e-9 if cols else np.full(y.size, self.half[p])
+        t = np.broadcast_to(t, y.shape)
+        resid = np.zeros(n)
+        tol = np.zeros(n)
+        bad = np.zeros(n, bool)
+        resid[rows] = r
+        tol[rows] = t
+        bad[rows] = np.abs(r) > t
+        keep = w > 0
+        ss = float(((y - y.mean()) ** 2).sum())
+        r2 = 1 - float((r ** 2).sum()) / ss if ss > 0 else np.nan
+        return Fit([c for c, k in zip(cols, keep) if k], w[keep], policy, rows.copy(), bad,
+                   resid, tol, r2)
+
+    def fit(self, p: int, pool: list[int], policy: str, *, prune: bool = True,
+            allowed: int | None = None) -> Fit | None:
+        """Best non-negative fit of column ``p`` on ``pool`` (trimmed, pruned).
+
+        ``allowed`` overrides the number of models that may miss (for diagnosing near misses).
+        """
+        rows, cols, a = self.design(p, pool, policy)
+        if not cols or rows.sum() == 0:
+            return None
+        self.budget.tick(self.names[p])
+        y = self.x[rows, p]
+        if policy == "available":
+            return self._fit_available(p, rows, cols, a, y, prune)
+        allowed = self.allowed(y.size) if allowed is None else allowed
+        sub = _subsample(y, max(2 * len(cols) + 100, 300))
+        w = _nnls(a[sub], y[sub])
+        f = self._evaluate(p, rows, cols, w, policy, a, y)
+        if sub.size < y.size and f.n_bad > allowed:
+            w = _nnls(a, y)
+            f = self._evaluate(p, rows, cols, w, policy, a, y)
+        for _ in range(4):  # trimmed refits: a few bad models must not pull the weights
+            nb = f.n_bad
+            if nb <= allowed and (nb == 0 or _ > 0) or not f.r2 > 0.99:
+                break  # exact, or too far from exact for a few models to explain
+            r = np.abs(f.resid[rows]) - f.tol[rows]
+            if nb > allowed:  # drop the worst models the allowance permits, plus 1
+                drop = np.argsort(-r, kind="stable")[: allowed + 1]
+                keep = np.ones(y.size, bool)
+                keep[drop] = False
+            else:
+                keep = r <= 0
+            w2 = _nnls(a[keep], y[keep])
+            f2 = self._evaluate(p, rows, cols, w2, policy, a, y)
+            if f2.n_bad >= nb:
+                break
+            w, f = w2, f2
+        if prune and f.n_bad <= allowed:
+            w, f = self._prune(p, rows, cols, w, f, policy, a, y, allowed)
+        elif prune and f.r2 > 0.99 and len(cols) <= 400 and f.n_bad <= max(3, 0.1 * y.size):
+            # nearly exact: least squares over many collinear columns also fits the rounding
+            # noise and can push a few models past the tolerance. The exact question is whether
+            # any non-negative weights are within the rounding on every model (but the allowed
+            # worst ones): a minimax linear programme answers it.
+            r = np.abs(f.resid[rows]) - f.tol[rows]
+            keep = np.ones(y.size, bool)
+            keep[np.argsort(-r, kind="stable")[:allowed]] = False
+            wm = self._minimax(p, cols, a[keep], y[keep], normalised=False)
+            if wm is not None:
+                f3 = self._evaluate(p, rows, cols, wm, policy, a, y)
+                if f3.n_bad <= allowed:
+                    w, f = self._prune(p, rows, cols, wm, f3, policy, a, y, allowed)
+        return f
+
+    def _prune(self, p, rows, cols, w, f, policy, a, y, allowed):
+        """Keep the weights that differ from 0 beyond their standard error (t > 5), then refit.
+
+        Rounding noise is fitted by many small spurious weights; a true weight, however small,
+        is estimated far more precisely than it is large. The refit must stay exact.
+        """
+        act = np.flatnonzero(w > 0)
+        if act.size <= 1:
+            return w, f
+        keep_rows = ~f.bad[rows]
+        ak, yk = a[keep_rows][:, act], y[keep_rows]
+        r = ak @ w[act] - yk
+        dof = max(yk.size - act.size, 1)
+        sigma2 = max(float(r @ r) / dof, 1e-4 * self.half[p] ** 2, 1e-30)
+        g = ak.T @ ak
+        ridge = 1e-12 * max(float(np.trace(g)), 1e-300) / act.size
+        try:
+            var = np.diag(np.linalg.inv(g + ridge * np.eye(act.size))) * sigma2
+        except np.linalg.LinAlgError:
+            return w, f
+        sig = w[act] > 5 * np.sqrt(np.clip(var, 0, None))
+        if sig.all() or not sig.any():
+            return w, f
+        trial = act[sig]
+        self.budget.tick(self.names[p])
+        wt = np.zeros_like(w)
+        wt[trial] = _nnls(ak[:, sig], yk)
+        ft = self._evaluate(p, rows, cols, wt, policy, a, y)
+        if ft.n_bad <= allowed:
+            return wt, ft
+        return w, f
+
+    def fit_rule(self, p: int, kids: list[int], policy: str, rules) -> Fit | None:
+        """The simplest allowed rule that reproduces ``p`` from exactly ``kids``."""
+        rows, cols, a = self.design(p, kids, policy)
+        if len(cols) != len(kids) or rows.sum() == 0:
+            return None
+        y = self.x[rows, p]
+        k = len(kids)
+        allowed = self.allowed(y.size)
+        fixed = {"mean": np.full(k, 1.0 / k), "sum": np.ones(k)}
+        if policy == "available":
+            for rule in rules:
+                if rule == "mean":
+                    f = self._evaluate_available(p, rows, cols, fixed["mean"], a, y)
+                elif rule == "weighted_mean":
+                    g = self._fit_available(p, rows, cols, a, y, prune=False)
+                    f = self._evaluate_available(p, rows, cols, np.r_[[
+                        dict(zip(g.cols, g.weights)).get(c, 0.0) for c in cols]], a, y)
+                    if not (f.weights > 0).all() or len(f.cols) != k:
+                        continue
+                else:
+                    continue  # a sum over the children present is not a fixed rule
+                if f.n_bad <= allowed:
+                    f.rule = rule
+                    return f
+            return None
+        for rule in rules:
+            if rule in fixed:
+                f = self._evaluate(p, rows, cols, fixed[rule], policy, a, y)
+                if f.n_bad <= allowed:
+                    f.cols, f.weights, f.rule = list(cols), fixed[rule], rule
+                    return f
+            else:
+                w = self._minimax(p, cols, a, y, normalised=rule == "weighted_mean")
+                if w is None:
+                    continue
+                f = self._evaluate(p, rows, cols, w, policy, a, y)
+                if f.n_bad <= allowed and (w > 0).all():
+                    f.rule = rule
+                    return f
+                if allowed:  # with mismatches allowed: the trimmed least-squares weights
+                    g = self.fit(p, kids, policy, prune=False)
+                    if g is not None and g.n_bad <= allowed and len(g.cols) == k:
+                        if rule == "weighted" or abs(g.weights.sum() - 1) <= 1e-3:
+                            g.rule = rule
+                            return g
+        return None
+
+    def _minimax(self, p, cols, a, y, *, normalised: bool):
+        """Non-negative weights making ``|A w - y| - h_A.w`` smallest (L-infinity, linprog)."""
+        n, k = a.shape
+        self.budget.tick(self.names[p])
+        if n > 4000:  # the binding rows of a minimax fit are few: a subsample, then checked
+            idx = _subsample(y, 4000)
+            a, y = a[idx], y[idx]
+            n = y.size
+        h = self.half[cols]
+        # variables: w (k), t; minimise t s.t.  A w - y - h.w - t <= h_p,  -(A w - y) - h.w - t <= h_p
+        c = np.r_[np.zeros(k), 1.0]
+        ub = np.vstack([np.c_[a - h, -np.ones(n)], np.c_[-a - h, -np.ones(n)]])
+        bu = np.r_[y + self.half[p], -y + self.half[p]]
+        eq = (np.r_[np.ones(k), 0.0][None, :], [1.0]) if normalised else (None, None)
+        res = linprog(c, A_ub=ub, b_ub=bu, A_eq=eq[0], b_eq=eq[1],
+                      bounds=[(0, None)] * k + [(None, None)], method="highs")
+        if res.status != 0:
+            return None
+        return res.x[:k]
+
+
+def duplicate_groups(x: np.ndarray, half: np.ndarray, cols: list[int]) -> list[list[int]]:
+    """Groups (in column order) of columns equal within rounding on every model."""
+    present = ~np.isnan(x)
+    groups: list[list[int]] = []
+    by_pattern: dict[bytes, list[int]] = {}
+    for j in cols:
+        # as for any exact fit (_credible with one term): equality on a few models is chance
+        if present[:, j].sum() >= 5:
+            by_pattern.setdefault(np.packbits(present[:, j]).tobytes(), []).append(j)
+    for members in by_pattern.values():
+        if len(members) < 2:
+            continue
+        rows = present[:, members[0]]
+        vals = x[rows][:, members]
+        used: set[int] = set()
+        for a_i, a in enumerate(members):
+            if a in used:
+                continue
+            diff = np.abs(vals[:, a_i:] - vals[:, [a_i]])
+            same = (diff <= half[members[a_i:]] + half[a] + 1e-9).all(axis=0)
+            group = [m for m, s in zip(members[a_i:], same) if s and m not in used]
+            if len(group) > 1:
+                used.update(group)
+                groups.append(group)
+    return sorted(groups)
+
+
+def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
+           policies=("complete", "as_zero"), max_mismatch: float = 0.0,
+           required=frozenset(), exclude=frozenset(), max_steps: int | None = None,
+           near_r2: float = 0.9, scaled_copies: bool = False) -> SearchResult:
+    """Find the aggregates among the columns of ``x`` and nest them into a forest.
+
+    ``required`` columns (by position) are accepted as aggregates on an exact fit even when the
+    fit is not credible on its own (few models); ``exclude`` columns take no part at all.
+    ``scaled_copies``: a column that is a fixed multiple of one other (a total next to its
+    average) is its parent, whatever ``rules`` allow.
+    """
+    budget = _Budget(max_steps)
+    s = Searcher(x, half, max_mismatch=max_mismatch, budget=budget, names=names)
+    res = SearchResult()
+    m = x.shape[1]
+    cols = [j for j in range(m) if j not in exclude]
+    res.duplicates = duplicate_groups(x, half, cols)
+    dup_members = {j for g in res.duplicates for j in g[1:]}
+    reps = [j for j in cols if j not in dup_members]
+
+    # 2. which columns are exact non-negative combinations of the others
+    step_a: dict[int, Fit] = {}
+    for p in reps:
+        pool = [q for q in reps if q != p]
+        f = _best_policy(s, p, pool, policies)
+        if f is None:
+            continue
+        res.best[p] = f
+        if f.n_bad <= s.allowed(f.n_rows):
+            if _credible(f) or p in required:
+                step_a[p] = f
+            else:
+                res.undetermined[p] = f
+        elif f.r2 > 0.99 and f.n_bad < f.n_rows:
+            # how close: refit leaving out up to a quarter of the models, to name the misses
+            g = s.fit(p, pool, f.policy, allowed=int(0.25 * f.n_rows)) \
+                if f.policy != "available" else None
+            if g is not None and g.n_bad < f.n_bad:
+                f = g
+                res.best[p] = f
+            if _near(f, near_r2):
+                res.near[p] = f
+    aggs = [p for p in reps if p in step_a]
+    leaves = [q for q in reps if q not in step_a]
+    # 3. order the aggregates bottom-up by the size of their leaf sets
+    size: dict[int, int] = {}
+    for p in aggs:
+        f = s.fit(p, leaves, step_a[p].policy)
+        size[p] = len(f.cols) if f is not None and f.n_bad <= s.allowed(f.n_rows) else m + 1
+    order = _bottom_up(aggs, step_a, size)
+    # 4. each aggregate over the current frontier (leaves and aggregates not yet inside another)
+    frontier = set(leaves)
+    children: dict[int, list[int]] = {}
+    fits: dict[int, Fit] = {}
+    for p in order:
+        pool = sorted(frontier)
+        f = _best_policy(s, p, pool, (step_a[p].policy,) + tuple(
+            q for q in policies if q != step_a[p].policy))
+        rule_fit = None
+        if f is not None and f.n_bad <= s.allowed(f.n_rows):
+            kids = sorted(f.cols)
+            for policy in _policies_for(s, p, kids, f.policy, policies):
+                rule_fit = s.fit_rule(p, kids, policy, rules)
+                if rule_fit is not None:
+                    break
+        if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows) \
+                and len(f.cols) == 1 and scaled_copies and "weighted" not in rules:
+            # a rescaled copy of one column (a total next to its average): the same aggregate
+            rule_fit = s.fit_rule(p, list(f.cols), f.policy, ("weighted",))
+        if rule_fit is None and f is not None and f.n_bad <= s.allowed(f.n_rows):
+            # a column kept as a leaf (exact only by another rule) competes with its own
+            # children in the frontier: try it in place of the columns of its fit
+            kids = set(f.cols)
+            swaps = [d for d in res.demoted if d in frontier and set(res.demoted[d].cols) & kids]
+            for combo in ([swaps] if len(swaps) > 1 else []) + [[d] for d in swaps]:
+                trial = set(kids)
+                for d in combo:
+                    trial = (trial - set(res.demoted[d].cols)) | {d}
+                trial_l = sorted(trial)
+                for policy in _policies_for(s, p, trial_l, f.policy, policies):
+                    rule_fit = s.fit_rule(p, trial_l, policy, rules)
+                    if rule_fit is not None:
+                        break
+                if rule_fit is not None:
+                    break
+        if rule_fit is None:
+            if f is not None and f.n_bad <= s.allowed(f.n_rows):
+                res.demoted[p] = f        # exact, but by no allowed rule
+            else:
+                res.overlapping[p] = step_a[p].cols  # exact only with columns used elsewhere
+            frontier.add(p)
+            continue
+        children[p] = sorted(rule_fit.cols)
+        fits[p] = rule_fit
+        frontier -= set(children[p])
+        frontier.add(p)
+        res.frontier_fits[p] = f
+    res.children, res.fits = children, fits
+    # 5. uniqueness: could one child be left out and the fit stay as good?
+    for p in children:
+        pool = sorted((frontier | set(children[p])) - {p})
+        alt = _alternative(s, p, res.frontier_fits[p], pool)
+        if alt is not None:
+            res.ambiguous[p] = (res.frontier_fits[p].cols, alt.cols)
+    return res
+
+
+def _bottom_up(aggs: list[int], step_a: dict[int, Fit], size: dict[int, int]) -> list[int]:
+    """Aggregates ordered so that one used in another's exact fit comes first (smaller leaf
+    sets first among the free ones; a cycle is broken at its smallest)."""
+    key = {p: (size[p], -p) for p in aggs}
+    needs = {p: {q for q in step_a[p].cols if q in key and q != p} for p in aggs}
+    order: list[int] = []
+    left = set(aggs)
+    while left:
+        free = [p for p in left if not (needs[p] & left)]
+        p = min(free or left, key=key.__getitem__)
+        order.append(p)
+        left.discard(p)
+    return order
+
+
+def _near(f: Fit, r2: float) -> bool:
+    """Close but not exact: within rounding on most models, with a high R^2."""
+    return f.n_rows - f.n_bad >= 0.5 * f.n_rows and f.r2 >= r2
+
+
+def _credible(f: Fit) -> bool:
+    """An exact fit means something only with many more models than terms."""
+    n_ok = f.n_rows - f.n_bad
+    return n_ok >= 2 * len(f.cols) + 3
+
+
+def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
+    """The first policy that fits every model, else the one with fewest misses; one policy
+    when nothing is missing (then they all agree)."""
+    best = None
+    rows = s.present[:, p]
+    if pool and s.present[rows][:, pool].all():
+        policies = policies[:1]  # nothing missing where p is present: every policy is the same
+    for policy in policies:
+        f = s.fit(p, pool, policy)
+        if f is None:
+            continue
+        if f.n_bad == 0:
+            return f
+        if best is None or (f.n_bad, -np.nan_to_num(f.r2, nan=-np.inf)) < (
+                best.n_bad, -np.nan_to_num(best.r2, nan=-np.inf)):
+            best = f
+    return best
+
+
+def _policies_for(s: Searcher, p, kids, first, policies):
+    rows = s.present[:, p]
+    if s.present[rows][:, kids].all():
+        return [policies[0]]
+    return [first] + [q for q in policies if q != first]
+
+
+def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
+    """Another exact leaf set for ``p``, found by dropping one of its leaves; None if unique."""
+    rows, cols, a = s.design(p, leaves, f.policy)
+    if not cols:
+        return None
+    if f.policy == "available":  # the linear form of the mean over the children present
+        a = np.nan_to_num(a - s.x[rows, p][:, None], nan=0.0)
+    pos = {c: i for i, c in enumerate(cols)}
+    idx = [pos[c] for c in f.cols if c in pos]
+    if len(idx) != len(f.cols):
+        return None
+    g = a.T @ a
+    ridge = 1e-12 * max(float(np.trace(g)), 1e-300) / len(cols)
+    try:
+        diag = np.diag(np.linalg.inv(g + ridge * np.eye(len(cols))))
+    except np.linalg.LinAlgError:
+        return None
+    ok = ~f.bad & f.rows
+    rss_f = float((f.resid[ok] ** 2).sum())
+    for c, i, w in zip(f.cols, idx, f.weights):
+        rss = 1.0 / diag[i] if diag[i] > 0 else 0.0  # OLS residual of this leaf on the others
+        if w * w * rss > 1.25 * rss_f + 1e-30:
+            continue  # without it the fit is clearly worse: not an equally good alternative
+        g2 = s.fit(p, [q for q in leaves if q != c], f.policy)
+        if g2 is None or g2.n_bad > f.n_bad or set(g2.cols) == set(f.cols):
+            continue
+        ok2 = ~g2.bad & g2.rows
+        if float((g2.resid[ok2] ** 2).sum()) <= 1.5 * rss_f + 1e-30:
+            return g2
+    return None
