@@ -62,7 +62,8 @@ def benchmark_sources(table, metrics=None, level: str = "dataset") -> pd.Series:
     Examples
     --------
     >>> from alignfactors.table import ScoreTable
-    >>> df = pd.DataFrame(np.ones((2, 3)), columns=["Marques2020_a-x", "Marques2020_b-y", "Rajalingham2018-i2n"])
+    >>> df = pd.DataFrame(np.random.default_rng(0).uniform(size=(6, 3)),
+    ...                   columns=["Marques2020_a-x", "Marques2020_b-y", "Rajalingham2018-i2n"])
     >>> benchmark_sources(ScoreTable.from_wide(df)).tolist()
     ['Marques2020', 'Marques2020', 'Rajalingham2018']
     """
