@@ -48,6 +48,8 @@ from .trend import Trend, trend
 from . import datasets
 from .report import report
 from .families import DesignEffect, design_effect, model_families
+from .rank_uncertainty import RankUncertainty, rank_uncertainty
+from .sources import SourceAgreement, benchmark_sources, extreme_pairs, source_agreement, source_matrix
 
 __version__ = "0.1.0"
 
@@ -63,5 +65,7 @@ __all__ = [
     "Decomposition", "decompose", "AggregationComparison", "compare_aggregations", "datasets", "report",
     "Trend", "trend", "__version__",
     "model_families", "design_effect", "DesignEffect",
+    "RankUncertainty", "rank_uncertainty",
+    "SourceAgreement", "benchmark_sources", "extreme_pairs", "source_agreement", "source_matrix",
     "Reliability", "Disattenuated", "reliability", "disattenuate",
 ]

@@ -25,7 +25,7 @@ __all__ = ["aggregate", "rank_models", "AGGREGATION_METHODS", "MISSING_POLICIES"
 #: Methods accepted by :func:`aggregate`, in the order reports list them.
 AGGREGATION_METHODS = (
     "brainscore", "mean", "zscore", "rank", "median_rank", "geometric", "minmax", "pc1",
-    "borda", "copeland",
+    "borda", "copeland", "domain_zscore",
 )
 #: Missing-data policies accepted by :func:`aggregate`.
 MISSING_POLICIES = ("zero", "skip", "error")
@@ -107,7 +107,7 @@ def aggregate(
     hierarchical : bool, optional
         Aggregate up the benchmark tree (each parent = combination of its direct children,
         so every level is weighted as the tree says) or treat all selected metrics as one
-        flat list. Default True for ``"brainscore"``, False otherwise.
+        flat list. Default True for ``"brainscore"`` and ``"domain_zscore"``, False otherwise.
     weights : mapping of str to float, optional
         Node (metric or parent) -> non-negative weight; nodes not named weigh 1. In the
         hierarchical form a weight is relative to the node's siblings; in the flat form a
@@ -182,6 +182,13 @@ def aggregate(
     weighted by ``sqrt(w_m)`` where ``w_m`` is the metric's effective weight (in the
     hierarchical form the product of ``w_node / sum(w_siblings)`` along its path), sign
     chosen so that it correlates positively with the weighted mean of the raw values.
+    ``domain_zscore``: balanced by construction. Every selected leaf is z-scored over the
+    models; every node of each domain's part of the tree is the weighted mean of its children,
+    z-scored again over the models (``hierarchical=False``: the flat mean of the domain's
+    z-scored leaves); each domain's sub-aggregate is z-scored; the score is the equal-weight
+    mean of the domains' z-scores. Every domain therefore contributes the same weight (1 / the
+    number of domains) times the same SD (1), whatever the number of metrics it holds;
+    ``attrs["domains"]`` lists each domain's leaves (leaves without a domain form ``"other"``).
     ``copeland``: model i beats j when the (effectively weighted) number of metrics on which
     ``x_im > x_jm`` exceeds that with ``x_jm > x_im`` (only metrics both have); score =
     wins - losses.
@@ -221,15 +228,10 @@ def aggregate(
     }
     if plan.method == "geometric":
         x, attrs["n_floored"] = _check_positive(x, plan, table.scores.index)
-    if plan.method in _RECURSIVE:
-        values = _transform(x, plan.method, plan.units)
-        col = {u: values[:, j] for j, u in enumerate(plan.units)}
-        out = _combine_tree(plan.top, plan, col)
-        if plan.method == "geometric":
-            out = np.exp(out)
-    else:
-        w = _effective_weights(plan)
-        out = _pc1(x, w, plan.units) if plan.method == "pc1" else _copeland(x, w)
+    if plan.method == "domain_zscore":
+        attrs["domains"] = {d: list(us) for d, us in _domain_groups(plan, table.tree).items()}
+        attrs["leaf_weights"] = _domain_zscore_leaf_weights(plan, table.tree)
+    out = _compute(x, plan, table.tree)
     undefined = np.isnan(out)
     if undefined.any():
         warnings.warn(
@@ -255,7 +257,7 @@ def _validate_aggregate(table, method, hierarchical, weights, missing, domains, 
     if not isinstance(method, str) or method not in AGGREGATION_METHODS:
         raise ParameterError(f"method={method!r} is not known; use one of {AGGREGATION_METHODS}")
     if hierarchical is None:
-        hierarchical = method == "brainscore"
+        hierarchical = method in ("brainscore", "domain_zscore")
     if not isinstance(hierarchical, (bool, np.bool_)):
         raise ParameterTypeError(f"hierarchical must be True, False or None, got {hierarchical!r}")
     if missing is None:
@@ -427,6 +429,92 @@ def _validate_weights(weights, children, tree) -> dict:
 
 
 # -- computation --------------------------------------------------------------------------------
+def _compute(x, plan, tree) -> np.ndarray:
+    """The rule of ``plan`` applied to the (already zero-filled / floored) leaf matrix ``x``.
+
+    Shared by :func:`aggregate` and the benchmark / measurement-error resampling of
+    :mod:`alignfactors.rank_uncertainty`, which calls it with resampled node weights.
+    """
+    if plan.method == "domain_zscore":
+        return _domain_zscore(x, plan, tree)
+    if plan.method in _RECURSIVE:
+        values = _transform(x, plan.method, plan.units)
+        col = {u: values[:, j] for j, u in enumerate(plan.units)}
+        out = _combine_tree(plan.top, plan, col)
+        return np.exp(out) if plan.method == "geometric" else out
+    w = _effective_weights(plan)
+    return _pc1(x, w, plan.units) if plan.method == "pc1" else _copeland(x, w)
+
+
+def _standardise(v) -> np.ndarray:
+    """z-score over the present values (ddof=1); a constant column gives 0 where present."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mu, sd = np.nanmean(v, axis=0), np.nanstd(v, axis=0, ddof=1)
+    flat = ~(sd > 0)
+    out = (v - mu) / np.where(flat, 1.0, sd)
+    if np.ndim(out) == 1:
+        return np.where(np.isnan(v), np.nan, 0.0) if flat else out
+    out[:, flat] = np.where(np.isnan(v[:, flat]), np.nan, 0.0)
+    return out
+
+
+def _domain_groups(plan, tree) -> dict:
+    """Domain -> selected units (file order); units without a domain form the group "other"."""
+    groups: dict = {}
+    for u in plan.units:
+        groups.setdefault(tree.domain(u) or "other", []).append(u)
+    return groups
+
+
+def _domain_plan(plan, tree, units):
+    """The part of ``plan`` over ``units`` (one domain), as a plan with its own top node."""
+    if plan.hierarchical:
+        children, top = _pruned_tree(tree, units, None)
+        # climb from the top while it has a single child: the domain node is the first real fork
+        while top in children and len(children[top]) == 1 and children[top][0] in children:
+            top = children[top][0]
+        if top in children and len(children[top]) == 1:  # a single unit
+            top = children[top][0]
+    else:
+        children, top = {_VIRTUAL_ROOT: list(units)}, _VIRTUAL_ROOT
+    return _Plan(plan.method, plan.hierarchical, plan.missing, list(units), children, top, plan.weights,
+                 False, None)
+
+
+def _combine_standardised(node, plan, col) -> np.ndarray:
+    if node not in plan.children:
+        return col[node]
+    kids = plan.children[node]
+    vals = np.column_stack([_combine_standardised(k, plan, col) for k in kids])
+    w = np.array([plan.weights.get(k, 1.0) for k in kids])
+    return _standardise(_weighted_mean(vals, w))
+
+
+def _domain_zscore(x, plan, tree) -> np.ndarray:
+    # Standardise every leaf, then every node of the tree as it is combined from its children,
+    # then the domain sub-aggregates; the score is the equal-weight mean of the domains' z-scores.
+    z = _transform(x, "zscore", plan.units)
+    col = {u: z[:, j] for j, u in enumerate(plan.units)}
+    doms = []
+    for units in _domain_groups(plan, tree).values():
+        sub = _domain_plan(plan, tree, units)
+        doms.append(_standardise(_combine_standardised(sub.top, sub, col)))
+    return _weighted_mean(np.column_stack(doms), np.ones(len(doms)))
+
+
+def _domain_zscore_leaf_weights(plan, tree) -> dict:
+    """Nominal leaf weights of domain_zscore: 1/(number of domains) per domain, split along the
+    domain's tree (the standardisations then rescale each node by its SD)."""
+    groups = _domain_groups(plan, tree)
+    out = {}
+    for units in groups.values():
+        sub = _domain_plan(plan, tree, units)
+        for u, w in zip(units, _effective_weights(sub)):
+            out[u] = float(w) / len(groups)
+    return {u: out[u] for u in plan.units}
+
+
 def _check_positive(x, plan, index):
     if plan.geometric_floor is not None:
         low = x < plan.geometric_floor

@@ -1,6 +1,6 @@
 """Audits used by :func:`alignfactors.comparison.compare_aggregations`.
 
-Rank-interval groups, independence of irrelevant alternatives (leave one model out),
+Balance under benchmark resampling, independence of irrelevant alternatives (leave one model out),
 leave-one-metric-out sensitivity and invariance to a monotone rescaling of one metric.
 """
 
@@ -16,30 +16,6 @@ from scipy import stats
 
 from .aggregation import aggregate
 from .errors import DegenerateDataWarning
-
-
-def _rank_frame(methods, ids, ranks, rank_est, n_boot):
-    n = len(ids)
-    rows = []
-    for mi, m in enumerate(methods):
-        ests = rank_est[mi * n:(mi + 1) * n]
-        order = np.argsort(ranks[m].to_numpy(), kind="stable")
-        group, lead_high = 0, -math.inf
-        groups = np.zeros(n, int)
-        for pos, i in enumerate(order):
-            lo = ests[i].ci[0] if n_boot else ranks[m].iloc[i]
-            if pos == 0 or not (lo <= lead_high):
-                group += 1
-                lead_high = ests[i].ci[1] if n_boot else ranks[m].iloc[i]
-            groups[i] = group
-        for i, model in enumerate(ids):
-            d = ests[i].distribution
-            d = d[np.isfinite(d)] if d is not None else np.array([])
-            rows.append({"method": m, "model_id": model, "rank": float(ranks[m].iloc[i]),
-                         "ci_low": ests[i].ci[0], "ci_high": ests[i].ci[1],
-                         "p_rank1": float(np.mean(d == 1.0)) if d.size else math.nan,
-                         "n_drawn": int(d.size), "group": int(groups[i])})
-    return pd.DataFrame(rows)
 
 
 def _iia(scorers, methods, ids, full):
@@ -106,5 +82,107 @@ def _monotone(table, methods, ids, scores, scorers, monotone):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", DegenerateDataWarning)
                 s = aggregate(t2, method=m, **scorers[m].selection("all"))
-            rows.append({"method": m, "metric": u, "kendall": _tau_rho(scores[m], s.reindex(scores.index))[1]})
+            rows.append({"method": m, "metric": u, "kendall": _tau_rho(scores[m], s.reindex(scores.index))[1],
+                         "used": u in scorers[m].units})
+    return pd.DataFrame(rows)
+
+
+def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, seed, ci=0.95,
+                              schemes=("domain", "tree")):
+    """Balance of each rule when its benchmarks are resampled (all models kept).
+
+    Each rule's score and its neural / behavioral sub-aggregates are recomputed on the same
+    benchmark resample (:mod:`alignfactors.rank_uncertainty`), under each scheme: ``"domain"``
+    (leaves drawn within each domain: the numbers of metrics per domain stay fixed) and
+    ``"tree"`` (children drawn within every tree node of a domain: a flat rule then sees the
+    numbers of metrics per domain change with the datasets drawn). Per rule and scheme:
+    percentile interval of the Shapley difference and the share of resamples in which the rule
+    has the smallest |difference| (rules on the same leaves share the draws).
+    """
+    from .comparison import _balance_columns, _p_best
+    from .rank_uncertainty import _Resampler
+    from .resampling import check_seed
+
+    alpha = (1 - ci) / 2
+    out = {m: {} for m in methods}
+    for scheme in schemes:
+        dist = {}
+        for m in methods:
+            rs = _Resampler(table, m, ids, scorers[m].selection("all"), "benchmarks", (), scheme)
+            subs = []
+            for d in ("neural", "behavioral"):
+                if not scorers[m].masks[d].any():
+                    subs.append((None, None))
+                    continue
+                sub = _Resampler(table, m, ids, scorers[m].selection(d), "none", ())
+                subs.append((sub.plan, [rs.plan.units.index(u) for u in sub.plan.units]))
+            rng = check_seed(seed)
+            diff = np.full(n_boot, np.nan)
+            ones = np.ones((1, len(ids)))
+            for b in range(n_boot):
+                draw = rs.draw(rng)
+                s = rs.scores(draw)
+                parts = [rs.scores(draw, plan=p, cols=c) if p is not None else np.full(len(ids), np.nan)
+                         for p, c in subs]
+                diff[b] = _balance_columns(s[None], parts[0][None], parts[1][None], ones, scorers[m].nominal)[0, 5]
+            dist[m] = diff
+            q = np.nanquantile(diff, [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan)
+            out[m][f"diff_{scheme}_low"], out[m][f"diff_{scheme}_high"] = float(q[0]), float(q[1])
+            out[m][f"_dist_{scheme}"] = diff
+        p = _p_best(dist, methods, n_boot)
+        for m in methods:
+            out[m][f"p_best_{scheme}"] = p[m]
+    return out
+
+
+def balance_across_cleanings(table, methods=("brainscore", "mean", "zscore", "rank", "domain_zscore"),
+                             cleanings=None) -> pd.DataFrame:
+    """Balance of each rule on the matrices left by alternative cleanings (no resampling).
+
+    Parameters
+    ----------
+    table : ScoreTable
+    methods : sequence of str
+    cleanings : list of dict, optional
+        Keyword sets for :func:`alignfactors.cleaning.clean`; default: ``max_missing`` 0.2,
+        0.35, 0.5 (the paper's), 0.65 and 0.8, complete models.
+
+    Returns
+    -------
+    DataFrame
+        One row per cleaning and rule: cleaning (its options), n_models, n_neural,
+        n_behavioral, method, weight_neural, effective_neural, effective_behavioral, rho,
+        difference (Shapley, neural - behavioral), best (smallest |difference| in that cleaning).
+
+    Examples
+    --------
+    >>> import alignfactors as af
+    >>> t = af.datasets.simulate_leaderboard(60, seed=0)
+    >>> df = balance_across_cleanings(t, methods=["mean", "domain_zscore"], cleanings=[{"max_missing": 0.5}])
+    >>> float(abs(df.set_index("method").loc["domain_zscore", "difference"])) < 1e-9
+    True
+    """
+    from .cleaning import clean
+    from .comparison import compare_aggregations
+
+    if cleanings is None:
+        cleanings = [{"max_missing": v} for v in (0.2, 0.35, 0.5, 0.65, 0.8)]
+    rows = []
+    for opts in cleanings:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            c = clean(table, **opts)
+            cmp = compare_aggregations(table, methods=list(methods), models=list(c.matrix.index),
+                                       metrics=list(c.matrix.columns), n_boot=0, iia=False,
+                                       metric_sensitivity=False, monotone=False)
+        doms = c.domains.value_counts()
+        b = cmp.balance
+        best = str(b.loc[b["difference"].abs().idxmin(), "method"])
+        label = ", ".join(f"{k}={v!r}" for k, v in opts.items())
+        for r in b.itertuples(index=False):
+            rows.append({"cleaning": label, "n_models": c.matrix.shape[0], "n_neural": int(doms.get("neural", 0)),
+                         "n_behavioral": int(doms.get("behavioral", 0)), "method": r.method,
+                         "weight_neural": r.weight_neural, "effective_neural": r.effective_neural,
+                         "effective_behavioral": r.effective_behavioral, "rho": r.rho,
+                         "difference": r.difference, "best": r.method == best})
     return pd.DataFrame(rows)

@@ -6,9 +6,11 @@ weighs the neural and behavioral domains, and three properties from social choic
 of irrelevant alternatives (leave one model out), sensitivity to each metric (leave one metric
 out) and invariance to a monotone rescaling of one metric.
 
-Bootstrap resamples draw models. Rules such as ``zscore`` and ``rank`` depend on which models
-are present, so each resample re-applies the rule to the resampled models (with their counts,
-as on the materialised resample) before ranking: this is the point of the exercise.
+Agreement and balance intervals resample models. Rules such as ``zscore`` and ``rank`` depend
+on which models are present, so each resample re-applies the rule to the resampled models (with
+their counts, as on the materialised resample). Rank intervals never resample the ranked models:
+they come from :mod:`alignfactors.rank_uncertainty` (benchmarks resampled and/or scores perturbed
+by their standard errors, all models kept). Balance is also assessed under benchmark resampling.
 """
 
 from __future__ import annotations
@@ -26,13 +28,16 @@ from ._render import estimates_frame, json_number, markdown_table, text_table
 from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from .aggregation_audits import _iia, _leave_metric_out, _monotone, _rank_frame
+from .aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
+from .estimate import Estimate
+from .rank_uncertainty import RESAMPLE_OPTIONS
+from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
 from ._options import check_options, cluster_codes, provenance, seed_record
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 from .table import ScoreTable
 
-__all__ = ["compare_aggregations", "AggregationComparison"]
+__all__ = ["compare_aggregations", "AggregationComparison", "balance_difference"]
 
 _FIXED = ("brainscore", "mean", "geometric")  # a model's score does not depend on the other models
 _FAST = ("zscore", "rank")  # population-dependent rules with a vectorised weighted form
@@ -51,12 +56,23 @@ class AggregationComparison:
         One row per pair of methods and measure (``kendall``, ``spearman``, ``top_k``):
         value, ci_low, ci_high, se, method (interval), n_undefined.
     rank_intervals : DataFrame
-        One row per method and model: rank, ci_low, ci_high, p_rank1, group (consecutive groups
-        of models whose rank intervals overlap the group's first model).
+        One row per method and model (:meth:`RankUncertainty.to_frame` of each rule): method,
+        resampled (what the intervals carry: ``"benchmarks"``, ``"errors"`` or ``"both"``; never
+        the models), model_id, score, rank, ci_low, ci_high, p_rank1, sim_low, sim_high
+        (simultaneous over the ``top_k`` best), could_be_best, group.
+    rank_uncertainty : dict of str -> RankUncertainty
+        Per rule, with the adjacent-pair order probabilities and the confidence set for the best.
     balance : DataFrame
-        Per method: r2_neural, r2_behavioral, r2_joint, shapley_neural, shapley_behavioral and
-        difference (neural - behavioral) with intervals; ``p_best`` = bootstrap probability of
-        the smallest ``|difference|``.
+        Per method: ``linear`` (the score is exactly ``w_N S_N + w_B S_B + c`` in its neural and
+        behavioral sub-aggregates), weight_neural / weight_behavioral (nominal: the rule's total
+        weight on each domain's leaves), sd_neural / sd_behavioral, rho (correlation of the
+        sub-aggregates), effective_neural / effective_behavioral (weight x SD), r2_neural,
+        r2_behavioral, r2_joint (1 by identity for a linear rule: stated, not bootstrapped),
+        shapley_neural, shapley_behavioral and difference (neural - behavioral) with intervals
+        over models (diff_ci_low/high, ``p_best`` = share of model resamples in which the rule
+        has the smallest ``|difference|``) and over benchmark resamples (diff_domain_low/high,
+        p_best_domain: leaves drawn within domains; diff_tree_low/high, p_best_tree: within tree
+        nodes, so a flat rule's metric counts per domain change).
     best_balance : str
         The rule with the smallest ``|shapley_neural - shapley_behavioral|``.
     iia : DataFrame or None
@@ -90,10 +106,24 @@ class AggregationComparison:
     top_k: int
     seed: Any = None
     options: dict = field(default_factory=dict)
+    rank_uncertainty: dict = field(default_factory=dict)
+    rank_resample: str = "benchmarks"
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame of every bootstrap estimate (agreement between rules and balance)."""
         return estimates_frame(self.estimates)
+
+    def p_best(self, methods: Sequence[str] | None = None, over: str = "models") -> dict:
+        """Share of resamples in which each of ``methods`` (default all) has the smallest
+        ``|difference|`` among them; ``over`` = "models", "domain" or "tree" (the resampling of
+        the balance intervals), e.g. to compare rules without ``domain_zscore``, which is
+        balanced by construction."""
+        methods = list(self.methods if methods is None else methods)
+        key = "difference" if over == "models" else f"difference_{over}"
+        if over not in ("models", "domain", "tree"):
+            raise ParameterError(f"over={over!r} is not known; use 'models', 'domain' or 'tree'.")
+        dists = {m: getattr(self.estimates.get(f"{key}:{m}"), "distribution", None) for m in methods}
+        return _p_best(dists, methods, self.n_boot)
 
     def sensitivity_summary(self) -> pd.DataFrame:
         """Per method: mean and min Kendall tau over left-out metrics and the most influential metric."""
@@ -106,23 +136,31 @@ class AggregationComparison:
                          "most_influential": worst["metric"]})
         return pd.DataFrame(rows)
 
-    def monotone_summary(self) -> pd.DataFrame:
-        """Per method: mean and min Kendall tau with the original ranking over rescaled metrics."""
+    def monotone_summary(self, tol: float = 1e-9) -> pd.DataFrame:
+        """Per method, over the metrics the rule uses: mean and min Kendall tau with the original
+        ranking and ``n_changed``, the number of rescaled metrics with tau below ``1 - tol``."""
         if self.monotone is None:
-            return pd.DataFrame(columns=["method", "mean_kendall", "min_kendall", "n_changed"])
-        g = self.monotone.groupby("method", sort=False)["kendall"]
-        return pd.DataFrame({"method": list(g.groups), "mean_kendall": g.mean().to_numpy(),
-                             "min_kendall": g.min().to_numpy(),
-                             "n_changed": (self.monotone["kendall"] < 1).groupby(self.monotone["method"], sort=False)
-                             .sum().to_numpy()})
+            return pd.DataFrame(columns=["method", "n_metrics", "mean_kendall", "min_kendall", "n_changed"])
+        mono = self.monotone
+        if "used" in mono.columns:
+            mono = mono[mono["used"]]
+        rows = []
+        for m, g in mono.groupby("method", sort=False):
+            tau = g["kendall"]
+            rows.append({"method": m, "n_metrics": int(len(g)), "mean_kendall": tau.mean(), "min_kendall": tau.min(),
+                         "n_changed": int((tau < 1 - tol).sum())})
+        return pd.DataFrame(rows)
 
     def _sections(self):
         agree = self.agreement[["method_a", "method_b", "measure", "value", "ci_low", "ci_high"]]
-        bal = self.balance[["method", "shapley_neural", "shapley_behavioral", "difference", "diff_ci_low",
-                            "diff_ci_high", "r2_neural", "r2_behavioral", "p_best"]]
+        cols = ["method", "weight_neural", "weight_behavioral", "effective_neural", "effective_behavioral",
+                "difference", "diff_ci_low", "diff_ci_high", "diff_domain_low", "diff_domain_high", "diff_tree_low",
+                "diff_tree_high", "p_best", "p_best_domain", "p_best_tree"]
+        bal = self.balance[[c for c in cols if c in self.balance.columns]]
         top = (self.rank_intervals.sort_values(["method", "rank"], kind="stable").groupby("method", sort=False)
-               .head(5)[["method", "model_id", "rank", "ci_low", "ci_high", "p_rank1", "group"]])
-        out = [("Agreement between rules", agree), ("Top 5 per rule with rank intervals", top),
+               .head(5)[["method", "model_id", "rank", "ci_low", "ci_high", "p_rank1", "sim_low", "sim_high"]])
+        out = [("Agreement between rules", agree),
+               (f"Top 5 per rule with rank intervals (resampled: {self.rank_resample}; all models kept)", top),
                (f"Balance of neural vs behavioral (best: {self.best_balance})", bal)]
         if self.iia_summary is not None:
             out.append(("Independence of irrelevant alternatives (leave one model out)", self.iia_summary))
@@ -133,9 +171,13 @@ class AggregationComparison:
         return out
 
     def _head(self) -> str:
+        if self.n_boot == 0:
+            return (f"Comparison of aggregation rules {self.methods} over {self.n_models} models "
+                    f"({self.n_excluded} without any score excluded; n_boot=0: no intervals, top_k={self.top_k}).")
         return (f"Comparison of aggregation rules {self.methods} over {self.n_models} models "
-                f"({self.n_excluded} without any score excluded; {self.n_boot} bootstrap resamples, "
-                f"{self.level:.0%} intervals, top_k={self.top_k}).")
+                f"({self.n_excluded} without any score excluded; {self.n_boot} resamples, {self.level:.0%} intervals, "
+                f"top_k={self.top_k}). Agreement and balance intervals resample models; rank intervals resample "
+                f"{self.rank_resample} with all models kept.")
 
     def summary(self) -> str:
         return "\n\n".join([self._head()] + [f"{t}:\n{text_table(df)}" for t, df in self._sections()])
@@ -160,13 +202,83 @@ class AggregationComparison:
             "best_balance": self.best_balance,
             "estimates": {k: v.to_dict() for k, v in self.estimates.items()},
             "balance": records(self.balance), "agreement": records(self.agreement),
-            "rank_intervals": records(self.rank_intervals), "iia_summary": records(self.iia_summary),
+            "rank_intervals": records(self.rank_intervals), "rank_resample": self.rank_resample,
+            "rank_uncertainty": {m: u.to_dict() for m, u in self.rank_uncertainty.items()},
+            "iia_summary": records(self.iia_summary),
             "metric_sensitivity": records(self.metric_sensitivity), "monotone": records(self.monotone),
             "options": self.options,
         }
 
     def __str__(self) -> str:
         return self.summary()
+
+
+# -- balance --------------------------------------------------------------------------------------
+_BAL_NAMES = ["r2_neural", "r2_behavioral", "r2_joint", "shapley_neural", "shapley_behavioral", "difference",
+              "sd_neural", "sd_behavioral", "rho", "effective_neural", "effective_behavioral"]
+
+
+def _wsd(a: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Count-weighted SD per row (ddof=1 on the materialised resample; NaN entries weight 0)."""
+    ok = np.isfinite(a) & (w > 0)
+    ww = np.where(ok, w, 0.0)
+    a0 = np.where(ok, a, 0.0)
+    sw = ww.sum(axis=1)
+    mu = np.einsum("bn,bn->b", ww, a0) / sw
+    d = np.where(ok, a0 - mu[:, None], 0.0)
+    return np.sqrt(np.einsum("bn,bn,bn->b", ww, d, d) / (sw - 1))
+
+
+def _balance_columns(s, nn, bb, w, nominal) -> np.ndarray:
+    """R² alone, joint R², Shapley shares and their difference, the sub-aggregates' SDs and
+    correlation, and the effective weights (nominal weight x SD), per resample (columns of
+    :data:`_BAL_NAMES`)."""
+    r_n, r_b, r_nb = _wcorr(s, nn, w), _wcorr(s, bb, w), _wcorr(nn, bb, w)
+    r2n, r2b = r_n**2, r_b**2
+    joint = (r2n + r2b - 2 * r_n * r_b * r_nb) / (1 - r_nb**2)
+    phin, phib = (r2n + joint - r2b) / 2, (r2b + joint - r2n) / 2
+    sdn, sdb = _wsd(nn, w), _wsd(bb, w)
+    return np.column_stack([r2n, r2b, joint, phin, phib, phin - phib, sdn, sdb, r_nb,
+                            nominal["neural"] * sdn, nominal["behavioral"] * sdb])
+
+
+def balance_difference(a: float, b: float, rho: float) -> float:
+    r"""Shapley difference (neural - behavioral) of a rule ``score = w_N S_N + w_B S_B``.
+
+    With effective weights :math:`a = w_N \operatorname{SD}(S_N)`, :math:`b = w_B \operatorname{SD}(S_B)`
+    and :math:`\rho = \operatorname{corr}(S_N, S_B)`, the joint R² is 1 and
+    :math:`\phi_N - \phi_B = R^2_N - R^2_B = (1 - \rho^2)(a^2 - b^2) / (a^2 + b^2 + 2\rho ab)`:
+    zero exactly when the effective weights are equal.
+
+    Examples
+    --------
+    >>> balance_difference(0.5, 0.5, 0.3)
+    0.0
+    >>> round(balance_difference(1.0, 0.0, 0.0), 3)
+    1.0
+    """
+    return (1 - rho**2) * (a**2 - b**2) / (a**2 + b**2 + 2 * rho * a * b)
+
+
+def _is_linear(full: dict, nominal: dict) -> bool:
+    """The score is exactly ``w_N S_N + w_B S_B + c`` (nominal weights) over the models."""
+    s, nn, bb = full["all"][0], full["neural"][0], full["behavioral"][0]
+    ok = np.isfinite(s) & np.isfinite(nn) & np.isfinite(bb)
+    if ok.sum() < 3:
+        return False
+    r = s[ok] - nominal["neural"] * nn[ok] - nominal["behavioral"] * bb[ok]
+    scale = max(1.0, float(np.max(np.abs(s[ok]))))
+    return bool(np.ptp(r) <= 1e-9 * scale)
+
+
+def _p_best(dists: dict, methods, n_boot) -> dict:
+    """Share of resamples in which each rule has the smallest |difference|."""
+    if not n_boot or any(d is None for d in dists.values()):
+        return {m: math.nan for m in methods}
+    diffs = np.column_stack([np.abs(dists[m]) for m in methods])
+    valid = np.all(np.isfinite(diffs), axis=1)
+    winners = np.argmin(diffs[valid], axis=1) if valid.any() else np.array([], int)
+    return {m: float(np.mean(winners == i)) if len(winners) else math.nan for i, m in enumerate(methods)}
 
 
 # -- weighted kernels (one resample per row of w) ------------------------------------------------
@@ -262,6 +374,8 @@ class _Scorer:
             full = aggregate(table, method=method, **self.selection("all"))
         self.units = list(full.attrs["metrics"])
         doms = [table.tree.domain(u) for u in self.units]
+        lw = full.attrs.get("leaf_weights", {})
+        self.nominal = {d: float(sum(lw.get(u, 0.0) for u, x in zip(self.units, doms) if x == d)) for d in _DOMAINS}
         self.masks = {"all": np.ones(len(self.units), bool),
                       **{d: np.array([x == d for x in doms]) for d in _DOMAINS}}
         if method in _FIXED:
@@ -416,6 +530,8 @@ def compare_aggregations(
     batch_size: int | None = None,
     clusters: Any = None,
     missing: str = "rule_default",
+    rank_uncertainty: str = "benchmarks",
+    balance_benchmarks: bool = True,
 ) -> AggregationComparison:
     """Compare rules for aggregating benchmark scores: agreement, rank certainty, balance, properties.
 
@@ -439,18 +555,24 @@ def compare_aggregations(
         Rescale one metric at a time by a strictly increasing function (default ``x**3``)
         and compare the rankings.
     ci_method : {"bca", "percentile"}, default="bca"
-        Interval method for agreement and balance (the default of every analysis; until 0.1 it
-        was "percentile" here). Rank intervals fall back to percentile (a model's rank is
-        undefined in its own jackknife replicate); the method used is recorded per estimate.
+        Interval method for agreement and balance over models (the default of every analysis;
+        until 0.1 it was "percentile" here).
     batch_size : int, optional
         See :func:`alignfactors.resampling.bootstrap`.
     clusters : None, Series, "families" or "architecture", default=None
         Resampling unit for agreement and balance: None resamples models; otherwise whole
         families are drawn with replacement (see :func:`alignfactors.families.resolve_clusters`).
+        Rank intervals never resample models or families.
     missing : {"rule_default"}, default="rule_default"
         Each rule applies its own missing-value policy of :func:`~alignfactors.aggregation.aggregate`
         (``"zero"`` for ``brainscore``, the website's rule; ``"skip"`` for the others); models with
         no score on any selected metric are excluded and counted in ``n_excluded``.
+    rank_uncertainty : {"benchmarks", "errors", "both"}, default="benchmarks"
+        What the rank intervals resample (:func:`alignfactors.rank_uncertainty.rank_uncertainty`,
+        all models kept, ``n_boot`` resamples): benchmarks within the tree (hierarchical rules) or
+        within domains (flat rules), scores perturbed by their standard errors, or both.
+    balance_benchmarks : bool, default=True
+        Also assess balance under benchmark resampling (two schemes, ``n_boot`` resamples each).
     models : sequence of str, optional
         Model ids to compare (e.g. ``clean(table).matrix.index``); default all. Models with no
         score on any selected metric are excluded.
@@ -473,15 +595,22 @@ def compare_aggregations(
 
     Notes
     -----
-    In a resample with counts :math:`w`, each rule is applied to the resampled models with their
-    counts (column means, SDs and ranks as on the materialised resample); the rank of a drawn
-    model i is :math:`1 + \\sum_{j \\ne i} w_j 1[s_j > s_i] + \\tfrac12 \\sum_{j \\ne i} w_j 1[s_j = s_i]`
-    (on the scale of n models), NaN when i is not drawn, so rank intervals and
-    :math:`P(\\text{rank } 1)` are over the resamples that contain the model. Kendall's tau-b and
-    Spearman's rho between rules are those of the materialised resample. Balance: the rule's
-    score regressed on its own neural and behavioral sub-aggregates; Shapley shares of the two
-    predictors, :math:`\\phi_N = \\tfrac12[R^2_N + R^2_{NB} - R^2_B]`. IIA: the fraction of pairs of
-    the remaining models whose strict order reverses when one model is removed.
+    In a model resample with counts :math:`w`, each rule is applied to the resampled models with
+    their counts (column means, SDs and ranks as on the materialised resample). Kendall's tau-b and
+    Spearman's rho between rules are those of the materialised resample. Ranks never get an
+    interval from resampling models (a model's score under ``brainscore`` does not depend on the
+    others; its rank in a resample would only count the better models drawn): rank intervals
+    resample benchmarks and/or score noise with every model kept.
+
+    Balance: each rule's score regressed on its own neural and behavioral sub-aggregates
+    :math:`S_N, S_B`; Shapley shares :math:`\\phi_N = \\tfrac12[R^2_N + R^2_{NB} - R^2_B]`. Every rule
+    here except ``median_rank``, ``pc1`` and ``copeland`` is linear in them,
+    :math:`S = w_N S_N + w_B S_B` with the nominal weights, so :math:`R^2_{NB} = 1` and the
+    difference is the closed form :func:`balance_difference` of the effective weights
+    :math:`a = w_N SD(S_N)`, :math:`b = w_B SD(S_B)` and :math:`\\rho`:
+    :math:`(1 - \\rho^2)(a^2 - b^2)/(a^2 + b^2 + 2\\rho ab)`. ``domain_zscore`` has
+    :math:`a = b = 1/2` by construction. IIA: the fraction of pairs of the remaining models whose
+    strict order reverses when one model is removed.
 
     References
     ----------
@@ -510,6 +639,10 @@ def compare_aggregations(
     names = matrix_names(table) if isinstance(table, pd.DataFrame) else None
     table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
                                             monotone, models)
+    rank_resample = rank_uncertainty
+    if rank_resample not in RESAMPLE_OPTIONS:
+        raise ParameterError(f"rank_uncertainty={rank_resample!r} is not known; use one of {RESAMPLE_OPTIONS} "
+                             "(rank intervals never come from resampling the ranked models).")
     if metrics is not None:
         metrics = check_labels(metrics, table.scores.columns, name="metrics", kind="metric names",
                                where="columns of the table", hint="pass leaf benchmark names")
@@ -551,17 +684,12 @@ def compare_aggregations(
         cols = [agree]
         for m in methods:
             s, nn, bb = sc[m]["all"], sc[m]["neural"], sc[m]["behavioral"]
-            r_n, r_b, r_nb = _wcorr(s, nn, w), _wcorr(s, bb, w), _wcorr(nn, bb, w)
-            r2n, r2b = r_n**2, r_b**2
-            joint = (r2n + r2b - 2 * r_n * r_b * r_nb) / (1 - r_nb**2)
-            phin, phib = (r2n + joint - r2b) / 2, (r2b + joint - r2n) / 2
-            cols.append(np.column_stack([r2n, r2b, joint, phin, phib, phin - phib]))
-        return np.hstack(cols + [rk[m] for m in methods])
+            cols.append(_balance_columns(s, nn, bb, w, scorers[m].nominal))
+        return np.hstack(cols)
 
     statistic.batch_size = 16
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        # rank components are NaN when the model is not drawn; that is by definition, not degeneracy
         warnings.simplefilter("ignore", DegenerateDataWarning)
         res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
                         batch_size=batch_size, progress=progress, clusters=codes, unit=unit)
@@ -569,11 +697,13 @@ def compare_aggregations(
     names = []
     for a, b in pairs:
         names += [f"{meas}:{a}~{b}" for meas in ("kendall", "spearman", "top_k")]
-    bal_names = ["r2_neural", "r2_behavioral", "r2_joint", "shapley_neural", "shapley_behavioral", "difference"]
     for m in methods:
-        names += [f"{q}:{m}" for q in bal_names]
+        names += [f"{q}:{m}" for q in _BAL_NAMES]
     estimates = dict(zip(names, est[: len(names)]))
-    rank_est = est[len(names):]
+    linear = {m: _is_linear(full[m], scorers[m].nominal) for m in methods}
+    for m in methods:
+        if linear[m]:  # the score is an exact linear function of its two sub-aggregates: stated, not bootstrapped
+            estimates[f"r2_joint:{m}"] = Estimate(1.0, level=ci, method="identity")
 
     agreement = pd.DataFrame([
         {"method_a": a, "method_b": b, "measure": meas, "value": e.value, "ci_low": e.ci[0], "ci_high": e.ci[1],
@@ -581,24 +711,34 @@ def compare_aggregations(
         for (a, b) in pairs for meas in ("kendall", "spearman", "top_k")
         for e in [estimates[f"{meas}:{a}~{b}"]]])
 
-    diffs = np.column_stack([np.abs(estimates[f"difference:{m}"].distribution) for m in methods]) \
-        if n_boot > 0 else np.empty((0, len(methods)))
-    valid = np.all(np.isfinite(diffs), axis=1)
-    winners = np.argmin(diffs[valid], axis=1) if valid.any() else np.array([], int)
-    p_best = {m: float(np.mean(winners == i)) if len(winners) else math.nan for i, m in enumerate(methods)}
+    p_best = _p_best({m: estimates[f"difference:{m}"].distribution for m in methods}, methods, n_boot)
+    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, seed, ci) \
+        if n_boot and balance_benchmarks else None
     brows = []
     for m in methods:
-        row = {"method": m}
-        for q in bal_names:
+        row = {"method": m, "linear": linear[m], "weight_neural": scorers[m].nominal["neural"],
+               "weight_behavioral": scorers[m].nominal["behavioral"]}
+        for q in _BAL_NAMES:
             row[q] = estimates[f"{q}:{m}"].value
         d = estimates[f"difference:{m}"]
         row.update({"diff_ci_low": d.ci[0], "diff_ci_high": d.ci[1], "p_best": p_best[m]})
+        if bench is not None:
+            row.update({k: v for k, v in bench[m].items() if not k.startswith("_dist_")})
+            for scheme in ("domain", "tree"):
+                d = bench[m][f"_dist_{scheme}"]
+                estimates[f"difference_{scheme}:{m}"] = Estimate(
+                    estimates[f"difference:{m}"].value, (row[f"diff_{scheme}_low"], row[f"diff_{scheme}_high"]),
+                    se=float(np.nanstd(d, ddof=1)) if len(d) > 1 else math.nan, level=ci,
+                    method=f"percentile (benchmarks resampled: {scheme})", n_boot=n_boot,
+                    n_undefined=int(np.isnan(d).sum()), distribution=d)
         brows.append(row)
     balance = pd.DataFrame(brows)
     absdiff = balance["difference"].abs()
     best_balance = str(balance.loc[absdiff.idxmin(), "method"]) if absdiff.notna().any() else ""
 
-    rank_intervals = _rank_frame(methods, ids, ranks, rank_est, n_boot)
+    uncertainty = {m: _rank_uncertainty(table, method=m, resample=rank_resample, n_boot=n_boot, ci=ci, seed=seed,
+                                       models=ids, metrics=metrics, top=k_eff) for m in methods}
+    rank_intervals = pd.concat([u.to_frame() for u in uncertainty.values()], ignore_index=True)
     iia_df = iia_sum = None
     if iia:
         iia_df, iia_sum = _iia(scorers, methods, ids, full)
@@ -608,4 +748,4 @@ def compare_aggregations(
                          n=n, missing=missing, clusters=clusters)
     return AggregationComparison(methods, scores, ranks, agreement, rank_intervals, balance, best_balance,
                                  iia_df, iia_sum, sens, mono, estimates, n, len(excluded), n_boot, ci, k_eff, seed,
-                                 options)
+                                 options, uncertainty, rank_resample)

@@ -30,7 +30,7 @@ from ._options import check_options, cluster_codes, provenance, seed_record
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 
-__all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS"]
+__all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS", "MISSING_CHILDREN"]
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +79,20 @@ class Decomposition:
     finer : Decomposition or None
         The same aggregate decomposed into its parts' children (a leaf part stays itself),
         e.g. ``average_vision`` on V1, V2, V4, IT and the behavioral benchmarks.
+    identity : bool
+        The aggregate is an exact linear combination of the parts (``weights_source`` "tree" or
+        "equal", up to the export's rounding): ``r2_joint`` is then stated (method
+        ``"identity"``, no interval), ``coefficients`` holds the weights without standard errors
+        or p-values, and :attr:`primary` is ``"covariance_shares"``.
+    missing : str
+        The missing-children policy (``"as_website"``, ``"complete_children"``, ``"skip"``).
+    zero_fill : dict of str -> Estimate
+        Zero-fill diagnostic per part with children: Pearson correlation over the models used
+        between the part and its number of missing direct children (the website counts them
+        as 0, so a strong negative correlation means the part measures coverage as much as
+        alignment). Undefined (NaN) when no model misses a child.
+    missing_children : dict of str -> float
+        Mean number of missing direct children per model, per part.
     """
 
     aggregate: str
@@ -100,6 +114,16 @@ class Decomposition:
     sublevels: dict = field(default_factory=dict)
     finer: "Decomposition | None" = None
     options: dict = field(default_factory=dict)
+    identity: bool = False
+    missing: str = "as_website"
+    zero_fill: dict = field(default_factory=dict)
+    missing_children: dict = field(default_factory=dict)
+
+    @property
+    def primary(self) -> str:
+        """The decomposition to read first: covariance shares for an exact linear identity (they
+        sum to 1 and need no model), Shapley shares of the joint R² otherwise."""
+        return "covariance_shares" if self.identity else "shapley"
 
     # -- tidy views -----------------------------------------------------------------------------
     def _own_frame(self) -> pd.DataFrame:
@@ -112,6 +136,10 @@ class Decomposition:
         f = estimates_frame({"(all)": self.r2_joint}, name="part")
         f.insert(0, "quantity", "r2_joint")
         frames.append(f)
+        if self.zero_fill:
+            f = estimates_frame(self.zero_fill, name="part")
+            f.insert(0, "quantity", "r_missing_children")
+            frames.append(f)
         for stat in ("var", "sd"):
             f = estimates_frame({k: v[stat] for k, v in self.variance.items()}, name="part")
             f.insert(0, "quantity", stat)
@@ -138,16 +166,28 @@ class Decomposition:
     def _parts_table(self) -> pd.DataFrame:
         rows = []
         for p in self.parts:
-            rows.append({"part": p, "r2": self.r2[p], "shapley": self.shapley[p],
-                         "cov_share": self.covariance_shares[p], "weight": float(self.weights[p]),
-                         "sd": self.variance[p]["sd"]})
+            row = {"part": p}
+            first = ("cov_share", "r2", "shapley") if self.identity else ("r2", "shapley", "cov_share")
+            vals = {"r2": self.r2[p], "shapley": self.shapley[p], "cov_share": self.covariance_shares[p]}
+            row.update({k: vals[k] for k in first})
+            row.update({"weight": float(self.weights[p]), "sd": self.variance[p]["sd"]})
+            if p in self.zero_fill:
+                row["r_missing_children"] = self.zero_fill[p]
+            rows.append(row)
         return pd.DataFrame(rows)
 
     def _head(self) -> str:
-        return (f"Decomposition of {self.aggregate!r} over {self.n_models} models "
-                f"({self.n_excluded} excluded for a missing value; {self.n_boot} bootstrap resamples, "
-                f"{self.level:.0%} intervals). Joint R² = {self.r2_joint.format()}; "
-                f"covariance-share weights from {self.weights_source!r}.")
+        boot = (f"{self.n_boot} bootstrap resamples over models, {self.level:.0%} intervals" if self.n_boot
+                else "n_boot=0: no intervals")
+        head = (f"Decomposition of {self.aggregate!r} over {self.n_models} models (missing={self.missing!r}; "
+                f"{self.n_excluded} excluded; {boot}). ")
+        if self.identity:
+            terms = " + ".join(f"{float(self.weights[p]):.3g}·{p}" for p in self.parts)
+            return head + (f"Identity: {self.aggregate} = {terms} exactly (weights from {self.weights_source!r}), so "
+                           "the joint R² is 1 by construction (not estimated) and the covariance shares are the "
+                           "decomposition to read.")
+        return head + (f"Joint R² = {self.r2_joint.format()}; covariance-share weights from "
+                       f"{self.weights_source!r} (OLS slopes: not an identity).")
 
     def summary(self) -> str:
         blocks = [self._head(), text_table(self._parts_table())]
@@ -183,6 +223,11 @@ class Decomposition:
             "seed": seed_record(self.seed),
             "r2": {k: v.to_dict() for k, v in self.r2.items()},
             "r2_joint": self.r2_joint.to_dict(),
+            "identity": bool(self.identity),
+            "missing": self.missing,
+            "primary": self.primary,
+            "zero_fill": {k: v.to_dict() for k, v in self.zero_fill.items()},
+            "missing_children": {k: float(v) for k, v in self.missing_children.items()},
             "shapley": {k: v.to_dict() for k, v in self.shapley.items()},
             "covariance_shares": {k: v.to_dict() for k, v in self.covariance_shares.items()},
             "weights": {k: float(v) for k, v in self.weights.items()},
@@ -344,7 +389,11 @@ def _choose_weights(tree, aggregate, parts, data: pd.DataFrame):
     return "ols", None
 
 
-def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
+#: Values of ``missing=`` in :func:`decompose`.
+MISSING_CHILDREN = ("as_website", "complete_children", "skip")
+
+
+def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels, missing="as_website"):
     if isinstance(table, pd.DataFrame):
         scores, tree = table.set_axis([str(i) for i in table.index], axis=0), None
     elif hasattr(table, "scores") and hasattr(table, "tree"):
@@ -389,6 +438,11 @@ def _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels):
     check_n_boot_ci(n_boot, ci)
     if not isinstance(levels, bool):
         raise ParameterTypeError(f"levels must be True or False; got {levels!r}.")
+    if missing not in MISSING_CHILDREN:
+        raise ParameterError(f"missing={missing!r} is not known; use one of {MISSING_CHILDREN}.")
+    if missing != "as_website" and tree is None:
+        raise ParameterError(f"missing={missing!r} needs the benchmark tree (a ScoreTable) to find each part's "
+                             "children; a DataFrame has none. Use missing='as_website'.")
     return scores, tree, parts, models
 
 
@@ -407,7 +461,7 @@ def decompose(
     ci_method: str = "bca",
     batch_size: int | None = None,
     clusters: Any = None,
-    missing: str = "skip",
+    missing: str = "as_website",
 ) -> Decomposition:
     """Decompose the variance of an aggregate score over models into its parts.
 
@@ -436,9 +490,16 @@ def decompose(
         Resampling unit: None resamples models; otherwise whole families are drawn with
         replacement (see :func:`alignfactors.families.resolve_clusters`). A Series may name
         models that are excluded here, never unknown ones.
-    missing : {"skip"}, default="skip"
-        Models missing the aggregate or any part are skipped: counted in ``n_excluded``,
-        listed with the reason in ``excluded`` and logged.
+    missing : {"as_website", "complete_children", "skip"}, default="as_website"
+        Missing children of a part. ``"as_website"``: the table's values, in which Brain-Score
+        counts a never-run or failed child as 0. ``"complete_children"``: only the models with
+        every direct child of every part present (each level of ``levels=True`` applies this to
+        its own parts).
+        ``"skip"``: every parent under the aggregate recomputed as the mean of its present
+        children, from the leaves up (:func:`~alignfactors.aggregation.aggregate` with
+        ``method="mean", missing="skip"``). The last two need a tree.
+        Under every policy, models missing the aggregate or a part are skipped: counted in
+        ``n_excluded``, listed with the reason in ``excluded`` and logged.
 
     Returns
     -------
@@ -485,28 +546,103 @@ def decompose(
     True
     """
     check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
-                  progress=progress, missing=missing, allowed_missing=("skip",), where="decompose")
-    scores, tree, parts, models = _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels)
+                  progress=progress, missing=missing, allowed_missing=MISSING_CHILDREN, where="decompose")
+    scores, tree, parts, models = _validate_decompose(table, aggregate, parts, models, n_boot, ci, levels, missing)
+    raw = scores
+    if missing == "skip":
+        scores = _skip_parents(table, scores, tree, aggregate)
     opts = {"ci_method": ci_method, "batch_size": batch_size, "clusters": clusters, "missing": missing,
             "names_from": table if hasattr(table, "models") else None,
-            "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None}
+            "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None, "raw": raw}
     return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts)
 
 
+def _skip_parents(table, scores, tree, aggregate):
+    """Every parent under ``aggregate`` (and itself) as the mean of its present children."""
+    from .aggregation import aggregate as _aggregate
+    from .errors import DegenerateDataWarning
+
+    out = scores.copy()
+    for node in [aggregate, *tree.descendants(aggregate)]:
+        if tree.children(node):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", DegenerateDataWarning)
+                out[node] = _aggregate(table, method="mean", hierarchical=True, missing="skip", root=node).to_numpy()
+    n_changed = int((~np.isclose(out.to_numpy(float), scores.to_numpy(float), atol=1e-3, equal_nan=True)).sum())
+    logger.info("decompose(missing='skip'): %d parent cells recomputed from their present children differ from the "
+                "export's by more than its rounding", n_changed)
+    return out
+
+
+def _complete_children(scores, tree, nodes):
+    """Per model: True when every direct child of every node in ``nodes`` is present."""
+    ok = pd.Series(True, index=scores.index)
+    for p in nodes:
+        kids = tree.children(p)
+        if kids:
+            ok &= scores[kids].notna().all(axis=1)
+    return ok
+
+
+def _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes=None, unit=None):
+    """Correlation of each part with its number of missing direct children, over ``data``'s models
+    (Pearson, count-weighted so that the engine's resamples are OLS on the materialised data)."""
+    out, counts = {}, {}
+    if tree is None:
+        return out, counts
+    with_kids = [p for p in parts if tree.children(p)]
+    n_miss = {p: raw.loc[data.index, tree.children(p)].isna().sum(axis=1).to_numpy(float) for p in with_kids}
+    for p in with_kids:
+        counts[p] = float(n_miss[p].mean())
+        if np.ptp(n_miss[p]) == 0:  # no model misses a child (or all miss the same): undefined, not estimated
+            out[p] = Estimate(np.nan, level=ci)
+    with_kids = [p for p in with_kids if p not in out]
+    if not with_kids:
+        return out, counts
+    x = np.column_stack([n_miss[p] for p in with_kids])
+    y = data[with_kids].to_numpy(float)
+
+    def statistic(w):
+        sw = w.sum(axis=1)
+        mx = w @ x / sw[:, None]
+        my = w @ y / sw[:, None]
+        dx = x[None] - mx[:, None]
+        dy = y[None] - my[:, None]
+        cxy = np.einsum("bn,bnj,bnj->bj", w, dx, dy)
+        vx = np.einsum("bn,bnj,bnj->bj", w, dx, dx)
+        vy = np.einsum("bn,bnj,bnj->bj", w, dy, dy)
+        with np.errstate(all="ignore"):
+            return np.where((vx > 0) & (vy > 0), cxy / np.sqrt(vx * vy), np.nan)
+
+    statistic.batch_size = 64
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = bootstrap(statistic, len(data), n_boot=n_boot, ci=ci, method="percentile", seed=seed, n_jobs=n_jobs,
+                        clusters=codes, unit=unit)
+    for j, p in enumerate(with_kids):
+        out[p] = res.estimates[j]
+    return {p: out[p] for p in parts if p in out}, counts
+
+
 def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts=None):
-    opts = opts or {"ci_method": "bca", "batch_size": None, "clusters": None, "missing": "skip",
-                    "names_from": None, "names": None}
+    opts = opts or {"ci_method": "bca", "batch_size": None, "clusters": None, "missing": "as_website",
+                    "names_from": None, "names": None, "raw": None}
     import statsmodels.api as sm
 
+    policy = opts["missing"]
+    raw = scores if opts.get("raw") is None else opts["raw"]
     pool = scores if models is None else scores.loc[models]
     cols = [aggregate, *parts]
     sub = pool[cols].astype(float)
     missing = sub.isna()
-    reasons = [f"missing {', '.join(c for c in cols if missing.at[m, c])}"
+    if policy == "complete_children":
+        incomplete = ~_complete_children(raw.loc[sub.index], tree, parts)
+        missing = missing.assign(**{"(a child)": incomplete})
+    reasons = [f"missing {', '.join(c for c in missing.columns if missing.at[m, c])}"
                for m in sub.index[missing.any(axis=1)]]
     excluded = pd.DataFrame({"model_id": list(sub.index[missing.any(axis=1)]), "reason": reasons},
                             columns=["model_id", "reason"])
-    data = sub.dropna()
+    data = sub[~missing.any(axis=1)]
     k = len(parts)
     if len(excluded):
         logger.info("decompose(%s): %d of %d models excluded (missing the aggregate or a part: %s)",
@@ -520,6 +656,7 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     if np.linalg.matrix_rank(np.column_stack([np.ones(len(x)), x])) < k + 1:
         raise DataError(f"the parts {parts} are collinear (or one is constant) over the {len(data)} models.")
     source, w = _choose_weights(tree, aggregate, parts, data)
+    identity = source in ("tree", "equal")
     z = data[cols].to_numpy()
     stat = _make_statistic(z, k, w)
     codes, unit = cluster_codes(opts["clusters"], data.index, table=opts["names_from"], names=opts["names"],
@@ -531,6 +668,8 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     est = list(res.estimates)
     r2 = dict(zip(parts, est[:k]))
     r2_joint = est[k]
+    if identity:  # stated, not bootstrapped: the value is the fit on the data (1 up to the export's rounding)
+        r2_joint = Estimate(r2_joint.value, level=ci, method="identity")
     shapley = dict(zip(parts, est[k + 1: 2 * k + 1]))
     shares = dict(zip(parts, est[2 * k + 1: 3 * k + 1]))
     names = [aggregate, *parts]
@@ -540,17 +679,21 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     coef_e = est[5 * k + 3:]
     fit = sm.OLS(data[aggregate], sm.add_constant(data[parts], has_constant="add")).fit(cov_type="HC3")
     terms = ["const", *parts]
-    coefficients = pd.DataFrame({
-        "term": terms,
-        "estimate": [float(fit.params[t]) for t in terms],
-        "se_hc3": [float(fit.bse[t]) for t in terms],
-        "statistic": [float(fit.tvalues[t]) for t in terms],
-        "p_value": [float(fit.pvalues[t]) for t in terms],
-        "ci_low": [e.ci[0] for e in coef_e],
-        "ci_high": [e.ci[1] for e in coef_e],
-        "se_boot": [e.se for e in coef_e],
-        "ci_method": [e.method for e in coef_e],
-    })
+    if identity:  # the weights of the identity; no standard errors, no p-values
+        coefficients = pd.DataFrame({"term": terms, "estimate": [float(fit.params[t]) for t in terms],
+                                     "identity_weight": [0.0, *[float(v) for v in w]]})
+    else:
+        coefficients = pd.DataFrame({
+            "term": terms,
+            "estimate": [float(fit.params[t]) for t in terms],
+            "se_hc3": [float(fit.bse[t]) for t in terms],
+            "statistic": [float(fit.tvalues[t]) for t in terms],
+            "p_value": [float(fit.pvalues[t]) for t in terms],
+            "ci_low": [e.ci[0] for e in coef_e],
+            "ci_high": [e.ci[1] for e in coef_e],
+            "se_boot": [e.se for e in coef_e],
+            "ci_method": [e.method for e in coef_e],
+        })
     weights = pd.Series(w if w is not None else np.array([float(fit.params[p]) for p in parts]),
                         index=parts, name="weight")
     sublevels, finer = {}, None
@@ -563,8 +706,9 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
         down = [c for p in parts for c in (kids[p] or [p])]
         if any(kids.values()) and len(down) <= MAX_EXACT_PARTS:
             finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False, opts)
+    zero_fill, counts = _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes, unit)
     options = provenance(n_boot=n_boot, ci=ci, ci_method=opts["ci_method"], seed=seed, unit=unit,
                          n_units=res.n_units, n=len(data), missing=opts["missing"], clusters=opts["clusters"])
     return Decomposition(aggregate, list(parts), r2, r2_joint, shapley, shares, weights, source, variance,
                          coefficients, len(data), len(excluded), n_boot, ci, seed, excluded, sublevels, finer,
-                         options)
+                         options, identity=identity, missing=policy, zero_fill=zero_fill, missing_children=counts)

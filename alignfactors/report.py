@@ -50,7 +50,7 @@ REPORT_OPTIONS: dict[str, Any] = {
     "rotation": "oblimin",
     "aggregate": "average_vision",
     "parts": None,
-    "aggregation_methods": ["brainscore", "mean", "zscore", "rank"],
+    "aggregation_methods": ["brainscore", "mean", "zscore", "rank", "domain_zscore"],
     "aggregation_models": "cleaned",
     "top_models": 20,
     "n_jobs": 1,
@@ -86,6 +86,7 @@ class ReportResults:
     trend: Any = None
     factor_fit: Any = None  # adequacy.FactorFitTable: fit over k, poor-fit flag, clipping of k
     reliability: Any = None
+    rankings: dict = field(default_factory=dict)  # run_rankings_extras: policies, cleanings, sources, extremes
 
 
 # ------------------------------------------------------------------------------------------ validation
@@ -357,6 +358,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                                         models=list(cleaned.matrix.index) if on_cleaned else None,
                                         metrics=list(cleaned.matrix.columns) if on_cleaned else None,
                                         clusters=clusters, **full)
+            rankings = run_rankings_extras(table, cleaned, dec, opts, common, clusters)
             bar.update()
 
             bar.set_postfix_str("resampling units")
@@ -398,7 +400,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
                          units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
-                         reliability=rel_section)
+                         reliability=rel_section, rankings=rankings)
 
 
 def _factor_fit_table(matrix, dim, opts):
@@ -457,6 +459,64 @@ def _run_trend(table, opts, common, skipped, clusters=None):
     except AlignFactorsError as exc:
         skipped["trend"] = str(exc)
         return None
+
+
+def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dict:
+    """The analyses behind the rankings, balance, decomposition and source sections beyond the
+    main ones: the decomposition under the other ``missing=`` policies, balance across
+    alternative cleanings, benchmark-source structure (within vs between sources; agreement and
+    dimensionality one level up, on one column per dataset) and the most / least correlated
+    pairs with simultaneous intervals."""
+    from .agreement import agreement
+    from .aggregation_audits import balance_across_cleanings
+    from .decomposition import decompose
+    from .dimensions import dimensionality
+    from .sources import benchmark_sources, extreme_pairs, source_agreement, source_matrix
+
+    from ._options import cluster_codes
+
+    out: dict = {}
+    plain = {k: common[k] for k in ("n_boot", "ci", "seed", "n_jobs")}
+    codes, _ = cluster_codes(clusters, cleaned.matrix.index, table=table, known=table.scores.index)
+    # the source-level matrix has no model names: give its analyses the families as a Series
+    labels = None if codes is None else pd.Series(codes, index=cleaned.matrix.index).astype(str)
+    groups = cleaned.domains if cleaned.domains.notna().all() else None
+    out["extremes"] = extreme_pairs(cleaned.matrix, 5, method=opts["method"], groups=groups, clusters=codes, **plain)
+    if dec is not None:
+        out["decomposition_policies"] = {
+            m: decompose(table, aggregate=dec.aggregate, parts=dec.parts, missing=m, levels=False, clusters=clusters,
+                         **dict(common, progress=False))  # the run-wide bar counts this step as a whole
+            for m in ("complete_children", "skip")}
+    methods = [m for m in opts["aggregation_methods"] if m != "brainscore"] + \
+        (["brainscore"] if "brainscore" in opts["aggregation_methods"] else [])
+    if hasattr(table.tree, "leaves") and all(d in set(cleaned.domains) for d in ("neural", "behavioral")):
+        out["balance_cleanings"] = balance_across_cleanings(table, methods=methods)
+    src = benchmark_sources(table, cleaned.matrix.columns)
+    if 1 < src.nunique() < len(src):
+        out["sources"] = source_agreement(cleaned.matrix, src, method=opts["method"], clusters=codes, **plain)
+        smat, sdom = source_matrix(cleaned.matrix, src, cleaned.domains)
+        sgroups = sdom if sdom is not None and sdom.notna().all() and sdom.nunique() > 1 else None
+        out["source_agreement"] = agreement(smat, method=opts["method"], groups=sgroups, clusters=labels, **plain)
+        if smat.shape[1] >= 3:
+            out["source_dimensionality"] = dimensionality(smat, method=opts["method"], **plain,
+                                                          **_clusters_kw(dimensionality, labels))
+    return out
+
+
+def _rankings_dict(extra: dict) -> dict:
+    out = {}
+    if "decomposition_policies" in extra:
+        out["decomposition_policies"] = {k: v.to_dict() for k, v in extra["decomposition_policies"].items()}
+    if "balance_cleanings" in extra:
+        out["balance_cleanings"] = extra["balance_cleanings"].to_dict(orient="records")
+    if "sources" in extra:
+        out["sources"] = {"within_between": extra["sources"].to_dict(),
+                          "agreement": extra["source_agreement"].to_dict(),
+                          "dimensionality": extra["source_dimensionality"].to_dict()
+                          if "source_dimensionality" in extra else None}
+    if "extremes" in extra:
+        out["extreme_pairs"] = extra["extremes"].to_dict(orient="records")
+    return out
 
 
 # ------------------------------------------------------------------------------------------ results.json
@@ -518,6 +578,7 @@ def results_to_dict(res: ReportResults) -> dict:
                     **({"fit_over_k": res.factor_fit.to_dict()} if res.factor_fit is not None else {})},
         "resampling_units": None if res.units is None else res.units.to_dict(),
         "clusters": res.clusters,
+        "rankings_extras": _rankings_dict(res.rankings),
         "environment": package_versions(),
         "warnings": list(res.warnings),
         **({"reliability": res.reliability.to_dict()} if res.reliability is not None else {}),

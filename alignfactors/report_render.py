@@ -128,11 +128,28 @@ def _md_agreement(res: ReportResults, figs: dict, fig_no) -> list[str]:
                       f"{a.method.capitalize()} correlations between metrics, ordered by average-linkage clustering "
                       "on 1 − r; colour bars mark the domain. Tick labels shortened (see alignfactors.figures."
                       "short_label); full names in the tables."), ""]
-    for title, largest in (("most", True), ("least", False)):
-        top = a.top_pairs(5, largest=largest)
+    lines += _md_extremes(res)
+    return lines
+
+
+def _md_extremes(res: ReportResults) -> list[str]:
+    ex = res.rankings.get("extremes")
+    if ex is None:
+        return []
+    c = ex["critical_value"].iloc[0] if len(ex) else float("nan")
+    simultaneous = pd.notna(c)
+    lines = []
+    for title in ("most", "least"):
+        top = ex[ex["which"] == title]
         lines += [f"The 5 {title} correlated pairs:", "",
                   _table([{"metric a": r.metric_a, "metric b": r.metric_b, "block": r.block or "",
-                           "r": _iv(r.r, r.ci_low, r.ci_high)} for r in top.itertuples(index=False)]), ""]
+                           "r": _iv(r.r, r.ci_low, r.ci_high) if simultaneous else f"{r.r:.3f}"}
+                          for r in top.itertuples(index=False)]), ""]
+    lines += [("These pairs were selected by their estimates, so their intervals are simultaneous over all "
+               f"{res.agreement.matrix.shape[0] * (res.agreement.matrix.shape[0] - 1) // 2} pairs (bootstrap max-t, "
+               f"critical value {c:.2f} standard errors instead of 1.96): they hold for every pair at once, hence for "
+               "the selected ones." if simultaneous else
+               "These pairs were selected by their estimates; without resamples they have no intervals."), ""]
     return lines
 
 
@@ -216,9 +233,31 @@ def _md_factor_fit(ft) -> list[str]:
 
 
 def _dec_rows(dec) -> list[dict]:
-    return [{"part": p, "R² alone": _e(dec.r2[p]), "Shapley share": _e(dec.shapley[p]),
-             "covariance share": _e(dec.covariance_shares[p]), "weight": f"{dec.weights[p]:.3f}",
-             "SD": _e(dec.variance[p]["sd"])} for p in dec.parts]
+    rows = []
+    for p in dec.parts:
+        row = {"part": p}
+        if dec.identity:
+            row["covariance share"] = _e(dec.covariance_shares[p])
+        row.update({"R² alone": _e(dec.r2[p]), "Shapley share": _e(dec.shapley[p])})
+        if not dec.identity:
+            row["covariance share"] = _e(dec.covariance_shares[p])
+        row.update({"weight": f"{dec.weights[p]:.3f}", "SD": _e(dec.variance[p]["sd"])})
+        if p in dec.zero_fill:
+            z = dec.zero_fill[p]
+            row["r with # missing children"] = "–" if pd.isna(z.value) else _e(z)
+        rows.append(row)
+    return rows
+
+
+def _dec_head(dec) -> str:
+    if dec.identity:
+        terms = " + ".join(f"{dec.weights[p]:.3g} × `{p}`" for p in dec.parts)
+        return (f"`{dec.aggregate}` = {terms} exactly (weights from {dec.weights_source!r}), so the joint R² is 1 by "
+                "construction: it is stated, not estimated, and no p-value is attached. The covariance shares "
+                "(weight × Cov(part, aggregate) / Var(aggregate), summing to 1) are the decomposition to read; the "
+                "R² of each part alone and the Shapley shares (functions of those R²) are shown beside them.")
+    return (f"`{dec.aggregate}` is not an exact linear function of its parts (joint R² {_e(dec.r2_joint)}); "
+            "covariance shares use the OLS slopes.")
 
 
 def _md_decomposition(res: ReportResults, figs: dict, fig_no) -> list[str]:
@@ -226,14 +265,30 @@ def _md_decomposition(res: ReportResults, figs: dict, fig_no) -> list[str]:
     lines = ["## Decomposition of the aggregate score", ""]
     if dec is None:
         return lines + [f"Not run: {res.skipped['decomposition']}.", ""]
-    lines += [f"How much of `{dec.aggregate}` does each part explain, over {dec.n_models} models "
-              f"({dec.n_excluded} excluded for a missing value)? R² of the aggregate on each part alone, "
-              f"Shapley (LMG) shares of the joint R² ({_e(dec.r2_joint)}) and covariance shares "
-              f"(weights from {dec.weights_source!r}):", "", _table(_dec_rows(dec)), ""]
+    pol = res.rankings.get("decomposition_policies", {})
+    lines += [f"How much of `{dec.aggregate}` does each part account for, over {dec.n_models} models "
+              f"({dec.n_excluded} excluded for a missing value)? Scores as the website computes them "
+              "(`missing=\"as_website\"`: a never-run or failed child counts as 0). " + _dec_head(dec), "",
+              _table(_dec_rows(dec)), ""]
+    zf = {p: e for p, e in dec.zero_fill.items() if pd.notna(e.value)}
+    if zf:
+        lines += ["Zero-fill diagnostic: the last column is the correlation of each part with its number of missing "
+                  "direct children (mean " + ", ".join(f"{dec.missing_children[p]:.2f} for `{p}`" for p in zf)
+                  + "). A strongly negative value means the part measures how many of its benchmarks a model was "
+                  "run on as much as its alignment.", ""]
+    if pol:
+        rows = []
+        for name, d in [("as_website", dec), *pol.items()]:
+            for p in d.parts:
+                rows.append({"missing": name, "models": d.n_models, "part": p, "R² alone": _e(d.r2[p]),
+                             "covariance share": _e(d.covariance_shares[p]), "SD": _e(d.variance[p]["sd"])})
+        lines += ["The same decomposition under the three missing-children policies: `as_website` (above), "
+                  "`complete_children` (only the models with every child of both parts present) and `skip` "
+                  "(each parent recomputed as the mean of its present children):", "", _table(rows), ""]
     subs = ([(f"`{dec.aggregate}` one level down", dec.finer)] if dec.finer is not None else []) + \
         [(f"`{k}` on its children", v) for k, v in dec.sublevels.items()]
     for title, sub in subs:
-        lines += [f"**{title}** ({sub.n_models} models, {sub.n_excluded} excluded; joint R² {_e(sub.r2_joint)}):",
+        lines += [f"**{title}** ({sub.n_models} models, {sub.n_excluded} excluded). {_dec_head(sub)}",
                   "", _table(_dec_rows(sub)), ""]
     if "parts_scatter" in figs:
         a = res.scatter.attrs
@@ -266,25 +321,8 @@ def _md_aggregation(res: ReportResults, figs: dict, fig_no) -> list[str]:
     lines += [_figure(next(fig_no), figs["rank_changes"],
                       f"Ranks of the top {res.options['top_models']} models by {c.methods[0]} under each rule; "
                       "models that fall out of the window stack in the grey band with their true rank."), ""]
-    ri = c.rank_intervals[c.rank_intervals["method"] == c.methods[0]].sort_values("rank", kind="stable")
-    names = res.table.models["model_name"] if "model_name" in res.table.models else pd.Series(dtype=object)
-    top = ri.head(res.options["top_models"])
-    lines += [f"Rank intervals of the top {len(top)} models ({c.methods[0]}), with the probability of rank 1:", "",
-              _table([{"model": names.get(r.model_id, r.model_id), "model_id": r.model_id,
-                       "rank": _iv(r.rank, r.ci_low, r.ci_high, 1), "P(rank 1)": f"{r.p_rank1:.2f}",
-                       "group": r.group} for r in top.itertuples(index=False)]), "",
-              _figure(next(fig_no), figs["rank_intervals"],
-                      f"Bootstrap {c.level:.0%} intervals of the ranks of the top models under {c.methods[0]}."), ""]
-    bal = []
-    for m in c.methods:
-        row = {"rule": m}
-        for q in ("r2_neural", "r2_behavioral", "shapley_neural", "shapley_behavioral", "difference"):
-            if f"{q}:{m}" in est:
-                row[q] = _e(est[f"{q}:{m}"])
-        bal.append(row)
-    lines += ["Balance between the domains: each rule's score regressed on its own neural and behavioral "
-              f"sub-aggregates (Shapley shares; difference = neural − behavioral). Most balanced: **{c.best_balance}**.",
-              "", _table(bal), ""]
+    lines += _md_rank_uncertainty(res, figs, fig_no)
+    lines += _md_balance(res)
     if c.iia_summary is not None:
         lines += ["Independence of irrelevant alternatives (remove one model, count swapped pairs among the rest):",
                   "", _table([{**r, "mean_fraction": f"{r['mean_fraction']:.4%}", "max_fraction":
@@ -298,6 +336,114 @@ def _md_aggregation(res: ReportResults, figs: dict, fig_no) -> list[str]:
     return lines
 
 
+def _md_rank_uncertainty(res: ReportResults, figs: dict, fig_no) -> list[str]:
+    c = res.comparison
+    names = res.table.models["model_name"] if "model_name" in res.table.models else pd.Series(dtype=object)
+    lines = []
+    for m in c.methods[:1] + [x for x in c.methods[1:] if x == "domain_zscore"]:
+        u = c.rank_uncertainty.get(m)
+        if u is None:
+            continue
+        top = u.intervals.head(res.options["top_models"] if m == c.methods[0] else 5)
+        if u.n_boot == 0:
+            lines += [f"Top models under `{m}` (n_boot=0: no rank intervals):", "",
+                      _table([{"model": names.get(r.model_id, r.model_id), "model_id": r.model_id,
+                               "rank": f"{r.rank:.0f}"} for r in top.itertuples(index=False)]), ""]
+            continue
+        lines += [f"How sure is the ranking under `{m}`? The intervals below carry the **{u.carries}**; they do not "
+                  "resample the ranked models (a model's score under these rules does not depend on which other "
+                  "models were submitted; which competitors are present is audited by IIA below). Marginal "
+                  f"{u.level:.0%} rank interval and P(rank 1) over {u.n_boot} resamples; simultaneous rank intervals "
+                  f"for the top {u.n_family} (Mogstad, Romano, Shaikh & Wilhelm 2024, bootstrap max-t, critical value "
+                  f"{u.critical_value:.2f}); P(ahead of next) = share of resamples in which the model still scores "
+                  "above the next one on the leaderboard:", ""]
+        nxt = u.pairs.set_index("model_id")["p_ordered"]
+        lines += [_table([{"model": names.get(r.model_id, r.model_id), "model_id": r.model_id,
+                           "rank": _iv(r.rank, r.ci_low, r.ci_high, 1), "P(rank 1)": f"{r.p_rank1:.2f}",
+                           "simultaneous": "–" if pd.isna(r.sim_low) else f"[{r.sim_low:.0f}, {r.sim_high:.0f}]",
+                           "P(ahead of next)": f"{nxt.get(r.model_id, float('nan')):.2f}"}
+                          for r in top.itertuples(index=False)]), ""]
+        lines += [f"Confidence set for the best model under `{m}` ({u.level:.0%}, one-sided max-t over all pairs): "
+                  f"{len(u.best_set)} of {u.n_models} models cannot be excluded.", ""]
+        if m == c.methods[0] and "rank_intervals" in figs:
+            lines += [_figure(next(fig_no), figs["rank_intervals"],
+                              f"{u.level:.0%} rank intervals of the top models under {m}: {u.carries}."), ""]
+    return lines
+
+
+def _md_balance(res: ReportResults) -> list[str]:
+    c = res.comparison
+    b = c.balance
+    rows = []
+    for r in b.to_dict("records"):
+        m = r["method"]
+        row = {"rule": m, "nominal weight N / B": f"{r['weight_neural']:.2f} / {r['weight_behavioral']:.2f}",
+               "SD of S_N / S_B": f"{r['sd_neural']:.3g} / {r['sd_behavioral']:.3g}",
+               "effective weight N / B": f"{r['effective_neural']:.3g} / {r['effective_behavioral']:.3g}",
+               "ρ(S_N, S_B)": f"{r['rho']:.2f}",
+               "Shapley difference N − B (models)": _iv(r["difference"], r["diff_ci_low"], r["diff_ci_high"])}
+        if "diff_domain_low" in r:
+            row["… (metrics within domain)"] = _iv(r["difference"], r["diff_domain_low"], r["diff_domain_high"])
+            row["… (datasets within tree)"] = _iv(r["difference"], r["diff_tree_low"], r["diff_tree_high"])
+        rows.append(row)
+    linear = [m for m, lin in zip(b["method"], b["linear"]) if lin]
+    lines = ["Balance between the domains. Each rule's score S is regressed on its own neural and behavioral "
+             "sub-aggregates S_N and S_B. "
+             + (f"Every rule here ({', '.join(linear)}) is exactly linear in them, S = w_N S_N + w_B S_B with the nominal "
+                "weights, so the joint R² is 1 by identity (not estimated) and the Shapley difference is the closed "
+                "form (1 − ρ²)(a² − b²)/(a² + b² + 2ρab) of the effective weights a = w_N·SD(S_N), b = w_B·SD(S_B): a "
+                "rule is balanced exactly when its effective weights are equal. "
+                if len(linear) == len(b) else "")
+             + "`domain_zscore` standardises within each domain (every node of the tree, then each domain) and "
+             "averages the domains equally: balanced by construction. Intervals of the difference: over models, "
+             "over metrics resampled within each domain (the numbers per domain fixed), and over datasets resampled "
+             "within the tree (a flat rule's numbers of metrics per domain then change).", "", _table(rows), ""]
+    cl = res.rankings.get("balance_cleanings")
+    if cl is not None and len(cl):
+        wide = {}
+        for r in cl.itertuples(index=False):
+            key = r.cleaning
+            wide.setdefault(key, {"cleaning": key, "models × N + B metrics":
+                                  f"{r.n_models} × {r.n_neural} + {r.n_behavioral}"})[r.method] = \
+                f"{r.difference:+.3f}" + (" *" if r.best else "")
+        lines += ["Shapley difference N − B of each rule under alternative cleanings (* = most balanced in that "
+                  "cleaning; no resampling):", "", _table(list(wide.values())), ""]
+    return lines
+
+
+def _md_sources(res: ReportResults) -> list[str]:
+    s = res.rankings.get("sources")
+    if s is None:
+        return []
+    sa, sd = res.rankings.get("source_agreement"), res.rankings.get("source_dimensionality")
+    lines = ["## Benchmark sources", "",
+             "Metrics from one dataset share stimuli, subjects and analysis. Each metric's source is its dataset "
+             "(the author-year token of its name or its parent's, e.g. Marques2020, Geirhos2021). Mean "
+             f"{s.method} correlation of metric pairs within the same source vs between sources, with bootstrap "
+             "intervals over models:", "",
+             _table([{"pairs": "within a source", "n": s.n_within, "mean r": _e(s.within)},
+                     {"pairs": "between sources", "n": s.n_between, "mean r": _e(s.between)},
+                     {"pairs": "within − between", "n": "", "mean r": _e(s.difference)}]), "",
+             _table([{"source": r.source, "metrics": r.n_metrics,
+                      "mean r within": "–" if pd.isna(r.within) else _iv(r.within, r.ci_low, r.ci_high)}
+                     for r in s.by_source.itertuples(index=False)]), ""]
+    if sa is not None:
+        a = res.agreement
+        rows = [{"level": f"leaves ({a.matrix.shape[0]} metrics)", "mean r": _e(a.mean)},
+                {"level": f"sources ({sa.matrix.shape[0]} datasets, each the mean of its metrics)",
+                 "mean r": _e(sa.mean)}]
+        if sd is not None:
+            d = res.dimensionality
+            for row, dd in zip(rows, (d, sd)):
+                row["participation ratio"] = _e(dd.participation_ratio)
+                row["parallel_fa k"] = str(dd.n_dimensions.get("parallel_fa", "–"))
+                row["parallel_pc k"] = str(dd.n_dimensions.get("parallel_pc", "–"))
+        lines += ["Agreement and dimensionality one level up (one column per source) beside the leaves: if the "
+                  "dimensions were only datasets, the source-level matrix would show as many dimensions as sources.",
+                  "", _table(rows), ""]
+    return lines
+
+
 def _md_methods(res: ReportResults) -> list[str]:
     o = res.options
     v = package_versions()
@@ -306,10 +452,13 @@ def _md_methods(res: ReportResults) -> list[str]:
     opts = ", ".join(f"{k}={o[k]!r}" for k in o if k not in ("n_boot", "seed"))
     unit = (res.clusters or {}).get("unit", "model")
     what = "models" if unit == "model" else f"{unit} clusters of models"
-    text = (f"All intervals are {o['ci']:.0%} bootstrap intervals over {what} ({o['n_boot']} resamples of the "
+    text = ("No intervals were computed (n_boot=0). " if o["n_boot"] == 0 else
+            f"Intervals are {o['ci']:.0%} bootstrap intervals over {what} ({o['n_boot']} resamples of the "
             f"{what} with replacement; BCa where defined, with the jackknife over the same unit, percentile "
-            "otherwise, as each result records), "
-            f"from one seed ({o['seed']}) given to every analysis. Correlations are {o['method']} (average ranks "
+            "otherwise, as each result records), except rank intervals, which resample benchmarks (and score noise "
+            "when requested) with every model kept, and the balance intervals labelled as over metrics or "
+            "datasets. ") + (
+            f"One seed ({o['seed']}) is given to every analysis. Correlations are {o['method']} (average ranks "
             "for ties). Dimensionality: parallel analysis on components and on one-factor minres eigenvalues "
             "(psych's rule), Velicer's MAP, Kaiser, optimal coordinates, acceleration factor and cross-validated "
             "likelihood; P(k) is the share of resamples in which a rule chooses k. Factor analysis as psych::fa "
@@ -439,10 +588,14 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
         lines += ["> **Note: the data are simulated.** No input file was given, so this report runs on "
                   "`alignfactors.datasets.simulate_leaderboard()`, a simulated leaderboard with a known factor "
                   "structure. None of these numbers describes real models.", ""]
-    lines += [f"Generated by alignfactors with n_boot={res.options['n_boot']}, seed={res.options['seed']}. "
-              "Every number is given as `estimate [low, high]`; † marks an interval that does not contain its "
-              "estimate (the bootstrap distribution lies mostly on one side of it, as for the smaller eigenvalues "
-              "of a correlation matrix), which is then not a reliable measure of uncertainty.", ""]
+    if res.options["n_boot"] == 0:
+        lines += [f"Generated by alignfactors with n_boot=0, seed={res.options['seed']}: **no resampling was run, so "
+                  "this report has no intervals**; every number is a point estimate.", ""]
+    else:
+        lines += [f"Generated by alignfactors with n_boot={res.options['n_boot']}, seed={res.options['seed']}. "
+                  "Every number is given as `estimate [low, high]`; † marks an interval that does not contain its "
+                  "estimate (the bootstrap distribution lies mostly on one side of it, as for the smaller eigenvalues "
+                  "of a correlation matrix), which is then not a reliable measure of uncertainty.", ""]
     lines += _md_data(res)
     lines += _md_source_notes(res)
     lines += _md_resampling_units(res)
@@ -452,6 +605,7 @@ def render_markdown(res: ReportResults, figs: dict) -> str:
         from .report_reliability import render_reliability_section
 
         lines += render_reliability_section(res.reliability, figs.get("reliability"), fig_no)
+    lines += _md_sources(res)
     lines += _md_decomposition(res, figs, fig_no)
     lines += _md_aggregation(res, figs, fig_no)
     lines += _md_trend(res, figs, fig_no)

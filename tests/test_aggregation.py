@@ -313,3 +313,37 @@ def test_every_method_runs_on_the_real_export(brainscore_path):
             warnings.simplefilter("ignore", DegenerateDataWarning)
             out = aggregate(table, method=method, **kw)
         assert out.shape == (table.n_models,) and out.notna().sum() >= 440, method
+
+
+def test_domain_zscore_is_balanced_by_construction():
+    rng = np.random.default_rng(0)
+    n = 30
+    df = pd.DataFrame({"neural_a": rng.normal(0, 0.01, n), "neural_b": rng.normal(0, 0.02, n),
+                       "neural_c": rng.normal(0, 0.03, n), "behavior_a": rng.normal(0, 1.0, n)},
+                      index=[f"m{i}" for i in range(n)])
+    s = aggregate(df, method="domain_zscore")
+    z = (df - df.mean()) / df.std(ddof=1)
+    zn = z[["neural_a", "neural_b", "neural_c"]].mean(axis=1)
+    expect = ((zn - zn.mean()) / zn.std(ddof=1) + z["behavior_a"]) / 2
+    np.testing.assert_allclose(s.to_numpy(), expect.to_numpy(), atol=1e-12)
+    assert s.attrs["domains"] == {"neural": ["neural_a", "neural_b", "neural_c"], "behavioral": ["behavior_a"]}
+    lw = s.attrs["leaf_weights"]
+    assert lw["behavior_a"] == pytest.approx(0.5) and lw["neural_a"] == pytest.approx(1 / 6)
+    # each domain contributes the same variance whatever its number of metrics
+    sub_n = aggregate(df, method="domain_zscore", domains=["neural"])
+    sub_b = aggregate(df, method="domain_zscore", domains=["behavioral"])
+    assert sub_n.std(ddof=1) == pytest.approx(1.0) and sub_b.std(ddof=1) == pytest.approx(1.0)
+    np.testing.assert_allclose(s, (sub_n + sub_b) / 2, atol=1e-12)
+
+
+def test_domain_zscore_standardises_every_node_of_the_tree(mini_path):
+    from alignfactors.loading import load_brainscore
+
+    table = load_brainscore(mini_path)
+    s = aggregate(table, method="domain_zscore")
+    assert s.attrs["hierarchical"] is True
+    for d in ("neural", "behavioral"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DegenerateDataWarning)  # model 104 has no behavioral score
+            sub = aggregate(table, method="domain_zscore", domains=[d])
+        assert sub.std(ddof=1) == pytest.approx(1.0)

@@ -1,5 +1,6 @@
 """Tests for alignfactors.comparison: hand-worked rankings, IIA flip, weighted kernels, errors, invariance."""
 
+import dataclasses
 import json
 
 import numpy as np
@@ -177,3 +178,43 @@ def test_metrics_restrict_every_rule_but_brainscore(mini_path):
     assert set(res.monotone["metric"]) >= set(chosen)
     with pytest.raises(ParameterError, match=r"metrics \['nope'\] are not columns"):
         compare_aggregations(table, methods=["mean", "zscore"], metrics=["nope"], n_boot=0, **FAST)
+
+
+def test_balance_weights_closed_form_and_domain_zscore():
+    from alignfactors.comparison import balance_difference
+
+    df = _domain_table()
+    df = df.fillna(df.mean())  # complete: every rule is exactly linear in its sub-aggregates
+    res = compare_aggregations(df, methods=["mean", "zscore", "rank", "domain_zscore", "brainscore"], n_boot=40,
+                               seed=0, **FAST)
+    bal = res.balance.set_index("method")
+    assert bal["linear"].all()
+    for m in bal.index:
+        r = bal.loc[m]
+        assert r["r2_joint"] == 1.0 and res.estimates[f"r2_joint:{m}"].method == "identity"
+        assert r["effective_neural"] == pytest.approx(r["weight_neural"] * r["sd_neural"])
+        assert r["difference"] == pytest.approx(balance_difference(r["effective_neural"], r["effective_behavioral"],
+                                                                   r["rho"]), abs=1e-9)
+    assert bal.loc["mean", "weight_neural"] == pytest.approx(0.5)
+    assert bal.loc["domain_zscore", "difference"] == pytest.approx(0.0, abs=1e-12)
+    assert bal.loc["domain_zscore", "diff_domain_high"] == pytest.approx(0.0, abs=1e-9)
+    assert res.best_balance == "domain_zscore" and bal.loc["domain_zscore", "p_best"] == 1.0
+    for over in ("models", "domain", "tree"):
+        pb = res.p_best(["mean", "zscore", "rank"], over=over)
+        assert sum(pb.values()) == pytest.approx(1.0)
+    assert res.estimates["difference_tree:mean"].method.startswith("percentile (benchmarks")
+    # ranks: resampled benchmarks, never models
+    assert set(res.rank_intervals["resampled"]) == {"benchmarks"}
+    assert "no intervals" in compare_aggregations(df, methods=["mean", "rank"], n_boot=0, **FAST).summary()
+
+
+def test_monotone_n_changed_has_a_tolerance_and_counts_used_metrics():
+    df = _domain_table()
+    res = compare_aggregations(df, methods=["mean", "rank"], n_boot=0, iia=False, metric_sensitivity=False,
+                               monotone=True)
+    mono = res.monotone.copy()
+    mono.loc[mono["method"] == "rank", "kendall"] = 1 - 1e-15  # rounding, not a change
+    res2 = dataclasses.replace(res, monotone=mono)
+    summ = res2.monotone_summary().set_index("method")
+    assert summ.loc["rank", "n_changed"] == 0
+    assert summ.loc["mean", "n_metrics"] == 4

@@ -169,8 +169,12 @@ def test_models_argument_restricts():
 
 def test_intervals_cover_and_record_provenance():
     dec = decompose(_frame(n=60), aggregate="agg", n_boot=200, seed=1)
-    for e in list(dec.r2.values()) + list(dec.shapley.values()) + [dec.r2_joint]:
+    for e in list(dec.r2.values()) + list(dec.shapley.values()):
         assert e.n_boot == 200
+    # agg is exactly the mean of the parts: an identity, stated and not bootstrapped
+    assert dec.identity and dec.primary == "covariance_shares"
+    assert dec.r2_joint.method == "identity" and dec.r2_joint.n_boot == 0 and math.isnan(dec.r2_joint.ci[0])
+    assert "p_value" not in dec.coefficients.columns and "Identity" in dec.summary()
     e = dec.r2["b"]
     assert e.ci[0] <= e.value <= e.ci[1]
     assert isinstance(dec, Decomposition) and dec.seed == 1
@@ -227,3 +231,42 @@ def test_real_export(brainscore_path):
     assert sum(e.value for e in dec.covariance_shares.values()) == pytest.approx(1.0, abs=0.01)
     assert dec.r2["behavior_vision"].value > dec.r2["neural_vision"].value
     assert math.isclose(dec.r2_joint.value, 1.0, abs_tol=1e-4)
+
+
+def test_missing_children_policies_and_zero_fill_diagnostic():
+    # behav = mean(b1, b2, b3) with a missing child counted as 0 (as the website does)
+    rng = np.random.default_rng(3)
+    n = 40
+    leaves = pd.DataFrame(rng.uniform(0.4, 0.6, (n, 5)), columns=["V1", "IT", "b1", "b2", "b3"],
+                          index=[f"m{i}" for i in range(n)])
+    leaves.iloc[:15, 3] = np.nan  # 15 models never ran b2
+    leaves.iloc[:8, 4] = np.nan  # 8 of them never ran b3 either
+    neural = leaves[["V1", "IT"]].mean(axis=1)
+    behav = leaves[["b1", "b2", "b3"]].fillna(0).mean(axis=1)
+    scores = pd.DataFrame({"average_vision": (neural + behav) / 2, "neural_vision": neural, "V1": leaves["V1"],
+                           "IT": leaves["IT"], "behavior_vision": behav, "b1": leaves["b1"], "b2": leaves["b2"],
+                           "b3": leaves["b3"]})
+    scores.index.name = "model_id"
+    tree = BenchmarkTree({"average_vision": ["neural_vision", "behavior_vision"],
+                          "neural_vision": ["V1", "IT"], "behavior_vision": ["b1", "b2", "b3"]},
+                         roots=["average_vision"])
+    status = pd.DataFrame(np.where(scores.isna(), "missing", "ok"), index=scores.index, columns=scores.columns)
+    table = ScoreTable(scores, status, pd.DataFrame({"model_name": list(scores.index)}, index=scores.index), tree)
+    web = decompose(table, n_boot=50, seed=0, levels=False)
+    assert web.missing == "as_website" and web.n_models == n and web.identity
+    # the zero fill drives behavior_vision: strongly negative correlation with its missing children
+    zf = web.zero_fill["behavior_vision"]
+    assert zf.value < -0.8 and zf.ci[1] < 0
+    assert web.missing_children["behavior_vision"] == pytest.approx(23 / 40)
+    assert math.isnan(web.zero_fill["neural_vision"].value)  # no neural child is missing
+    comp = decompose(table, n_boot=0, missing="complete_children", levels=False)
+    assert comp.n_models == 25 and comp.n_excluded == 15
+    assert comp.excluded["reason"].str.contains("a child").all()
+    skip = decompose(table, n_boot=0, missing="skip", levels=False)
+    assert skip.n_models == n and skip.identity
+    # skip recomputes behavior_vision from the present children: no zero-fill left
+    assert web.r2["behavior_vision"].value > skip.r2["behavior_vision"].value
+    with pytest.raises(ParameterError, match="missing must be one of"):
+        decompose(table, missing="zero")
+    with pytest.raises(ParameterError, match="needs the benchmark tree"):
+        decompose(_frame(), aggregate="agg", missing="skip")

@@ -1,0 +1,122 @@
+"""Tests for alignfactors.rank_uncertainty: rank intervals from benchmarks and noise, never from models."""
+
+import dataclasses
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from alignfactors.aggregation import aggregate
+from alignfactors.errors import DataError, ParameterError
+from alignfactors.rank_uncertainty import best_set, rank_uncertainty, simultaneous_rank_intervals
+from alignfactors.table import ScoreTable
+
+
+def _flat(n=8, p=6, seed=0):
+    rng = np.random.default_rng(seed)
+    cols = [f"neural_{i}" for i in range(p // 2)] + [f"behavior_{i}" for i in range(p - p // 2)]
+    return pd.DataFrame(rng.uniform(size=(n, p)), index=[f"m{i}" for i in range(n)], columns=cols)
+
+
+def test_dominant_model_is_certain_and_the_top_is_not_an_artefact():
+    df = _flat()
+    df.loc["m3"] = 2.0  # best on every metric: rank 1 in every benchmark resample
+    ru = rank_uncertainty(df, method="mean", n_boot=300, seed=0)
+    top = ru.intervals.iloc[0]
+    assert top["model_id"] == "m3" and top["p_rank1"] == 1.0
+    assert (top["ci_low"], top["ci_high"]) == (1.0, 1.0)
+    assert ru.best_set == ["m3"]
+    # two models tied on average, each best on half of the metrics: the leader is not certain
+    df2 = _flat()
+    df2.loc["m0"] = [2.0, 0.0, 2.0, 0.0, 2.0, 0.0]
+    df2.loc["m1"] = [0.0, 2.0, 0.0, 2.0, 0.0, 2.05]
+    ru2 = rank_uncertainty(df2, method="mean", n_boot=400, seed=1)
+    p1 = ru2.intervals.set_index("model_id")["p_rank1"]
+    assert 0.2 < p1["m1"] < 0.8 and 0.2 < p1["m0"] < 0.8
+    assert ru2.intervals.iloc[0]["ci_high"] > 1
+    assert p1.sum() == pytest.approx(1.0)
+    assert set(ru2.best_set) >= {"m0", "m1"}
+
+
+def test_flat_rule_draws_within_domains_and_uses_all_models():
+    df = _flat()
+    ru = rank_uncertainty(df, method="zscore", n_boot=50, seed=0)
+    assert ru.resampled_nodes == ["neural (flat)", "behavioral (flat)"]
+    assert ru.n_models == 8 and len(ru.intervals) == 8
+    assert "within each domain" in ru.carries
+    np.testing.assert_allclose(ru.intervals.set_index("model_id").loc[df.index, "score"],
+                               aggregate(df, method="zscore").to_numpy())
+
+
+def test_tree_rule_resamples_nodes_inside_domains_only(mini_path):
+    from alignfactors.loading import load_brainscore
+
+    table = load_brainscore(mini_path)
+    ru = rank_uncertainty(table, method="brainscore", n_boot=40, seed=0)
+    tree = table.tree
+    assert ru.resampled_nodes and all(tree.domain(n) in ("neural", "behavioral") for n in ru.resampled_nodes)
+    assert "average_vision" not in ru.resampled_nodes
+    s = aggregate(table, method="brainscore")
+    got = ru.intervals.set_index("model_id")["score"]
+    np.testing.assert_allclose(got.loc[s.index].to_numpy(), s.to_numpy())
+    json.dumps(ru.to_dict())
+
+
+def test_measurement_error_scales_the_intervals():
+    df = _flat(n=6, p=4, seed=3)
+    t = ScoreTable.from_wide(df)
+    with pytest.raises(DataError, match="table.errors is None"):
+        rank_uncertainty(t, method="mean", resample="errors", n_boot=10)
+    small = dataclasses.replace(t, errors=pd.DataFrame(1e-9, index=df.index, columns=df.columns))
+    kinds = pd.Series("standard_error", index=df.columns)
+    small = dataclasses.replace(small, benchmarks=small.benchmarks.assign(error_kind=kinds))
+    ru = rank_uncertainty(small, method="mean", resample="errors", n_boot=100, seed=0)
+    assert (ru.intervals["ci_low"] == ru.intervals["rank"]).all()
+    assert (ru.intervals["ci_high"] == ru.intervals["rank"]).all()
+    assert ru.n_perturbed == df.size and ru.resampled_nodes == []
+    big = dataclasses.replace(small, errors=pd.DataFrame(1.0, index=df.index, columns=df.columns))
+    ru2 = rank_uncertainty(big, method="mean", resample="both", n_boot=100, seed=0)
+    assert (ru2.intervals["ci_high"] - ru2.intervals["ci_low"]).mean() > 1
+    # errors of another kind are not used
+    other = dataclasses.replace(big, benchmarks=big.benchmarks.assign(error_kind="spread_over_subjects"))
+    with pytest.raises(DataError, match="no|none of the"):
+        rank_uncertainty(other, method="mean", resample="errors", n_boot=10)
+
+
+def test_simultaneous_intervals_cover_the_true_ranks():
+    # known truth: 6 scores, estimates = truth + N(0, 0.1); the bootstrap redraws that noise
+    rng = np.random.default_rng(5)
+    truth = np.array([1.0, 0.9, 0.85, 0.5, 0.45, 0.0])
+    true_rank = np.arange(1, 7)
+    hits = 0
+    for _ in range(100):
+        est = truth + rng.normal(0, 0.1, 6)
+        dist = est + rng.normal(0, 0.1, (300, 6))
+        lo, hi, c = simultaneous_rank_intervals(est, dist, 0.9)
+        hits += np.all((lo <= true_rank) & (true_rank <= hi))
+    assert hits >= 82  # nominal 90%; max-t is conservative
+    est = np.array([3.0, 2.0, 1.0])
+    lo, hi, c = simultaneous_rank_intervals(est, est + rng.normal(0, 1e-3, (200, 3)), family=[0])
+    assert lo[0] == hi[0] == 1 and np.isnan(lo[1])
+    assert best_set(est, est + rng.normal(0, 1e-3, (200, 3)))[0].tolist() == [0]
+
+
+def test_pairs_and_no_intervals_without_resamples():
+    df = _flat()
+    ru = rank_uncertainty(df, method="mean", n_boot=0)
+    assert ru.intervals["ci_low"].isna().all() and "no rank intervals" in ru.summary()
+    assert len(ru.pairs) == 7 and ru.pairs["p_ordered"].isna().all()
+    ru = rank_uncertainty(df, method="mean", n_boot=200, seed=0)
+    first = ru.pairs.iloc[0]
+    assert first["model_id"] == ru.intervals.iloc[0]["model_id"]
+    assert 0 <= first["p_ordered"] <= 1
+    with pytest.raises(ParameterError, match="resample="):
+        rank_uncertainty(df, resample="models")
+
+
+def test_seed_reproducible():
+    df = _flat()
+    a = rank_uncertainty(df, method="rank", n_boot=60, seed=4)
+    b = rank_uncertainty(df, method="rank", n_boot=60, seed=4)
+    pd.testing.assert_frame_equal(a.intervals, b.intervals)
