@@ -29,10 +29,11 @@ from .errors import (
 from .estimate import Estimate
 from .resampling import BootstrapResult, bootstrap
 from .correlation import cor_smooth
-from .tree import BenchmarkTree, TreeCheck, infer_tree
-from .table import ScoreTable
-from .loading import load_brainscore, load_table
-from .aggregates import AggregateDetection, AggregateFit, detect_aggregates
+from .io.tree import BenchmarkTree
+from .io.tree_inference import TreeCheck, infer_tree
+from .io.table import ScoreTable
+from .io.loading import load_brainscore, load_table
+from .io.aggregates import AggregateDetection, AggregateFit, detect_aggregates
 from .cleaning import Cleaned, clean
 from .agreement import Agreement, agreement
 from .dimensions import Dimensionality, dimensionality
@@ -45,8 +46,8 @@ from .comparison import AggregationComparison, compare_aggregations
 from .reliability import Reliability, reliability
 from .attenuation import Disattenuated, disattenuate
 from .trend import Trend, trend
-from . import datasets
-from .report import report
+from .io import datasets
+from .reporting.run import report
 from .families import DesignEffect, design_effect, model_families
 from .rank_uncertainty import RankUncertainty, rank_uncertainty
 from .sources import SourceAgreement, benchmark_sources, extreme_pairs, source_agreement, source_matrix

@@ -125,31 +125,6 @@ def unit_of(clusters: Any) -> str:
     return "cluster"
 
 
-def cluster_codes(clusters: Any, rows: Any, *, table: Any = None, names: Any = None, known: Any = None):
-    """``(codes, unit)`` for the rows an analysis resamples: codes 0..G-1 aligned with ``rows``, or None.
-
-    ``known``: every model id the user could refer to (e.g. the table's models when the analysis
-    uses a subset of them); a Series ``clusters`` may then name known models the analysis does not
-    use, but never unknown ones, and must give a family to every row used.
-    """
-    import pandas as pd
-
-    from .errors import DataError
-    from .families import resolve_clusters
-
-    if isinstance(clusters, pd.Series) and known is not None:
-        lab = clusters.copy()
-        lab.index = lab.index.astype(str)
-        known = pd.Index([str(k) for k in known])
-        unknown = lab.index.difference(known)
-        if len(unknown):
-            raise DataError(f"clusters names {len(unknown)} models that are not in the data "
-                            f"(e.g. {list(unknown[:5])}).")
-        clusters = lab[lab.index.isin([str(r) for r in rows])]
-    codes = resolve_clusters(clusters, rows, table, names=names)
-    return codes, ("model" if codes is None else unit_of(clusters))
-
-
 def subset_codes(codes: Any, keep: Any):
     """Cluster codes of the kept rows, renumbered 0..G'-1 (None stays None); at least two clusters must remain."""
     if codes is None:

@@ -1,8 +1,8 @@
 """The search behind aggregate detection and tree inference: which columns are exact functions of
 other columns, and how they nest.
 
-Private kernel shared by :func:`alignfactors.tree.infer_tree` (Brain-Score's rule: the mean of the
-direct children, a missing child counted as 0) and :func:`alignfactors.aggregates.detect_aggregates`
+Private kernel shared by :func:`alignfactors.io.tree_inference.infer_tree` (Brain-Score's rule: the mean of the
+direct children, a missing child counted as 0) and :func:`alignfactors.io.aggregates.detect_aggregates`
 (any leaderboard: a mean, a fixed non-negative-weight mean or a sum). Column order is never used.
 
 How it works (written by hand: no library finds the nested structure of exact linear identities):

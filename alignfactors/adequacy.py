@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ._render import text_table
+from ._formatting import text_table
 from .correlation import cor_smooth
 from .errors import DataError, ParameterError
 from .factors import CORR_METHODS, _as_frame
@@ -49,7 +49,7 @@ class KMOResult:
         return pd.DataFrame(rows + [{"metric": "overall", "msa": self.overall}])
 
     def to_markdown(self) -> str:
-        from ._render import markdown_table
+        from ._formatting import markdown_table
 
         return markdown_table(self.to_frame())
 
@@ -106,7 +106,7 @@ class BartlettResult:
         return pd.DataFrame([self.to_dict()])[["statistic", "dof", "p_value", "n_obs"]]
 
     def to_markdown(self) -> str:
-        from ._render import markdown_table
+        from ._formatting import markdown_table
 
         return markdown_table(self.to_frame())
 
@@ -212,7 +212,7 @@ class FactorFitTable:
         return self.table.copy()
 
     def to_markdown(self) -> str:
-        from ._render import markdown_table
+        from ._formatting import markdown_table
 
         return markdown_table(self.table)
 
@@ -224,7 +224,7 @@ class FactorFitTable:
         return self.summary()
 
     def to_dict(self) -> dict:
-        from ._render import json_number
+        from ._formatting import json_number
 
         rows = [{c: (json_number(v) if isinstance(v, float) else (bool(v) if isinstance(v, (bool, np.bool_))
                                                                  else int(v))) for c, v in r.items()}

@@ -1,6 +1,6 @@
 """Aggregating many benchmark scores into one score per model, by several rules.
 
-:func:`aggregate` turns a :class:`~alignfactors.table.ScoreTable` (or a models x metrics
+:func:`aggregate` turns a :class:`~alignfactors.io.table.ScoreTable` (or a models x metrics
 DataFrame) into one score per model. ``method="brainscore"`` reproduces the Brain-Score
 website (hierarchical mean, missing child = 0); the other methods are the usual
 alternatives from the social-choice and psychometrics literature. Every method returns a
@@ -18,7 +18,7 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from .table import ScoreTable
+from .io.table import ScoreTable
 
 __all__ = ["aggregate", "rank_models", "AGGREGATION_METHODS", "MISSING_POLICIES"]
 

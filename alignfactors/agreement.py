@@ -10,11 +10,12 @@ from typing import Any, Mapping
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
-from ._options import check_options, cluster_codes, provenance, subset_codes
+from ._options import check_options, provenance, subset_codes
+from .families import cluster_codes
 from .families import matrix_names
 from .resampling import bootstrap
 

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .reliability import ASSUMPTIONS, Reliability

@@ -69,7 +69,7 @@ class Cleaned:
 
     def to_markdown(self) -> str:
         """Counts of dropped items by kind and reason, as a markdown table."""
-        from ._render import markdown_table
+        from ._formatting import markdown_table
 
         counts = (self.log.groupby(["kind", "reason_short"], sort=True).size().rename("count").reset_index()
                   .rename(columns={"reason_short": "reason"}) if len(self.log) else
@@ -80,7 +80,7 @@ class Cleaned:
 
     def to_dict(self) -> dict:
         """JSON-ready record: shape, options and every dropped item with its reason."""
-        from ._render import json_number
+        from ._formatting import json_number
 
         return {
             "n_models": int(self.matrix.shape[0]), "n_metrics": int(self.matrix.shape[1]),

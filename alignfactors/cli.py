@@ -199,7 +199,7 @@ def _aggregates_option(value: str):
 
 
 def _load(args):
-    from .loading import load_table
+    from .io.loading import load_table
 
     aggregates = _aggregates_option(getattr(args, "aggregates", "detect"))
     return load_table(args.input, domains=args.domains, aggregates=aggregates)
@@ -289,7 +289,7 @@ def _report_options(p: argparse.ArgumentParser) -> None:
 
 @command("report", "run every analysis; write report.md, figures/ and results.json", options=_report_options)
 def _cmd_report(args) -> int:
-    from .report import REPORT_OPTIONS, report
+    from .reporting.run import REPORT_OPTIONS, report
 
     options = _read_config(args.config) if args.config else {}
     for key in ("n_boot", "seed"):
@@ -300,10 +300,10 @@ def _cmd_report(args) -> int:
             raise ParameterError(f"--config {args.config}: unknown option {key!r}"
                                  f"{did_you_mean(key, REPORT_OPTIONS)}; allowed: {', '.join(REPORT_OPTIONS)}.")
     if args.input is None:
-        from .datasets import simulate_leaderboard
+        from .io.datasets import simulate_leaderboard
 
         _note(args, "no INPUT given: running on the built-in simulated leaderboard "
-                    "(alignfactors.datasets.simulate_leaderboard()); the numbers describe no real models.")
+                    "(alignfactors.io.datasets.simulate_leaderboard()); the numbers describe no real models.")
         table, source, simulated = simulate_leaderboard(), None, True
     else:
         table, source, simulated = _load(args), args.input, False
@@ -412,7 +412,7 @@ _NO_INTERVALS = ("aggregate computes scores and ranks without intervals; rank un
 def _cmd_aggregate(args) -> int:
     import pandas as pd
 
-    from ._render import text_table
+    from ._formatting import text_table
     from .aggregation import aggregate, rank_models
 
     table = _load(args)

@@ -24,18 +24,20 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from .aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
+from ._aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
 from .estimate import Estimate
 from .rank_uncertainty import RESAMPLE_OPTIONS
 from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
-from ._options import check_options, cluster_codes, provenance, seed_record
+from ._options import check_options, provenance, seed_record
+from .families import cluster_codes
+from ._balance_kernels import _BAL_NAMES, _balance_columns, _p_best, _wcorr, _wsd  # noqa: F401
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
-from .table import ScoreTable
+from .io.table import ScoreTable
 
 __all__ = ["compare_aggregations", "AggregationComparison", "balance_difference"]
 
@@ -214,34 +216,6 @@ class AggregationComparison:
 
 
 # -- balance --------------------------------------------------------------------------------------
-_BAL_NAMES = ["r2_neural", "r2_behavioral", "r2_joint", "shapley_neural", "shapley_behavioral", "difference",
-              "sd_neural", "sd_behavioral", "rho", "effective_neural", "effective_behavioral"]
-
-
-def _wsd(a: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Count-weighted SD per row (ddof=1 on the materialised resample; NaN entries weight 0)."""
-    ok = np.isfinite(a) & (w > 0)
-    ww = np.where(ok, w, 0.0)
-    a0 = np.where(ok, a, 0.0)
-    sw = ww.sum(axis=1)
-    mu = np.einsum("bn,bn->b", ww, a0) / sw
-    d = np.where(ok, a0 - mu[:, None], 0.0)
-    return np.sqrt(np.einsum("bn,bn,bn->b", ww, d, d) / (sw - 1))
-
-
-def _balance_columns(s, nn, bb, w, nominal) -> np.ndarray:
-    """R² alone, joint R², Shapley shares and their difference, the sub-aggregates' SDs and
-    correlation, and the effective weights (nominal weight x SD), per resample (columns of
-    :data:`_BAL_NAMES`)."""
-    r_n, r_b, r_nb = _wcorr(s, nn, w), _wcorr(s, bb, w), _wcorr(nn, bb, w)
-    r2n, r2b = r_n**2, r_b**2
-    joint = (r2n + r2b - 2 * r_n * r_b * r_nb) / (1 - r_nb**2)
-    phin, phib = (r2n + joint - r2b) / 2, (r2b + joint - r2n) / 2
-    sdn, sdb = _wsd(nn, w), _wsd(bb, w)
-    return np.column_stack([r2n, r2b, joint, phin, phib, phin - phib, sdn, sdb, r_nb,
-                            nominal["neural"] * sdn, nominal["behavioral"] * sdb])
-
-
 def balance_difference(a: float, b: float, rho: float) -> float:
     r"""Shapley difference (neural - behavioral) of a rule ``score = w_N S_N + w_B S_B``.
 
@@ -269,16 +243,6 @@ def _is_linear(full: dict, nominal: dict) -> bool:
     r = s[ok] - nominal["neural"] * nn[ok] - nominal["behavioral"] * bb[ok]
     scale = max(1.0, float(np.max(np.abs(s[ok]))))
     return bool(np.ptp(r) <= 1e-9 * scale)
-
-
-def _p_best(dists: dict, methods, n_boot) -> dict:
-    """Share of resamples in which each rule has the smallest |difference|."""
-    if not n_boot or any(d is None for d in dists.values()):
-        return {m: math.nan for m in methods}
-    diffs = np.column_stack([np.abs(dists[m]) for m in methods])
-    valid = np.all(np.isfinite(diffs), axis=1)
-    winners = np.argmin(diffs[valid], axis=1) if valid.any() else np.array([], int)
-    return {m: float(np.mean(winners == i)) if len(winners) else math.nan for i, m in enumerate(methods)}
 
 
 # -- weighted kernels (one resample per row of w) ------------------------------------------------
@@ -318,19 +282,6 @@ def _resample_view(s: np.ndarray, w: np.ndarray):
     tied = np.nansum(np.where(sign == 0, w[None, :], 0.0), axis=1) - w
     rank = np.where(ok, 1.0 + better + tied / 2, np.nan)
     return rank, sign
-
-
-def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Count-weighted Pearson correlation per row (NaN entries get weight 0)."""
-    ok = np.isfinite(a) & np.isfinite(b) & (w > 0)
-    ww = np.where(ok, w, 0.0)
-    a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
-    sw = ww.sum(axis=1)
-    ma = np.einsum("bn,bn->b", ww, a0) / sw
-    mb = np.einsum("bn,bn->b", ww, b0) / sw
-    da, db = np.where(ok, a0 - ma[:, None], 0.0), np.where(ok, b0 - mb[:, None], 0.0)
-    cov = np.einsum("bn,bn,bn->b", ww, da, db)
-    return cov / np.sqrt(np.einsum("bn,bn,bn->b", ww, da, da) * np.einsum("bn,bn,bn->b", ww, db, db))
 
 
 def _wkendall(sa: np.ndarray, sb: np.ndarray, w: np.ndarray) -> float:

@@ -22,11 +22,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from ._validation import check_labels
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
-from ._options import check_options, cluster_codes, provenance, seed_record
+from ._options import check_options, provenance, seed_record
+from .families import cluster_codes
 from .families import matrix_names
 from .resampling import bootstrap, check_n_boot_ci
 

@@ -21,10 +21,10 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
-from .dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _normal_scores,
+from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _normal_scores,
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters

@@ -13,8 +13,9 @@ from scipy import linalg, optimize
 from sklearn.base import clone
 
 from . import _factor_kernels as K
-from ._options import DEFAULTS, check_options, cluster_codes, provenance, seed_record
-from ._render import estimates_frame, markdown_table, text_table
+from ._options import DEFAULTS, check_options, provenance, seed_record
+from .families import cluster_codes
+from ._formatting import estimates_frame, markdown_table, text_table
 from .correlation import RankPlan, cor_smooth, resampled_correlation
 from .errors import ParameterError, ParameterTypeError
 from .estimate import Estimate

@@ -24,7 +24,7 @@ from sklearn.base import BaseEstimator, TransformerMixin, clone
 from sklearn.utils.validation import validate_data
 
 from . import _factor_kernels as K
-from ._render import text_table
+from ._formatting import text_table
 from .correlation import cor_smooth
 from .errors import ConvergenceWarning, DataError, NotFittedError, ParameterError, ParameterTypeError, SmoothingWarning
 
@@ -552,7 +552,7 @@ class FactorModel(TransformerMixin, BaseEstimator):
         return tab.rename_axis("metric").reset_index()
 
     def to_markdown(self) -> str:
-        from ._render import markdown_table
+        from ._formatting import markdown_table
 
         return markdown_table(self.to_frame())
 

@@ -31,6 +31,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ParameterError, ParameterTypeError
+from ._options import unit_of
 
 logger = logging.getLogger(__name__)
 
@@ -445,7 +446,7 @@ class DesignEffect:
 
     def to_frame(self) -> pd.DataFrame:
         """Tidy frame: one row per metric and quantity (``icc``, ``n_eff``), medians first."""
-        from ._render import estimates_frame
+        from ._formatting import estimates_frame
 
         rows = [estimates_frame({"median": self.median_icc}, name="metric").assign(quantity="icc"),
                 estimates_frame({"median": self.median_n_eff}, name="metric").assign(quantity="n_eff"),
@@ -465,7 +466,7 @@ class DesignEffect:
         ])
 
     def to_markdown(self) -> str:
-        from ._render import markdown_table
+        from ._formatting import markdown_table
 
         return markdown_table(self.to_frame()[["quantity", "metric", "value", "ci_low", "ci_high", "method"]])
 
@@ -616,3 +617,27 @@ def design_effect(
         options=provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, missing=missing,
                            unit="family", n_units=int(codes.max()) + 1, n=x.shape[0]),
     )
+
+
+def cluster_codes(clusters: Any, rows: Any, *, table: Any = None, names: Any = None, known: Any = None):
+    """``(codes, unit)`` for the rows an analysis resamples: codes 0..G-1 aligned with ``rows``, or None.
+
+    ``known``: every model id the user could refer to (e.g. the table's models when the analysis
+    uses a subset of them); a Series ``clusters`` may then name known models the analysis does not
+    use, but never unknown ones, and must give a family to every row used.
+    """
+    import pandas as pd
+
+    from .errors import DataError
+
+    if isinstance(clusters, pd.Series) and known is not None:
+        lab = clusters.copy()
+        lab.index = lab.index.astype(str)
+        known = pd.Index([str(k) for k in known])
+        unknown = lab.index.difference(known)
+        if len(unknown):
+            raise DataError(f"clusters names {len(unknown)} models that are not in the data "
+                            f"(e.g. {list(unknown[:5])}).")
+        clusters = lab[lab.index.isin([str(r) for r in rows])]
+    codes = resolve_clusters(clusters, rows, table, names=names)
+    return codes, ("model" if codes is None else unit_of(clusters))

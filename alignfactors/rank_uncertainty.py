@@ -39,12 +39,12 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import json_number, markdown_table, text_table
+from ._formatting import json_number, markdown_table, text_table
 from .aggregation import (AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _pruned_tree, _validate_aggregate,
                           rank_models)
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .resampling import check_n_boot_ci, check_seed
-from .table import ScoreTable
+from .io.table import ScoreTable
 
 __all__ = ["rank_uncertainty", "RankUncertainty", "RESAMPLE_OPTIONS", "simultaneous_rank_intervals", "best_set"]
 

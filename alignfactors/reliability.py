@@ -32,7 +32,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
-from ._render import estimates_frame, json_number, markdown_table, text_table
+from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from .resampling import bootstrap, check_n_boot_ci
@@ -300,7 +300,7 @@ class Reliability:
 # ----------------------------------------------------------------------------------------
 
 def _frame(obj: Any, what: str) -> pd.DataFrame:
-    from .table import ScoreTable
+    from .io.table import ScoreTable
 
     if isinstance(obj, ScoreTable):
         return obj.scores
@@ -346,7 +346,7 @@ def _validate(data, source, errors, groups, metrics, min_models, n_boot, ci, err
         scores = (a.loc[common_r, common_c] + b.loc[common_r, common_c]) / 2
         halves = (a.loc[common_r, common_c], b.loc[common_r, common_c])
     else:
-        from .table import ScoreTable
+        from .io.table import ScoreTable
 
         scores = _labels(_frame(data, "data"), "data")
         halves = None
@@ -375,7 +375,7 @@ def _validate(data, source, errors, groups, metrics, min_models, n_boot, ci, err
     if source == "replicates":
         if groups is None:
             from .families import model_families
-            from .table import ScoreTable
+            from .io.table import ScoreTable
 
             if not isinstance(data, ScoreTable):
                 raise ParameterError("source='replicates' with a DataFrame needs groups= (model_id -> replicate group, "
@@ -553,9 +553,9 @@ def reliability(
     if clusters is None and source == "replicates":
         codes_b, unit = codes, "replicate group"
     else:
-        from ._options import cluster_codes
+        from .families import cluster_codes
         from .families import matrix_names
-        from .table import ScoreTable
+        from .io.table import ScoreTable
 
         first = data[0] if source == "split" else data
         codes_b, unit = cluster_codes(clusters, list(scores.index), table=first if isinstance(first, ScoreTable) else None,

@@ -249,7 +249,7 @@ class BootstrapResult:
 
     def to_frame(self) -> "pd.DataFrame":
         """Tidy frame, one row per component (``component`` 0..p-1 and the Estimate columns)."""
-        from ._render import estimates_frame
+        from ._formatting import estimates_frame
 
         return estimates_frame(dict(enumerate(self.estimates)), name="component")
 

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._render import json_number, markdown_table, text_table
+from ._formatting import json_number, markdown_table, text_table
 from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
@@ -61,7 +61,7 @@ def benchmark_sources(table, metrics=None, level: str = "dataset") -> pd.Series:
 
     Examples
     --------
-    >>> from alignfactors.table import ScoreTable
+    >>> from alignfactors.io.table import ScoreTable
     >>> df = pd.DataFrame(np.random.default_rng(0).uniform(size=(6, 3)),
     ...                   columns=["Marques2020_a-x", "Marques2020_b-y", "Rajalingham2018-i2n"])
     >>> benchmark_sources(ScoreTable.from_wide(df)).tolist()

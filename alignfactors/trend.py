@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._render import json_number, markdown_table, text_table
+from ._formatting import json_number, markdown_table, text_table
 from .errors import AlignFactorsError, ParameterError, ParameterTypeError
 from ._options import check_options, provenance, unit_of
 from .estimate import Estimate
@@ -263,7 +263,7 @@ def trend(
 ) -> Trend:
     """Run the headline analyses on the leaderboard as it stood at each date.
 
-    At each date: :meth:`~alignfactors.table.ScoreTable.as_of` (scores computed later removed,
+    At each date: :meth:`~alignfactors.io.table.ScoreTable.as_of` (scores computed later removed,
     aggregates recomputed with the website's rule), :func:`~alignfactors.cleaning.clean`
     (``max_missing``, complete cases), :func:`~alignfactors.agreement.agreement` (mean and
     domain blocks), :func:`~alignfactors.dimensions.dimensionality` (k of every rule with its
@@ -328,7 +328,7 @@ def trend(
     from .cleaning import clean
     from .decomposition import decompose
     from .dimensions import dimensionality
-    from .table import ScoreTable
+    from .io.table import ScoreTable
 
     if not isinstance(table, ScoreTable):
         raise ParameterTypeError(f"table must be a ScoreTable, got {type(table).__name__}")

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from ._options import check_options, provenance, unit_of
-from ._render import markdown_table, text_table
+from ._formatting import markdown_table, text_table
 from .errors import ParameterError, ParameterTypeError
 
 __all__ = ["compare_units", "UnitComparison", "UNIT_QUANTITIES"]
@@ -80,7 +80,7 @@ class UnitComparison:
         return markdown_table(self.frame[["quantity", "unit", "n_units", "value", "ci_low", "ci_high", "se_ratio"]])
 
     def to_dict(self) -> dict:
-        from ._render import json_number
+        from ._formatting import json_number
 
         return {
             "n_units": dict(self.n_families),

@@ -1,7 +1,7 @@
 """Reliability and measurement error on the Brain-Score snapshot of 2024-01-01 (the paper's cleaning).
 
 Runs the report section "Reliability and measurement error"
-(:func:`alignfactors.report_reliability.run_reliability_section`) on the website's snapshot JSON,
+(:func:`alignfactors.reporting._reliability_section.run_reliability_section`) on the website's snapshot JSON,
 which carries each score's error: each metric's reliability from its standard errors (on the
 ceiled scale) and from replicate models (variant families), how each Geirhos2021 metric was
 handled, the raw and disattenuated block means, and k on the raw and the corrected matrix.
@@ -27,8 +27,8 @@ from pathlib import Path
 
 import alignfactors as af
 from alignfactors.errors import TreeError
-from alignfactors.figures import save_figure
-from alignfactors.report_reliability import reliability_figure, render_reliability_section, run_reliability_section
+from alignfactors.reporting.figures import save_figure
+from alignfactors.reporting._reliability_section import reliability_figure, render_reliability_section, run_reliability_section
 
 DATA = Path("../shared/data")
 SNAPSHOT = DATA / "brainscore_vision_snapshot_2024-01-01.json.gz"

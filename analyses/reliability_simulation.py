@@ -204,7 +204,7 @@ def figures(summary: pd.DataFrame, out_dir: Path) -> list[str]:
 
 
 def write_report(long: pd.DataFrame, args, seconds: float, path: Path) -> None:
-    from alignfactors._render import markdown_table
+    from alignfactors._formatting import markdown_table
 
     summary = summarise(long)
     figs = figures(summary, path.parent / "figures")

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data" / "brainscore_vision_leaderboard_2025-05-07.csv"
 
-from alignfactors.tree import infer_tree  # noqa: E402
+from alignfactors.io.tree import infer_tree  # noqa: E402
 
 
 def _bfs(tree):

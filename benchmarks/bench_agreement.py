@@ -47,7 +47,7 @@ def load_matrix(data: Path) -> tuple[pd.DataFrame, str]:
     """The cleaned 2025 matrix, or a simulated 80 x 69 one when the export is absent."""
     if data.is_file():
         from alignfactors.cleaning import clean
-        from alignfactors.loading import load_brainscore
+        from alignfactors.io.loading import load_brainscore
 
         return clean(load_brainscore(str(data))).matrix, f"clean(load_brainscore('{data.name}')).matrix"
     print(f"NOTE: {data} not found; using a simulated 80 x 69 matrix instead.", file=sys.stderr)

@@ -36,7 +36,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from alignfactors.aggregates import detect_aggregates  # noqa: E402
+from alignfactors.io.aggregates import detect_aggregates  # noqa: E402
 
 
 def simulate(n: int, n_cols: int, seed: int = 0):

@@ -47,7 +47,7 @@ def _matrix():
 
     if DATA.exists():
         return af.clean(af.load_brainscore(str(DATA))).matrix, f"cleaned {DATA.name}"
-    from alignfactors.datasets import simulate_leaderboard
+    from alignfactors.io.datasets import simulate_leaderboard
 
     print(f"note: {DATA} is absent; using a simulated leaderboard", file=sys.stderr)
     t = simulate_leaderboard(seed=0)

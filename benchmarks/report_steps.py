@@ -1,9 +1,9 @@
 """Measure the cost of each step of ``report`` to weight its run-wide progress bar.
 
-Runs :func:`alignfactors.report.report` at two ``n_boot`` values and fits, per step,
+Runs :func:`alignfactors.reporting.run.report` at two ``n_boot`` values and fits, per step,
 ``cpu seconds = fixed + per_resample * n_boot`` (CPU time of this process: on a shared machine
 it is steadier than wall time; BLAS runs one thread in the resampling, so the two agree on an idle
-machine). Prints the fitted table as the ``STEP_COSTS`` literal of ``alignfactors/report.py`` and
+machine). Prints the fitted table as the ``STEP_COSTS`` literal of ``alignfactors/reporting/run.py`` and
 the share of each step at ``n_boot=2000``; writes ``reports/benchmark_report_steps.md``.
 
     python benchmarks/report_steps.py                       # the 2025-05-07 export, n_boot 50 and 200
@@ -25,7 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from alignfactors import _progress  # noqa: E402
-from alignfactors.report import STEP_COSTS, report  # noqa: E402
+from alignfactors.reporting.run import STEP_COSTS, report  # noqa: E402
 
 DATA = ROOT.parent / "shared" / "data" / "brainscore_vision_leaderboard_2025-05-07.csv"
 
@@ -61,13 +61,13 @@ def main() -> None:
     ap.add_argument("--out", default=str(ROOT / "reports" / "benchmark_report_steps.md"))
     args = ap.parse_args()
     if args.simulated or not DATA.is_file():
-        from alignfactors.datasets import simulate_leaderboard
+        from alignfactors.io.datasets import simulate_leaderboard
 
         if not args.simulated:
             print(f"note: {DATA} is absent; using the simulated leaderboard", file=sys.stderr)
         table, name, simulated = simulate_leaderboard(), "simulated leaderboard (default)", True
     else:
-        from alignfactors.loading import load_table
+        from alignfactors.io.loading import load_table
 
         table, name, simulated = load_table(DATA), DATA.name, False
     lo, hi = args.n_boot
@@ -91,9 +91,9 @@ def main() -> None:
              "|---|---|---|---|---|---|"]
     for step, f, s, ta, tb in rows:
         lines.append(f"| {step} | {ta:.2f} | {tb:.2f} | {f:.2f} | {s:.4f} | {(f + s * 2000) / total2000:.1%} |")
-    lines += ["", "As `STEP_COSTS` (alignfactors/report.py):", "", "```python", "STEP_COSTS = {"]
+    lines += ["", "As `STEP_COSTS` (alignfactors/reporting/run.py):", "", "```python", "STEP_COSTS = {"]
     lines += [f"    {step!r}: ({f:.1f}, {s:.4f})," for step, f, s, _, _ in rows]
-    lines += ["}", "```", "", "Currently in report.py: " + ", ".join(f"{k}={v}" for k, v in STEP_COSTS.items()), ""]
+    lines += ["}", "```", "", "Currently in reporting/run.py: " + ", ".join(f"{k}={v}" for k, v in STEP_COSTS.items()), ""]
     text = "\n".join(lines)
     print(text)
     Path(args.out).write_text(text, encoding="utf-8")

@@ -6,9 +6,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from alignfactors.aggregates import AggregateDetection, detect_aggregates, fit_rules
+from alignfactors.io.aggregates import AggregateDetection, detect_aggregates, fit_rules
 from alignfactors.errors import DataError, ParameterError
-from alignfactors.tree import BenchmarkTree
+from alignfactors.io.tree import BenchmarkTree
 
 
 def _metrics(n=60, k=6, seed=0, decimals=3):
@@ -245,8 +245,8 @@ def _board_csv(tmp_path):
 
 
 def test_load_table_and_from_wide_detect_by_default(tmp_path):
-    from alignfactors.loading import load_table
-    from alignfactors.table import ScoreTable
+    from alignfactors.io.loading import load_table
+    from alignfactors.io.table import ScoreTable
 
     path = _board_csv(tmp_path)
     t = load_table(path)
@@ -277,7 +277,7 @@ def test_load_table_and_from_wide_detect_by_default(tmp_path):
 def test_detected_table_pickles(tmp_path):
     import pickle
 
-    from alignfactors.loading import load_table
+    from alignfactors.io.loading import load_table
 
     t = load_table(_board_csv(tmp_path))
     back = pickle.loads(pickle.dumps(t))

@@ -15,8 +15,8 @@ from alignfactors.errors import (
     ParameterError,
     ParameterTypeError,
 )
-from alignfactors.table import ScoreTable
-from alignfactors.tree import BenchmarkTree
+from alignfactors.io.table import ScoreTable
+from alignfactors.io.tree import BenchmarkTree
 
 # Three models where the mean and the mean rank disagree:
 #        a    b    c    mean    ranks (1 = best)  mean rank  median rank  Borda points
@@ -284,7 +284,7 @@ def test_geometric_floor_counts():
 
 # -- the real export ----------------------------------------------------------------------------
 def test_brainscore_rebuilds_exported_average_vision(brainscore_path):
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(brainscore_path)
     rebuilt = aggregate(table, method="brainscore")
@@ -302,7 +302,7 @@ def test_brainscore_rebuilds_exported_average_vision(brainscore_path):
 
 
 def test_every_method_runs_on_the_real_export(brainscore_path):
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(brainscore_path)
     for method in AGGREGATION_METHODS:
@@ -337,7 +337,7 @@ def test_domain_zscore_is_balanced_by_construction():
 
 
 def test_domain_zscore_standardises_every_node_of_the_tree(mini_path):
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(mini_path)
     s = aggregate(table, method="domain_zscore")

@@ -11,19 +11,19 @@ from pathlib import Path
 import pytest
 
 from alignfactors.cli import main
-from alignfactors.datasets import simulate_leaderboard
-from alignfactors.report import RESULT_KEYS
+from alignfactors.io.datasets import simulate_leaderboard
+from alignfactors.reporting.run import RESULT_KEYS
 
 N_BOOT = "10"
 # the module, not the function af.report that shadows it as an attribute of the package
-REPORT_MODULE = importlib.import_module("alignfactors.report")
+REPORT_MODULE = importlib.import_module("alignfactors.reporting.run")
 
 
 @pytest.fixture
 def small_simulated(monkeypatch):
     """The CLI's no-INPUT path on a smaller simulated leaderboard, so tests stay fast."""
     small = simulate_leaderboard(80, seed=1)
-    monkeypatch.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: small)
+    monkeypatch.setattr("alignfactors.io.datasets.simulate_leaderboard", lambda *a, **k: small)
     return small
 
 
@@ -43,7 +43,7 @@ def report_dirs(tmp_path_factory):
     cfg.write_text(json.dumps({"n_factors": 2, "aggregation_methods": ["brainscore", "zscore", "rank"],
                                "top_models": 10}))
     mp = pytest.MonkeyPatch()
-    mp.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: small)
+    mp.setattr("alignfactors.io.datasets.simulate_leaderboard", lambda *a, **k: small)
     codes, errs = [], []
     for i, quiet in ((1, []), (2, ["--quiet"])):  # run 1 shows progress, run 2 is quiet: same results
         err = io.StringIO()  # not a terminal, as in a log file or a pipe
@@ -300,7 +300,7 @@ def test_subcommand_progress_is_plain_lines_off_a_terminal(leaderboard_csv, caps
 def test_report_resamples_families_by_default_and_compares_units(tmp_path, monkeypatch, fast_config):
     # a leaderboard whose model names repeat (near-copies): "auto" resamples variant families
     board = simulate_leaderboard(120, seed=0)
-    monkeypatch.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: board)
+    monkeypatch.setattr("alignfactors.io.datasets.simulate_leaderboard", lambda *a, **k: board)
     out = tmp_path / "rep"
     assert main(["report", "--out", str(out), "--n-boot", "8", "--config", fast_config, "--quiet"]) == 0
     d = json.loads((out / "results.json").read_text())

@@ -12,7 +12,7 @@ from alignfactors.aggregation import aggregate
 from alignfactors.comparison import (AggregationComparison, _resample_view, _Scorer, _wcorr,
                                      _wkendall, compare_aggregations)
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
-from alignfactors.table import ScoreTable
+from alignfactors.io.table import ScoreTable
 
 FAST = dict(iia=False, metric_sensitivity=False, monotone=False)
 
@@ -163,7 +163,7 @@ def test_errors():
 
 
 def test_metrics_restrict_every_rule_but_brainscore(mini_path):
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(mini_path)
     chosen = ["v1_b", "IT", "b1"]

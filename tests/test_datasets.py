@@ -2,14 +2,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from alignfactors.datasets import (
+from alignfactors.io.datasets import (
     SIMULATED_ROOTS,
     SIMULATED_TREE,
     simulate_leaderboard,
     simulate_leaderboard_truth,
 )
 from alignfactors.errors import ParameterError, ParameterTypeError
-from alignfactors.tree import check_tree
+from alignfactors.io.tree_inference import check_tree
 
 
 @pytest.fixture(scope="module")

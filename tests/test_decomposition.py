@@ -11,8 +11,8 @@ import statsmodels.api as sm
 
 from alignfactors.decomposition import Decomposition, _make_statistic, decompose
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
-from alignfactors.table import ScoreTable
-from alignfactors.tree import BenchmarkTree
+from alignfactors.io.table import ScoreTable
+from alignfactors.io.tree import BenchmarkTree
 
 
 def _frame(n=40, seed=0, linear=True):
@@ -223,7 +223,7 @@ def test_errors():
 
 @pytest.mark.slow
 def test_real_export(brainscore_path):
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(brainscore_path)
     dec = decompose(table, n_boot=100, seed=0)

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from alignfactors.dimension_rules import _acceleration_factor, _optimal_coordinates
+from alignfactors._dimension_rules import _acceleration_factor, _optimal_coordinates
 from alignfactors.dimensions import RULES, dimensionality
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 
@@ -75,7 +75,7 @@ def test_reference_parallel_decisions(name):
 @pytest.mark.parametrize("name", FIXTURES)
 def test_parallel_rule_on_r_replicates(name):
     # Feeding R's own simulated eigenvalues into our rule reproduces R's counts exactly.
-    from alignfactors.dimension_rules import _n_exceeding
+    from alignfactors._dimension_rules import _n_exceeding
 
     d, _ = _load(name)
     pa = d["fa_parallel"]
@@ -233,7 +233,7 @@ def test_permutation_null_runs(small):
 @pytest.mark.slow
 def test_real_export(brainscore_path):
     from alignfactors.cleaning import clean
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     m = clean(load_brainscore(brainscore_path)).matrix
     res = dimensionality(m, n_boot=50, seed=0)
@@ -295,7 +295,7 @@ def test_pk_on_iid_noise_acceptance():
 
 def test_null_under_resample_weights_is_more_spread():
     from alignfactors.correlation import RankPlan
-    from alignfactors.dimension_rules import _null_eigenvalues, _null_pool
+    from alignfactors._dimension_rules import _null_eigenvalues, _null_pool
 
     rng = np.random.default_rng(0)
     pool = _null_pool(None, 100, 10, 20, "normal", rng)
@@ -319,7 +319,7 @@ def test_cluster_icc_hand_worked():
 
 
 def test_cv_folds_never_split_a_cluster():
-    from alignfactors.dimension_rules import _cv_folds
+    from alignfactors._dimension_rules import _cv_folds
 
     codes = np.repeat(np.arange(12), [8, 1, 1, 5, 2, 2, 3, 1, 1, 4, 1, 1])
     folds = _cv_folds(len(codes), codes, np.random.default_rng(0))
@@ -372,7 +372,7 @@ def test_cluster_bootstrap_pk_on_clustered_noise():
 
 def test_clusters_families_from_cleaned_matrix():
     from alignfactors.cleaning import clean
-    from alignfactors.datasets import simulate_leaderboard
+    from alignfactors.io.datasets import simulate_leaderboard
     from alignfactors.families import model_families
 
     table = simulate_leaderboard(120, seed=0)

@@ -404,7 +404,7 @@ def test_spearman_invariant_to_monotone_transform():
 
 def test_real_export_three_factors(brainscore_path):
     from alignfactors.cleaning import clean
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     c = clean(load_brainscore(brainscore_path))
     m = FactorModel(3, rotation="oblimin").fit(c.matrix)
@@ -574,8 +574,8 @@ def test_results_pickle_round_trip():
 def test_report_takes_k_from_the_rule_and_renders_fit_and_clipping():
     from types import SimpleNamespace
 
-    from alignfactors.report import _factor_fit_table
-    from alignfactors.report_render import _md_factor_fit
+    from alignfactors.reporting.run import _factor_fit_table
+    from alignfactors.reporting._render import _md_factor_fit
 
     X, _ = _sim(300)
     dim = SimpleNamespace(n_dimensions={"parallel_fa": 5})

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from matplotlib.figure import Figure
 
-from alignfactors import figures as F
+from alignfactors.reporting import figures as F
 from alignfactors.dimensions import dimensionality
 
 
@@ -163,9 +163,9 @@ def test_import_selects_no_backend():
     from pathlib import Path
 
     code = ("import sys, matplotlib; before = matplotlib.rcParams._get_backend_or_none(); "
-            "import alignfactors.figures, alignfactors.report; "
+            "import alignfactors.reporting.figures, alignfactors.reporting.run; "
             "assert 'matplotlib.pyplot' not in sys.modules, 'pyplot imported'; "
             "assert matplotlib.rcParams._get_backend_or_none() == before, 'backend changed'")
     root = Path(__file__).parents[1]
     subprocess.run([sys.executable, "-c", code], check=True, cwd=root)
-    assert "matplotlib.use(" not in (root / "alignfactors" / "figures.py").read_text()
+    assert "matplotlib.use(" not in (root / "alignfactors" / "reporting" / "figures.py").read_text()

@@ -74,8 +74,8 @@ from alignfactors.agreement import agreement
 from alignfactors.cleaning import clean
 from alignfactors.errors import (AlignFactorsError, DataError, DegenerateDataWarning,
                                  InputFileError, TreeError)
-from alignfactors.loading import load_brainscore, load_table
-from alignfactors.tree import infer_tree
+from alignfactors.io.loading import load_brainscore, load_table
+from alignfactors.io.tree_inference import infer_tree
 
 HEADER = "model_name,model_id,rank,average_vision,a,b\n"
 ROWS = "m,1,1,.5,.4,.6\nm,2,2,.3,.4,.2\nm,3,3,.35,.5,.2\n"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from alignfactors.errors import DataError, InputFileError, TreeError
-from alignfactors.loading import load_brainscore, load_table
+from alignfactors.io.loading import load_brainscore, load_table
 
 MINI_TREE = {
     "average_vision": ["neural_vision", "behavior_vision"],

@@ -10,7 +10,7 @@ import pytest
 from alignfactors.aggregation import aggregate
 from alignfactors.errors import DataError, ParameterError
 from alignfactors.rank_uncertainty import best_set, rank_uncertainty, simultaneous_rank_intervals
-from alignfactors.table import ScoreTable
+from alignfactors.io.table import ScoreTable
 
 
 def _flat(n=8, p=6, seed=0):
@@ -50,7 +50,7 @@ def test_flat_rule_draws_within_domains_and_uses_all_models():
 
 
 def test_tree_rule_resamples_nodes_inside_domains_only(mini_path):
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(mini_path)
     ru = rank_uncertainty(table, method="brainscore", n_boot=40, seed=0)

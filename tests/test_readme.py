@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from alignfactors.cli import COMMANDS, _parse, build_parser, main
-from alignfactors.datasets import simulate_leaderboard
+from alignfactors.io.datasets import simulate_leaderboard
 
 ROOT = Path(__file__).parents[1]
 README = ROOT / "README.md"
@@ -116,7 +116,7 @@ def test_readme_command_runs(command, files, tmp_path, capsys):
 @pytest.mark.parametrize("command", REPORTS)
 def test_readme_report_command_runs(command, files, tmp_path, monkeypatch, capsys):
     small = simulate_leaderboard(60, seed=1)
-    monkeypatch.setattr("alignfactors.datasets.simulate_leaderboard", lambda *a, **k: small)
+    monkeypatch.setattr("alignfactors.io.datasets.simulate_leaderboard", lambda *a, **k: small)
     argv = _argv(command, files, tmp_path)
     assert main(argv) == 0, capsys.readouterr().err
     out = Path(argv[argv.index("--out") + 1])

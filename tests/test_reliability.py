@@ -258,7 +258,7 @@ def test_report_section_runs_and_renders():
     import itertools
     import json
 
-    from alignfactors.report_reliability import render_reliability_section, run_reliability_section
+    from alignfactors.reporting._reliability_section import render_reliability_section, run_reliability_section
 
     table = _table_with_errors_and_seeds()
     cleaned = af.clean(table)
@@ -274,7 +274,7 @@ def test_report_section_runs_and_renders():
 
 
 def test_report_section_absent_without_errors_or_replicates():
-    from alignfactors.report_reliability import run_reliability_section
+    from alignfactors.reporting._reliability_section import run_reliability_section
 
     rng = np.random.default_rng(0)
     df = pd.DataFrame(rng.normal(size=(30, 4)), columns=["n1", "n2", "b1", "b2"],

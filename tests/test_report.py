@@ -10,11 +10,11 @@ import math
 import numpy as np
 import pytest
 
-from alignfactors.datasets import simulate_leaderboard
+from alignfactors.io.datasets import simulate_leaderboard
 from alignfactors.errors import ParameterError, ParameterTypeError
 from alignfactors.estimate import Estimate
 
-R = importlib.import_module("alignfactors.report")  # the module (af.report is the function)
+R = importlib.import_module("alignfactors.reporting.run")  # the module (af.report is the function)
 
 
 def test_validation_errors_name_the_parameter(tmp_path):
@@ -82,7 +82,7 @@ def test_atomic_writer_refuses_a_file(tmp_path):
 def test_input_record_has_no_absolute_path(tmp_path):
     path = tmp_path / "lb.csv"
     simulate_leaderboard(30, seed=0, as_frame=True).to_csv(path, index=False)
-    from alignfactors.loading import load_table
+    from alignfactors.io.loading import load_table
 
     rec = R._input_record(load_table(path), path)
     assert rec["name"] == "lb.csv" and len(rec["sha256"]) == 64 and str(tmp_path) not in json.dumps(rec)

@@ -6,7 +6,7 @@ import pytest
 
 from alignfactors.errors import DataError, ParameterError
 from alignfactors.sources import benchmark_sources, extreme_pairs, source_agreement, source_matrix
-from alignfactors.table import ScoreTable
+from alignfactors.io.table import ScoreTable
 
 
 def _sourced(n=80, seed=0, within=0.8):
@@ -23,7 +23,7 @@ def test_sources_from_names_and_parents(mini_path):
     m = _sourced()
     src = benchmark_sources(ScoreTable.from_wide(m))
     assert src.tolist() == ["Marques2020"] * 3 + ["Geirhos2021"] * 3
-    from alignfactors.loading import load_brainscore
+    from alignfactors.io.loading import load_brainscore
 
     table = load_brainscore(mini_path)
     par = benchmark_sources(table, level="parent")

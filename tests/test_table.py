@@ -3,7 +3,7 @@ import pandas as pd
 import pytest
 
 from alignfactors.errors import DataError, ParameterError
-from alignfactors.table import ScoreTable
+from alignfactors.io.table import ScoreTable
 
 
 def test_from_wide_basic():

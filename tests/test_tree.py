@@ -5,7 +5,8 @@ import pandas as pd
 import pytest
 
 from alignfactors.errors import DataError, ParameterError, TreeError
-from alignfactors.tree import BenchmarkTree, TreeCheck, check_tree, infer_tree
+from alignfactors.io.tree import BenchmarkTree
+from alignfactors.io.tree_inference import TreeCheck, check_tree, infer_tree
 
 
 @pytest.fixture

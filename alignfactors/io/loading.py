@@ -15,11 +15,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from . import _formats
-from .errors import DataError, InputFileError, ParameterError, ParameterTypeError, TreeError
+from ..io import _formats
+from ..errors import DataError, InputFileError, ParameterError, ParameterTypeError, TreeError
 from .aggregates import apply_aggregates
 from .table import ScoreTable
-from .tree import BenchmarkTree, check_tree, infer_tree
+from .tree import BenchmarkTree
+from .tree_inference import check_tree, infer_tree
 
 __all__ = ["load_brainscore", "load_table"]
 
@@ -343,7 +344,7 @@ def load_brainscore(path_or_buffer, *, tree=None, metadata=(), domain="auto") ->
     path_or_buffer : str, Path or file object
         The file (text or binary; UTF-8 with or without BOM; LF or CRLF line ends).
     tree : None, False or mapping, default None
-        ``None`` infers the tree from the scores (:func:`~alignfactors.tree.infer_tree`);
+        ``None`` infers the tree from the scores (:func:`~alignfactors.io.tree_inference.infer_tree`);
         ``False`` makes every benchmark column a leaf; a mapping ``parent -> children`` gives
         the tree (names must be columns).
     metadata : sequence of str, default ()
@@ -694,8 +695,8 @@ def load_table(path, *, domains=None, model: str | None = None,
         Summary columns. ``"detect"``: for a wide or long table, columns equal to the mean, a
         fixed-weight mean or the sum of other columns (within the printed rounding) become
         parents of the tree and ranks/constants model metadata
-        (:func:`~alignfactors.aggregates.apply_aggregates`, result in ``table.detection``);
-        for a Brain-Score layout, the tree is inferred (:func:`~alignfactors.tree.infer_tree`).
+        (:func:`~alignfactors.io.aggregates.apply_aggregates`, result in ``table.detection``);
+        for a Brain-Score layout, the tree is inferred (:func:`~alignfactors.io.tree_inference.infer_tree`).
         ``"none"``: every column is a metric. A mapping ``parent -> children``: that tree.
 
     Returns

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, ParameterTypeError
+from ..errors import ParameterError, ParameterTypeError
 
 __all__ = ["simulate_leaderboard", "simulate_leaderboard_truth", "SIMULATED_TREE", "SIMULATED_ROOTS"]
 
@@ -223,7 +223,7 @@ def simulate_leaderboard(n_models: int = 300, *, seed: int = 0, n_factors: int =
     ``engineering_vision`` a separate root), draws leaf scores from a factor model, marks
     failed (``X``) and never-run (empty) cells -- newer benchmarks are run only on newer
     models -- and computes every parent as the website does. The export is written to an
-    in-memory CSV and read back with :func:`alignfactors.loading.load_brainscore`, so it goes
+    in-memory CSV and read back with :func:`alignfactors.io.loading.load_brainscore`, so it goes
     through the same loader and tree inference as a real download.
 
     Parameters
@@ -264,7 +264,7 @@ def simulate_leaderboard(n_models: int = 300, *, seed: int = 0, n_factors: int =
 
     Examples
     --------
-    >>> from alignfactors.datasets import simulate_leaderboard
+    >>> from alignfactors.io.datasets import simulate_leaderboard
     >>> raw = simulate_leaderboard(40, seed=1, as_frame=True)
     >>> list(raw.columns[:5])
     ['model_name', 'model_id', 'rank', 'average_vision', 'neural_vision']
@@ -303,7 +303,7 @@ def simulate_leaderboard_truth(n_models: int = 300, *, seed: int = 0, n_factors:
 
     Examples
     --------
-    >>> from alignfactors.datasets import simulate_leaderboard_truth
+    >>> from alignfactors.io.datasets import simulate_leaderboard_truth
     >>> truth = simulate_leaderboard_truth(40, seed=1)
     >>> list(truth["loadings"].columns)
     ['general', 'neural', 'behavioral']

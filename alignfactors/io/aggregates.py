@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from ._search import OutOfSteps, RULES, half_widths, search
-from .errors import DataError, ParameterError, ParameterTypeError
+from .._search import OutOfSteps, RULES, half_widths, search
+from ..errors import DataError, ParameterError, ParameterTypeError
 from .tree import BenchmarkTree
 
 __all__ = ["detect_aggregates", "apply_aggregates", "AggregateDetection", "AggregateFit",
@@ -443,7 +443,7 @@ def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str]
     >>> d.aggregates["t"].rule
     'sum'
     """
-    from ._search import Searcher, _Budget, _policies_for
+    from .._search import Searcher, _Budget, _policies_for
 
     x, rules, missing = _validate(scores, rules, missing, 0.0)
     names = [str(c) for c in scores.columns]
@@ -490,7 +490,7 @@ def apply_aggregates(table, aggregates="detect"):
 
     Examples
     --------
-    >>> from alignfactors.table import ScoreTable
+    >>> from alignfactors.io.table import ScoreTable
     >>> rng = np.random.default_rng(1)
     >>> df = pd.DataFrame(np.round(rng.uniform(0, 1, (20, 2)), 2), columns=["a", "b"])
     >>> df["Total"] = df.sum(axis=1).round(2)

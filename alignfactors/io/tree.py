@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 __all__ = ["BenchmarkTree", "TreeCheck", "infer_tree", "check_tree", "DEFAULT_TOLERANCE"]
 
@@ -394,7 +394,3 @@ class BenchmarkTree:
             f"BenchmarkTree(roots={list(self._roots)}, {len(self._nodes)} nodes, "
             f"{n_par} parents, {len(self._nodes) - n_par} leaves)"
         )
-
-
-# Inference lives in its own module; these names stay importable from here.
-from ._inference import DEFAULT_TOLERANCE, TreeCheck, check_tree, infer_tree  # noqa: E402

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 import pandas as pd
 
-from ._validation import check_labels
-from .errors import DataError, ParameterError, ParameterTypeError
-from .tree import BenchmarkTree, TreeCheck, check_tree
+from .._validation import check_labels
+from ..errors import DataError, ParameterError, ParameterTypeError
+from .tree import BenchmarkTree
+from .tree_inference import TreeCheck, check_tree
 
 __all__ = ["ScoreTable", "STATUS_VALUES", "ERROR_KINDS", "LOG_COLUMNS"]
 
@@ -85,7 +86,7 @@ class ScoreTable:
         the same way.
     detection : AggregateDetection or None
         For generic tables: which columns were found to be aggregates (with their rule and
-        weights), ranks or constants, and how (:func:`~alignfactors.aggregates.detect_aggregates`);
+        weights), ranks or constants, and how (:func:`~alignfactors.io.aggregates.detect_aggregates`);
         None when no detection ran (Brain-Score layouts: see ``tree_check``).
 
     Examples
@@ -199,7 +200,7 @@ class ScoreTable:
         aggregates : "detect", "none" or mapping, default "detect"
             ``"detect"``: columns that are the mean, a fixed-weight mean or the sum of others
             become the tree's parents, rank and constant columns go to ``models``
-            (:func:`~alignfactors.aggregates.apply_aggregates`; what was found is in
+            (:func:`~alignfactors.io.aggregates.apply_aggregates`; what was found is in
             ``detection``, ``benchmarks``, ``notes`` and ``log``). ``"none"``: every column is
             a metric (a flat tree). A mapping ``parent -> children`` (or a BenchmarkTree):
             that tree, each parent's rule fitted.
@@ -445,7 +446,7 @@ class ScoreTable:
 
         Examples
         --------
-        >>> from alignfactors.tree import BenchmarkTree
+        >>> from alignfactors.io.tree import BenchmarkTree
         >>> sc = pd.DataFrame({"avg": [0.3], "a": [0.2], "b": [0.4]}, index=["m"])
         >>> st = pd.DataFrame("ok", index=sc.index, columns=sc.columns)
         >>> ts = pd.DataFrame({"avg": [pd.NaT], "a": [pd.Timestamp("2020-05-01", tz="UTC")],

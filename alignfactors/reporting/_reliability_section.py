@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from ._render import markdown_table
-from .estimate import Estimate
-from .attenuation import Disattenuated
-from .reliability import ASSUMPTIONS, Reliability
+from .._formatting import markdown_table
+from ..estimate import Estimate
+from ..attenuation import Disattenuated
+from ..reliability import ASSUMPTIONS, Reliability
 
 __all__ = ["ReliabilitySection", "run_reliability_section", "render_reliability_section", "reliability_figure"]
 
@@ -82,7 +82,7 @@ class ReliabilitySection:
 
 
 def _replicate_groups(table, matrix: pd.DataFrame) -> pd.Series | None:
-    from .families import model_families
+    from ..families import model_families
 
     try:
         fam = model_families(table, level="variant").reindex([str(i) for i in matrix.index])
@@ -100,9 +100,9 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
     ``clusters`` (codes-ready: None, a Series model_id -> label or a string the analyses accept) is
     the resampling unit of the report, passed to every analysis of the section.
     """
-    from .agreement import agreement
-    from .dimensions import dimensionality
-    from .reliability import reliability
+    from ..agreement import agreement
+    from ..dimensions import dimensionality
+    from ..reliability import reliability
 
     m = cleaned.matrix
     common = dict(n_boot=n_boot, ci=ci, seed=seed, n_jobs=n_jobs, progress=progress, clusters=clusters)

@@ -12,50 +12,13 @@ import math
 import warnings
 
 import numpy as np
-import pandas as pd
-from scipy import optimize, special, stats
+from scipy import special, stats
 
+from ._factor_kernels import eigh_desc as _eigh_desc
+from ._factor_kernels import fa1_values as _fa1_values  # psych's fa(r, 1)$values, one implementation
 from .correlation import resampled_correlation
 
 _EPS = np.finfo(float).eps
-
-
-def _eigh_desc(r: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    w, v = np.linalg.eigh(r)
-    return w[::-1], v[:, ::-1]
-
-
-def _minres1_objective(load, r0):
-    e = r0 - np.outer(load, load)
-    np.fill_diagonal(e, 0.0)
-    return float(np.sum(e * e)), -4.0 * (e @ load)
-
-
-def _fa1_values(r: np.ndarray) -> np.ndarray:
-    """``psych::fa(r, 1, fm="minres")$values``: eigenvalues of r with communalities on the diagonal.
-
-    minres minimises the off-diagonal squared residuals. Written by hand over the loadings with
-    the exact gradient (O(p^2) per step, no eigendecomposition), because factor_analyzer 0.5.1
-    fails under scikit-learn >= 1.6 and its gradient-free search over uniquenesses takes seconds
-    at p = 80. Loadings are bounded by psych's uniqueness bound (h^2 <= 0.995); the fixtures agree
-    to 1e-7. Start: first principal axis of r with squared multiple correlations on the diagonal.
-    """
-    p = r.shape[0]
-    try:
-        h = 1.0 - 1.0 / np.diag(np.linalg.inv(r))
-    except np.linalg.LinAlgError:
-        h = np.full(p, 0.5)
-    h = np.clip(np.where(np.isfinite(h), h, 0.5), 0.005, 0.995)
-    start = r.copy()
-    np.fill_diagonal(start, h)
-    w, v = np.linalg.eigh(start)
-    load0 = v[:, -1] * math.sqrt(max(w[-1], 1e-6))
-    bound = math.sqrt(0.995)
-    fit = optimize.minimize(_minres1_objective, load0, args=(r,), jac=True, method="L-BFGS-B",
-                            bounds=[(-bound, bound)] * p, options={"maxiter": 1000, "ftol": 1e-14, "gtol": 1e-10})
-    reduced = r.copy()
-    np.fill_diagonal(reduced, fit.x * fit.x)
-    return np.linalg.eigvalsh(reduced)[::-1]
 
 
 def _map_values(r, w, v, max_k: int, power: int) -> np.ndarray:
@@ -156,7 +119,7 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
         rs = resampled_correlation(pool[i], weights, method, plans[i])
         ok = np.all(np.isfinite(rs), axis=(1, 2))
         if ok.any():
-            pcs[ok, i] = np.linalg.eigvalsh(rs[ok])[:, ::-1]
+            pcs[ok, i] = np.linalg.eigvalsh(rs[ok])[:, ::-1]  # batched: eigh_desc takes one matrix
         if need_fa:
             for j in np.flatnonzero(ok):
                 fas[j, i] = _fa1_values(rs[j])

@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._render import json_number
-from ._validation import did_you_mean
-from .errors import DataError, ParameterError, ParameterTypeError
-from .estimate import Estimate
-from .report_render import package_versions, render_markdown, write_figures
+from .._formatting import json_number
+from .._validation import did_you_mean
+from ..errors import DataError, ParameterError, ParameterTypeError
+from ..estimate import Estimate
+from ._render import package_versions, render_markdown, write_figures
 
 __all__ = ["report", "ReportResults", "run_analyses", "results_to_dict", "REPORT_OPTIONS", "RESULT_KEYS"]
 
@@ -91,7 +91,7 @@ class ReportResults:
 
 # ------------------------------------------------------------------------------------------ validation
 def _validate_report(table, out, n_boot, seed, options):
-    from .table import ScoreTable
+    from ..io.table import ScoreTable
 
     if not isinstance(table, (ScoreTable, str, os.PathLike)):
         raise ParameterTypeError(
@@ -132,7 +132,7 @@ def _validate_report(table, out, n_boot, seed, options):
                              f"'architecture', 'none' or a Series model_id -> family; got {cl!r}.")
     if not isinstance(opts["compare_units"], bool):
         raise ParameterTypeError(f"compare_units must be True or False; got {opts['compare_units']!r}.")
-    from ._options import check_options
+    from .._options import check_options
 
     check_options(n_boot=n_boot, ci=opts["ci"], ci_method=opts["ci_method"], seed=seed, n_jobs=opts["n_jobs"],
                   batch_size=opts["batch_size"], where="report")
@@ -142,7 +142,7 @@ def _validate_report(table, out, n_boot, seed, options):
 def _report_clusters(option, table, index):
     """The ``clusters=`` every analysis of the report gets: "auto" becomes "families" when the model
     names show near-copies (Brain-Score exports), else None; and a description for the record."""
-    from .families import cluster_labels
+    from ..families import cluster_labels
 
     if isinstance(option, pd.Series):
         return option, "cluster"
@@ -262,7 +262,7 @@ def _step_costs(n_boot: int, shape: dict | None = None) -> tuple[dict, dict]:
 def _steps_progress(progress: bool, n_boot: int = 2000):
     """The report's run-wide progress: one bar weighted by :data:`STEP_COSTS` (see
     :class:`alignfactors._progress.StepProgress`); inside :func:`report` the bar it opened."""
-    from ._progress import StepProgress
+    from .._progress import StepProgress
 
     costs, share = _step_costs(n_boot)
     return StepProgress(costs, enabled=progress, title="alignfactors report", bars=STEP_BARS, boot_share=share,
@@ -274,7 +274,7 @@ def _data_shape(table, cleaned, aggregate) -> dict:
     n, p = cleaned.matrix.shape
     tree = table.tree
     parts = tree.children(aggregate) if aggregate in table.scores.columns and not tree.is_leaf(aggregate) else []
-    from .report_reliability import _replicate_groups
+    from ._reliability_section import _replicate_groups
 
     errors = getattr(table, "errors", None)
     with warnings.catch_warnings():  # the reliability section says itself why it has no replicates
@@ -292,18 +292,18 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
 
     Parameters are those of :func:`report` (without ``out``).
     """
-    from .agreement import agreement
-    from .aggregation import rank_models
-    from .cleaning import clean
-    from .comparison import compare_aggregations
-    from .decomposition import decompose
-    from .dimensions import dimensionality
-    from .factor_bootstrap import bootstrap_loadings
-    from .factors import FactorModel
+    from ..agreement import agreement
+    from ..aggregation import rank_models
+    from ..cleaning import clean
+    from ..comparison import compare_aggregations
+    from ..decomposition import decompose
+    from ..dimensions import dimensionality
+    from ..factor_bootstrap import bootstrap_loadings
+    from ..factors import FactorModel
 
     opts = _validate_report(table, ".", n_boot, seed, options)
     if not hasattr(table, "scores"):
-        from .loading import load_table
+        from ..io.loading import load_table
 
         source = table if source is None else source
         table = load_table(table)
@@ -378,7 +378,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.update()
             bar.set_postfix_str("reliability")
             # "Reliability and measurement error": only when the input has errors or replicate models
-            from .report_reliability import run_reliability_section
+            from ._reliability_section import run_reliability_section
 
             bar.set_postfix_str("reliability")
             rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
@@ -406,7 +406,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
 def _factor_fit_table(matrix, dim, opts):
     """k for the factor model: the n_factors option, else the parallel_fa rule; clipped to max_factors
     (and p - 1) with the clipping stated, and the fit tabulated over k around it."""
-    from .adequacy import factor_fit_table
+    from ..adequacy import factor_fit_table
 
     p = matrix.shape[1]
     if opts["n_factors"] is not None:
@@ -419,8 +419,8 @@ def _factor_fit_table(matrix, dim, opts):
 
 def _resampling_units(table, cleaned, groups, opts, dec, full):
     """Headline numbers under the model, family and architecture bootstrap, when the names show families."""
-    from .families import cluster_labels
-    from .units import compare_units
+    from ..families import cluster_labels
+    from ..units import compare_units
 
     idx = cleaned.matrix.index
     if cluster_labels("auto", idx, table) is None:
@@ -445,8 +445,8 @@ def _trend_dates(table) -> list[str]:
 
 def _run_trend(table, opts, common, skipped, clusters=None):
     """The trend over time when the table has timestamps (else None); see :func:`alignfactors.trend`."""
-    from .errors import AlignFactorsError
-    from .trend import trend
+    from ..errors import AlignFactorsError
+    from ..trend import trend
 
     if not getattr(table, "has_timestamps", False):
         return None
@@ -467,13 +467,13 @@ def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dic
     alternative cleanings, benchmark-source structure (within vs between sources; agreement and
     dimensionality one level up, on one column per dataset) and the most / least correlated
     pairs with simultaneous intervals."""
-    from .agreement import agreement
-    from .aggregation_audits import balance_across_cleanings
-    from .decomposition import decompose
-    from .dimensions import dimensionality
-    from .sources import benchmark_sources, extreme_pairs, source_agreement, source_matrix
+    from ..agreement import agreement
+    from ..balance import balance_across_cleanings
+    from ..decomposition import decompose
+    from ..dimensions import dimensionality
+    from ..sources import benchmark_sources, extreme_pairs, source_agreement, source_matrix
 
-    from ._options import cluster_codes
+    from ..families import cluster_codes
 
     out: dict = {}
     plain = {k: common[k] for k in ("n_boot", "ci", "seed", "n_jobs")}
@@ -561,7 +561,7 @@ def _cleaning_dict(cleaned, table) -> dict:
 
 def results_to_dict(res: ReportResults) -> dict:
     """The content of ``results.json`` (keys :data:`RESULT_KEYS` first, in order)."""
-    from . import __version__
+    from .. import __version__
 
     dec = res.decomposition.to_dict() if res.decomposition is not None else {
         "skipped": res.skipped.get("decomposition")}
@@ -640,7 +640,7 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
     Parameters
     ----------
     table : ScoreTable or path
-        The leaderboard; a path is read with :func:`alignfactors.loading.load_table`.
+        The leaderboard; a path is read with :func:`alignfactors.io.loading.load_table`.
     out : str or Path
         Output directory; replaced atomically if it exists.
     n_boot : int, default=2000

@@ -1,22 +1,20 @@
 """Inferring a benchmark tree from scores, and checking a tree against them.
 
-Public names are re-exported by :mod:`alignfactors.tree`; import them from there.
+Public names are re-exported by :mod:`alignfactors.io.tree`; import them from there.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
-from ._search import OutOfSteps, search
-from .errors import DataError, ParameterError, TreeError
+from .._search import OutOfSteps, search
+from ..errors import DataError, ParameterError, TreeError
+from .tree import BenchmarkTree
 
-if TYPE_CHECKING:
-    from .tree import BenchmarkTree
 
 __all__ = ["TreeCheck", "infer_tree", "check_tree", "DEFAULT_TOLERANCE"]
 
@@ -99,7 +97,7 @@ def check_tree(
 
     Examples
     --------
-    >>> from alignfactors.tree import BenchmarkTree
+    >>> from alignfactors.io.tree import BenchmarkTree
     >>> s = pd.DataFrame({"p": [0.5, 0.2], "a": [0.4, 0.4], "b": [0.6, np.nan]})
     >>> check_tree(s, BenchmarkTree({"p": ["a", "b"]}, roots=["p"])).max_abs_error
     0.0
@@ -242,7 +240,6 @@ def infer_tree(
                       "parent: kept as a leaf" for j, f in sorted(res.undetermined.items())]
     if unmatched:
         raise TreeError(_failure_message_free(names, x, scores.index, unmatched[0], res))
-    from .tree import BenchmarkTree  # tree.py imports this module at its end
 
     policy = {names[p]: f.policy for p, f in res.fits.items()}
     rules = {p: {"rule": "mean", "weights": [1.0 / len(k)] * len(k),
@@ -526,7 +523,6 @@ def _infer_preorder(
                                          near_miss))
     stack, parents = result
     mapping = {names[p]: [names[k] for k in kids] for p, kids in sorted(parents.items())}
-    from .tree import BenchmarkTree  # tree.py imports this module at its end
 
     tree = BenchmarkTree(mapping, roots=[names[r] for r in reversed(stack)])
     return tree, check_tree(scores, tree, tol)

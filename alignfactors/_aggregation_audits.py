@@ -99,7 +99,7 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
     percentile interval of the Shapley difference and the share of resamples in which the rule
     has the smallest |difference| (rules on the same leaves share the draws).
     """
-    from .comparison import _balance_columns, _p_best
+    from ._balance_kernels import _balance_columns, _p_best
     from .rank_uncertainty import _Resampler
     from .resampling import check_seed
 
@@ -133,56 +133,3 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
         for m in methods:
             out[m][f"p_best_{scheme}"] = p[m]
     return out
-
-
-def balance_across_cleanings(table, methods=("brainscore", "mean", "zscore", "rank", "domain_zscore"),
-                             cleanings=None) -> pd.DataFrame:
-    """Balance of each rule on the matrices left by alternative cleanings (no resampling).
-
-    Parameters
-    ----------
-    table : ScoreTable
-    methods : sequence of str
-    cleanings : list of dict, optional
-        Keyword sets for :func:`alignfactors.cleaning.clean`; default: ``max_missing`` 0.2,
-        0.35, 0.5 (the paper's), 0.65 and 0.8, complete models.
-
-    Returns
-    -------
-    DataFrame
-        One row per cleaning and rule: cleaning (its options), n_models, n_neural,
-        n_behavioral, method, weight_neural, effective_neural, effective_behavioral, rho,
-        difference (Shapley, neural - behavioral), best (smallest |difference| in that cleaning).
-
-    Examples
-    --------
-    >>> import alignfactors as af
-    >>> t = af.datasets.simulate_leaderboard(60, seed=0)
-    >>> df = balance_across_cleanings(t, methods=["mean", "domain_zscore"], cleanings=[{"max_missing": 0.5}])
-    >>> float(abs(df.set_index("method").loc["domain_zscore", "difference"])) < 1e-9
-    True
-    """
-    from .cleaning import clean
-    from .comparison import compare_aggregations
-
-    if cleanings is None:
-        cleanings = [{"max_missing": v} for v in (0.2, 0.35, 0.5, 0.65, 0.8)]
-    rows = []
-    for opts in cleanings:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            c = clean(table, **opts)
-            cmp = compare_aggregations(table, methods=list(methods), models=list(c.matrix.index),
-                                       metrics=list(c.matrix.columns), n_boot=0, iia=False,
-                                       metric_sensitivity=False, monotone=False)
-        doms = c.domains.value_counts()
-        b = cmp.balance
-        best = str(b.loc[b["difference"].abs().idxmin(), "method"])
-        label = ", ".join(f"{k}={v!r}" for k, v in opts.items())
-        for r in b.itertuples(index=False):
-            rows.append({"cleaning": label, "n_models": c.matrix.shape[0], "n_neural": int(doms.get("neural", 0)),
-                         "n_behavioral": int(doms.get("behavioral", 0)), "method": r.method,
-                         "weight_neural": r.weight_neural, "effective_neural": r.effective_neural,
-                         "effective_behavioral": r.effective_behavioral, "rho": r.rho,
-                         "difference": r.difference, "best": r.method == best})
-    return pd.DataFrame(rows)

@@ -1,9 +1,9 @@
 """Brain-Score's newer layouts: today's CSV export, the zip with plugin-info.csv, the snapshot JSON.
 
 Each reader turns its layout into plain frames (scores, status, models and, where the source has
-them, errors, raw, timestamps, versions, benchmark metadata); :mod:`alignfactors.loading` infers
-the tree and builds the :class:`~alignfactors.table.ScoreTable`. The layouts are described in
-the docstring of :func:`alignfactors.loading.load_brainscore`.
+them, errors, raw, timestamps, versions, benchmark metadata); :mod:`alignfactors.io.loading` infers
+the tree and builds the :class:`~alignfactors.io.table.ScoreTable`. The layouts are described in
+the docstring of :func:`alignfactors.io.loading.load_brainscore`.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from .errors import DataError, InputFileError
+from ..errors import DataError, InputFileError
 
 #: A versioned benchmark identifier of the snapshot, ``<short name>_v<N>``.
 _VERSIONED = re.compile(r"^(?P<name>.+)_v(?P<version>\d+)$")
@@ -502,8 +502,8 @@ def _is_ancestor(c: str, a: str, parent: dict) -> bool:
 
 
 def check_marked_tree(values: pd.DataFrame, children: dict, rules: dict, tol: float):
-    """A :class:`~alignfactors.tree.TreeCheck` of ``children`` under each parent's rule."""
-    from .tree import TreeCheck
+    """A :class:`~alignfactors.io.tree_inference.TreeCheck` of ``children`` under each parent's rule."""
+    from .tree_inference import TreeCheck
 
     n_cells, worst, bad = 0, 0.0, []
     for parent, kids in children.items():
