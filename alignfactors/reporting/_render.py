@@ -173,7 +173,8 @@ def _md_dimensions(res: ReportResults, figs: dict, fig_no) -> list[str]:
                        "explained": _e(d.explained_estimates[k])} for k in ev]), ""]
     lines += [_figure(next(fig_no), figs["scree"],
                       "Scree plot: observed eigenvalues with bootstrap intervals; grey: eigenvalues of simulated "
-                      "uncorrelated data of the same size (mean, dashed; band up to the quantile parallel analysis "
+                      "uncorrelated data of the same size and family structure (mean, dashed; band up to the quantile "
+                      "parallel analysis "
                       "compares with)."), ""]
     for note in d.notes:
         lines.append(f"- {note}")
@@ -461,7 +462,8 @@ def _md_methods(res: ReportResults) -> list[str]:
             f"One seed ({o['seed']}) is given to every analysis. Correlations are {o['method']} (average ranks "
             "for ties). Dimensionality: parallel analysis on components and on one-factor minres eigenvalues "
             "(psych's rule), Velicer's MAP, Kaiser, optimal coordinates, acceleration factor and cross-validated "
-            "likelihood; P(k) is the share of resamples in which a rule chooses k. Factor analysis as psych::fa "
+            "likelihood; P(k) is the share of resamples in which a rule chooses k, each resample compared with "
+            "null data of its own kind (its repeated rows and family structure). Factor analysis as psych::fa "
             "at psych's defaults (rotations as GPArotation/stats::varimax, tolerance 1e-5; every extraction x "
             "rotation checked against R); k from the parallel_fa rule, fit tabulated over k with RMSEA > 0.08 "
             "or TLI < 0.90 flagged as poor; loading intervals refit the model on each resample, warm-started "
