@@ -163,3 +163,35 @@ def test_the_checks_can_fail():
     assert _layer("alignfactors._dimension_rules") == "analyses"
     assert _layer("alignfactors.io.loading") == "io"
     assert _layer("alignfactors.agreement") == "analyses"
+
+
+def _import_froms():
+    """Every ``from X import name`` inside the package, function-level ones included, as
+    (module, name, where): resolved to absolute module names."""
+    out = []
+    for path in PACKAGE.rglob("*.py"):
+        module = _module_name(path)
+        base = module.split(".") if path.name == "__init__.py" else module.split(".")[:-1]
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.level:
+                anchor = base[: len(base) - (node.level - 1)] if node.level > 1 else base
+                target = ".".join(anchor + ([node.module] if node.module else []))
+                out += [(target, alias.name, f"{path.name}:{node.lineno}") for alias in node.names]
+    return out
+
+
+def test_every_relative_import_resolves():
+    # function-level imports run only when their function does: check them all here, so a moved
+    # module cannot leave an import that fails at run time only
+    import importlib
+
+    missing = []
+    for target, name, where in _import_froms():
+        mod = importlib.import_module(target)
+        if hasattr(mod, name):
+            continue
+        try:
+            importlib.import_module(f"{target}.{name}")
+        except ImportError:
+            missing.append(f"{where}: from {target} import {name}")
+    assert missing == []

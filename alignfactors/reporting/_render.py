@@ -55,7 +55,7 @@ def _figure(n: int, path: str, caption: str) -> str:
 
 def write_figures(res: ReportResults, folder: Path) -> dict:
     """Draw and save every figure; returns name -> relative path."""
-    from .. import figures as F
+    from . import figures as F
 
     folder.mkdir(parents=True, exist_ok=True)
     names = res.table.models["model_name"] if "model_name" in res.table.models else None
