@@ -666,3 +666,17 @@ def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
         if float((g2.resid[ok2] ** 2).sum()) <= 1.5 * rss_f + 1e-30:
             return g2
     return None
+
+
+def describe_fit(f: Fit, names) -> str:
+    """A fit in words: ``the mean of 2 ('a', 'b')``, ``the sum of ...`` or ``0.3*'a' + 0.7*'b'``."""
+    big = np.asarray(f.weights, float) >= 0.01 * max(float(np.sum(f.weights)), 1e-300)
+    cols = [names[c] for c, b in zip(f.cols, big) if b]  # terms of at least 1% of the total
+    w = np.asarray(f.weights, float)[big]
+    shown = ", ".join(repr(c) for c in cols[:4]) + (", ..." if len(cols) > 4 else "")
+    if w.size and np.allclose(w, 1 / w.size, rtol=0.02, atol=0):
+        return f"the mean of {len(cols)} ({shown})"
+    if w.size and np.allclose(w, 1, rtol=0.02, atol=0):
+        return f"the sum of {len(cols)} ({shown})"
+    terms = " + ".join(f"{wi:.3g}*{c!r}" for wi, c in list(zip(w, cols))[:4])
+    return terms + (" + ..." if len(cols) > 4 else "")

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import rankdata
 
-from .._search import OutOfSteps, RULES, half_widths, search
+from .._search import OutOfSteps, RULES, describe_fit as _describe, half_widths, search
 from ..errors import DataError, ParameterError, ParameterTypeError
 from .tree import BenchmarkTree
 
@@ -415,19 +415,6 @@ def _assemble(res, names, x, index, half):
                      f"columns: {[names[c] for c in a]} and {[names[c] for c in b]}; the first "
                      "is used, pass an explicit tree (aggregates=) to choose")
     return mapping, fits, notes
-
-
-def _describe(f, names) -> str:
-    big = np.asarray(f.weights, float) >= 0.01 * max(float(np.sum(f.weights)), 1e-300)
-    cols = [names[c] for c, b in zip(f.cols, big) if b]  # terms of at least 1% of the total
-    w = np.asarray(f.weights, float)[big]
-    shown = ", ".join(repr(c) for c in cols[:4]) + (", ..." if len(cols) > 4 else "")
-    if w.size and np.allclose(w, 1 / w.size, rtol=0.02, atol=0):
-        return f"the mean of {len(cols)} ({shown})"
-    if w.size and np.allclose(w, 1, rtol=0.02, atol=0):
-        return f"the sum of {len(cols)} ({shown})"
-    terms = " + ".join(f"{wi:.3g}*{c!r}" for wi, c in list(zip(w, cols))[:4])
-    return terms + (" + ..." if len(cols) > 4 else "")
 
 
 def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str] = RULES,

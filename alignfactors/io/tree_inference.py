@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import pandas as pd
 
-from .._search import OutOfSteps, search
+from .._search import OutOfSteps, describe_fit as _describe, search
 from ..errors import DataError, ParameterError, TreeError
 from .tree import BenchmarkTree
 
@@ -285,19 +285,6 @@ def _mapping(res, names, x, index) -> tuple[dict[str, list[str]], list[str]]:
                      "(pass tree= to choose)")
     del pos
     return mapping, notes
-
-
-def _describe(f, names) -> str:
-    """``the mean of ('a', 'b')`` or ``0.3*'a' + 0.7*'b'``."""
-    big = np.asarray(f.weights, float) >= 0.01 * max(float(np.sum(f.weights)), 1e-300)
-    cols = [names[c] for c, b in zip(f.cols, big) if b]  # terms of at least 1% of the total
-    w = np.asarray(f.weights, float)[big]
-    if w.size and np.allclose(w, 1 / w.size, rtol=0.02, atol=0):
-        return f"the mean of {len(cols)} ({', '.join(repr(c) for c in cols[:4])}{', ...' if len(cols) > 4 else ''})"
-    if w.size and np.allclose(w, 1, rtol=0.02, atol=0):
-        return f"the sum of {len(cols)} ({', '.join(repr(c) for c in cols[:4])}{', ...' if len(cols) > 4 else ''})"
-    terms = " + ".join(f"{wi:.3g}*{c!r}" for wi, c in list(zip(w, cols))[:4])
-    return terms + (" + ..." if len(cols) > 4 else "")
 
 
 def _from_order(scores, tol, max_mismatch, max_steps, res, names):
