@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
-from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _normal_scores,
+from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_fit_batch, _fa1_values, _map_values, _normal_scores,
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
@@ -549,12 +549,17 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             if need_ref:  # each resample against the null pool under its own weights
                 null_pc, null_fa = _null_eigenvalues(pool, plans, weights, method, need_fa)
                 refs_pc, refs_fa = _threshold(null_pc, parallel_quantile, 1), _threshold(null_fa, parallel_quantile, 1)
-            for b in range(weights.shape[0]):
-                if not np.all(np.isfinite(rs[b])):
-                    continue
+            finite = np.flatnonzero(np.all(np.isfinite(rs), axis=(1, 2)))
+            fa_obs = {}
+            if need_fa and finite.size:  # the resamples' own one-factor fits, as one batch
+                try:
+                    fa_obs = dict(zip(finite, _fa1_fit_batch(rs[finite])[0]))
+                except np.linalg.LinAlgError:
+                    fa_obs = {}
+            for b in finite:
                 rpc, rfa = (refs_pc[b], refs_fa[b]) if need_ref else (ref_pc, ref_fa)
                 try:
-                    _, _, _, kb = _rule_ks(rs[b], corr_rules, rpc, rfa, max_k, map_power)
+                    _, _, _, kb = _rule_ks(rs[b], corr_rules, rpc, rfa, max_k, map_power, fa_obs.get(b))
                 except np.linalg.LinAlgError:
                     continue
                 out[b] = [kb[r] for r in corr_rules]
