@@ -446,8 +446,25 @@ def _compute(x, plan, tree) -> np.ndarray:
     return _pc1(x, w, plan.units) if plan.method == "pc1" else _copeland(x, w)
 
 
-def _standardise(v) -> np.ndarray:
-    """z-score over the present values (ddof=1); a constant column gives 0 where present."""
+def _standardise(v, counts=None) -> np.ndarray:
+    """z-score over the present values (ddof=1); a constant column gives 0 where present.
+
+    ``counts`` (B, n): bootstrap count weights; ``v`` is then (B, n) or (B, n, p) and each
+    resample is standardised as its materialised sample would be (a model drawn c times counts
+    c times, one never drawn not at all): the weighted form used by :mod:`alignfactors.comparison`.
+    """
+    if counts is not None:
+        c = counts if v.ndim == 2 else counts[:, :, None]
+        present = ~np.isnan(v) & (c > 0)
+        cc, vv = np.where(present, c, 0.0), np.where(present, v, 0.0)
+        total = cc.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = (cc * vv).sum(axis=1, keepdims=True) / total
+            dev = np.where(present, vv - mu, 0.0)
+            sd = np.sqrt((cc * dev * dev).sum(axis=1, keepdims=True) / (total - 1))
+            flat = ~(sd > 0)
+            out = (v - mu) / np.where(flat, 1.0, sd)
+        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mu, sd = np.nanmean(v, axis=0), np.nanstd(v, axis=0, ddof=1)
@@ -482,25 +499,31 @@ def _domain_plan(plan, tree, units):
                  False, None)
 
 
-def _combine_standardised(node, plan, col) -> np.ndarray:
+def _combine_standardised(node, plan, col, counts=None) -> np.ndarray:
     if node not in plan.children:
         return col[node]
     kids = plan.children[node]
-    vals = np.column_stack([_combine_standardised(k, plan, col) for k in kids])
+    vals = np.stack([_combine_standardised(k, plan, col, counts) for k in kids], axis=-1)
     w = np.array([plan.weights.get(k, 1.0) for k in kids])
-    return _standardise(_weighted_mean(vals, w))
+    return _standardise(_weighted_mean(vals, w), counts)
 
 
-def _domain_zscore(x, plan, tree) -> np.ndarray:
+def _domain_zscore(x, plan, tree, counts=None) -> np.ndarray:
+    """The domain_zscore rule on the leaf matrix ``x`` (n, p); with bootstrap ``counts`` (B, n) the
+    scores of every resample at once, (B, n), each standardisation weighted by the counts."""
     # Standardise every leaf, then every node of the tree as it is combined from its children,
     # then the domain sub-aggregates; the score is the equal-weight mean of the domains' z-scores.
-    z = _transform(x, "zscore", plan.units)
-    col = {u: z[:, j] for j, u in enumerate(plan.units)}
+    if counts is None:
+        z = _transform(x, "zscore", plan.units)
+        col = {u: z[:, j] for j, u in enumerate(plan.units)}
+    else:
+        z = _standardise(np.broadcast_to(x, (counts.shape[0], *x.shape)), counts)
+        col = {u: z[:, :, j] for j, u in enumerate(plan.units)}
     doms = []
     for units in _domain_groups(plan, tree).values():
         sub = _domain_plan(plan, tree, units)
-        doms.append(_standardise(_combine_standardised(sub.top, sub, col)))
-    return _weighted_mean(np.column_stack(doms), np.ones(len(doms)))
+        doms.append(_standardise(_combine_standardised(sub.top, sub, col, counts), counts))
+    return _weighted_mean(np.stack(doms, axis=-1), np.ones(len(doms)))
 
 
 def _domain_zscore_leaf_weights(plan, tree) -> dict:

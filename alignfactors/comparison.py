@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._formatting import estimates_frame, json_number, markdown_table, text_table
-from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
+from .aggregation import AGGREGATION_METHODS, _domain_zscore, _validate_aggregate, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from ._aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
@@ -43,6 +43,7 @@ __all__ = ["compare_aggregations", "AggregationComparison", "balance_difference"
 
 _FIXED = ("brainscore", "mean", "geometric")  # a model's score does not depend on the other models
 _FAST = ("zscore", "rank")  # population-dependent rules with a vectorised weighted form
+_TREE_WEIGHTED = ("domain_zscore",)  # population-dependent along the tree; weighted form in aggregation.py
 _DOMAINS = ("neural", "behavioral")
 
 
@@ -342,6 +343,17 @@ class _Scorer:
         elif method in _FAST:
             self.x = table.scores.loc[models, self.units].to_numpy(dtype=float)
             self.rank_parts = [_desc_rank_parts(self.x[:, j]) for j in range(self.x.shape[1])]
+        elif method in _TREE_WEIGHTED:  # each key's plan and leaf matrix, as aggregate() builds them
+            self.plans = {}
+            for key in self.keys:
+                if key != "all" and not self.masks[key].any():
+                    continue
+                sel = self.selection(key)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DegenerateDataWarning)
+                    _, plan, x = _validate_aggregate(table, method, None, None, None, sel.get("domains"),
+                                                     sel.get("metrics"), models, None, False, None)
+                self.plans[key] = (plan, np.where(np.isnan(x), 0.0, x) if plan.missing == "zero" else x)
 
     def selection(self, key: str) -> dict:
         """aggregate() keywords choosing the metrics of ``key`` ("all" or a domain) for this rule."""
@@ -360,6 +372,12 @@ class _Scorer:
                 for key, mask in self.masks.items():
                     tt = t[:, :, mask]
                     out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)
+            return out
+        if self.method in _TREE_WEIGHTED:
+            out = {k: np.full(w.shape, np.nan) for k in self.keys}
+            with np.errstate(all="ignore"):
+                for key, (plan, x) in self.plans.items():
+                    out[key] = np.where(w > 0, _domain_zscore(x, plan, self.table.tree, w), np.nan)
             return out
         return self._materialised(w)
 

@@ -68,7 +68,7 @@ def test_weighted_scorer_equals_rule_on_materialised_resample():
     table = ScoreTable.from_wide(_domain_table())
     ids = list(table.scores.index)
     w = np.bincount(np.random.default_rng(1).integers(0, len(ids), len(ids)), minlength=len(ids)).astype(float)
-    for method in ("zscore", "rank", "mean"):
+    for method in ("zscore", "rank", "mean", "domain_zscore"):
         sc = _Scorer(table, method, ids)
         fast = sc(w[None, :])
         slow = sc._materialised(w[None, :])
@@ -77,6 +77,22 @@ def test_weighted_scorer_equals_rule_on_materialised_resample():
             assert np.allclose(fast[key][0, drawn], slow[key][0, drawn], atol=1e-12), (method, key)
         ones = sc(np.ones((1, len(ids))))["all"][0]
         assert np.allclose(ones, aggregate(table, method=method).to_numpy(), atol=1e-12)
+
+
+def test_weighted_domain_zscore_equals_rule_on_materialised_resamples_along_a_tree():
+    """domain_zscore standardises every node of the tree: its weighted form (all resamples at once)
+    equals aggregate() on each materialised resample, missing scores included."""
+    from alignfactors.io.datasets import simulate_leaderboard
+
+    table = simulate_leaderboard(80, seed=3)
+    ids = list(table.scores.index)
+    rng = np.random.default_rng(4)
+    w = np.stack([np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids)) for _ in range(5)]).astype(float)
+    sc = _Scorer(table, "domain_zscore", ids)
+    fast, slow = sc(w), sc._materialised(w)
+    for key in ("all", "neural", "behavioral"):
+        assert np.array_equal(np.isnan(fast[key]), np.isnan(slow[key])), key
+        np.testing.assert_allclose(fast[key], slow[key], atol=1e-12, err_msg=key)
 
 
 def test_weighted_kendall_spearman_match_scipy_on_materialised():
