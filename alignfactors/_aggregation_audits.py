@@ -100,7 +100,7 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
     has the smallest |difference| (rules on the same leaves share the draws).
     """
     from ._balance_kernels import _balance_columns, _p_best
-    from .rank_uncertainty import _Resampler
+    from .rank_uncertainty import _CHUNK, _Resampler
     from .resampling import check_seed
 
     alpha = (1 - ci) / 2
@@ -118,13 +118,13 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
                 subs.append((sub.plan, [rs.plan.units.index(u) for u in sub.plan.units]))
             rng = check_seed(seed)
             diff = np.full(n_boot, np.nan)
-            ones = np.ones((1, len(ids)))
-            for b in range(n_boot):
-                draw = rs.draw(rng)
-                s = rs.scores(draw)
-                parts = [rs.scores(draw, plan=p, cols=c) if p is not None else np.full(len(ids), np.nan)
+            for start in range(0, n_boot, _CHUNK):  # drawn in order, scored a chunk at a time
+                draws = [rs.draw(rng) for _ in range(min(_CHUNK, n_boot - start))]
+                s = rs.scores_many(draws)
+                parts = [rs.scores_many(draws, plan=p, cols=c) if p is not None else np.full(s.shape, np.nan)
                          for p, c in subs]
-                diff[b] = _balance_columns(s[None], parts[0][None], parts[1][None], ones, scorers[m].nominal)[0, 5]
+                diff[start:start + len(draws)] = _balance_columns(s, parts[0], parts[1], np.ones(s.shape),
+                                                                  scorers[m].nominal)[:, 5]
             dist[m] = diff
             q = np.nanquantile(diff, [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan)
             out[m][f"diff_{scheme}_low"], out[m][f"diff_{scheme}_high"] = float(q[0]), float(q[1])

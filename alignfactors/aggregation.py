@@ -446,6 +446,101 @@ def _compute(x, plan, tree) -> np.ndarray:
     return _pc1(x, w, plan.units) if plan.method == "pc1" else _copeland(x, w)
 
 
+#: Methods :func:`_compute_many` scores for many benchmark resamples at once.
+_MANY = ("brainscore", "mean", "zscore", "rank", "geometric", "minmax", "borda", "domain_zscore")
+
+
+def _compute_many(x, plan, tree, n_draws: int) -> np.ndarray:
+    """:func:`_compute` for ``n_draws`` benchmark resamples at once: (B, n).
+
+    ``plan.weights`` may hold arrays of shape (B,) (a node's weight in each resample, e.g. its
+    count of draws times its nominal weight) and ``x`` may be (n, p) or (B, n, p) (perturbed
+    scores). Equal to calling :func:`_compute` resample by resample (tested); the methods of
+    :data:`_MANY` only (a weighted median has no batched form here).
+    """
+    if plan.method not in _MANY:
+        raise ValueError(f"_compute_many has no batched form of {plan.method!r}")
+    b = n_draws
+    ones = np.ones((b, x.shape[-2]))
+    if plan.method == "domain_zscore":
+        z = _standardise(np.broadcast_to(x, (b, *x.shape[-2:])), ones)
+        col = {u: z[:, :, j] for j, u in enumerate(plan.units)}
+        doms = []
+        for units in _domain_groups(plan, tree).values():
+            sub = _domain_plan(plan, tree, units)
+            doms.append(_standardise(_combine_standardised(sub.top, sub, col, ones, b), ones))
+        return _weighted_mean(np.stack(doms, axis=-1), np.ones(len(doms)))
+    if x.ndim == 2:
+        values = _transform(x, plan.method, plan.units)
+        if not plan.round_nodes and not np.isnan(values).any():
+            # no missing value: every node's mean is linear, the score is values @ leaf weights
+            out = (values @ _effective_weights_many(plan, b)).T
+            return np.exp(out) if plan.method == "geometric" else out
+        col = {u: values[:, j] for j, u in enumerate(plan.units)}
+    else:
+        values = np.stack([_transform(xb, plan.method, plan.units) for xb in x])
+        col = {u: values[:, :, j] for j, u in enumerate(plan.units)}
+    out = _combine_tree_many(plan.top, plan, col, b)
+    return np.exp(out) if plan.method == "geometric" else out
+
+
+def _effective_weights_many(plan, b: int) -> np.ndarray:
+    """:func:`_effective_weights` with per-resample node weights: (p, B), for data without NaN.
+
+    A node all of whose children have weight 0 in a resample has no value there and is left out
+    of its parent's mean, as :func:`_combine_tree` leaves out a NaN child (NaN if the top is)."""
+    alive: dict = {}
+
+    def up(node):
+        kids = plan.children.get(node)
+        if kids is None:
+            alive[node] = np.ones(b, bool)
+        else:
+            live = np.stack([up(k) for k in kids], axis=1) & (_kid_weights(plan, kids, b) > 0)
+            alive[node] = live.any(axis=1)
+        return alive[node]
+
+    up(plan.top)
+    w = {}
+
+    def down(node, mass):
+        kids = plan.children.get(node)
+        if kids is None:
+            w[node] = mass
+            return
+        raw = _kid_weights(plan, kids, b) * np.stack([alive[k] for k in kids], axis=1)
+        tot = raw.sum(axis=1, keepdims=True)
+        share = raw / np.where(tot > 0, tot, 1.0)
+        for j, k in enumerate(kids):
+            down(k, mass * share[:, j])
+
+    down(plan.top, np.where(alive[plan.top], 1.0, np.nan))
+    return np.stack([w[u] for u in plan.units])
+
+
+def _kid_weights(plan, kids, b: int) -> np.ndarray:
+    """Weights of ``kids`` in each of ``b`` resamples, (B, k): arrays or scalars in plan.weights."""
+    return np.stack([np.broadcast_to(np.asarray(plan.weights.get(k, 1.0), dtype=float), (b,)) for k in kids], axis=1)
+
+
+def _weighted_mean_many(vals, w) -> np.ndarray:
+    """:func:`_weighted_mean` of (B, n, k) values with per-resample weights (B, k)."""
+    present = ~np.isnan(vals)
+    den = np.einsum("bnk,bk->bn", present.astype(float), w)
+    num = np.einsum("bnk,bk->bn", np.where(present, vals, 0.0), w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _combine_tree_many(node, plan, col, b) -> np.ndarray:
+    if node not in plan.children:
+        return np.broadcast_to(col[node], (b, col[node].shape[-1]))
+    kids = plan.children[node]
+    vals = np.stack([_combine_tree_many(k, plan, col, b) for k in kids], axis=-1)
+    out = _weighted_mean_many(vals, _kid_weights(plan, kids, b))
+    return np.round(out, 3) if plan.round_nodes else out
+
+
 def _standardise(v, counts=None) -> np.ndarray:
     """z-score over the present values (ddof=1); a constant column gives 0 where present.
 
@@ -499,11 +594,15 @@ def _domain_plan(plan, tree, units):
                  False, None)
 
 
-def _combine_standardised(node, plan, col, counts=None) -> np.ndarray:
+def _combine_standardised(node, plan, col, counts=None, n_draws=None) -> np.ndarray:
+    """A node of domain_zscore: the standardised weighted mean of its children. ``n_draws``: the
+    node weights are per benchmark resample (arrays (B,), see :func:`_compute_many`)."""
     if node not in plan.children:
         return col[node]
     kids = plan.children[node]
-    vals = np.stack([_combine_standardised(k, plan, col, counts) for k in kids], axis=-1)
+    vals = np.stack([_combine_standardised(k, plan, col, counts, n_draws) for k in kids], axis=-1)
+    if n_draws is not None:
+        return _standardise(_weighted_mean_many(vals, _kid_weights(plan, kids, n_draws)), counts)
     w = np.array([plan.weights.get(k, 1.0) for k in kids])
     return _standardise(_weighted_mean(vals, w), counts)
 
