@@ -216,8 +216,6 @@ def aggregate(
         round_nodes, geometric_floor,
     )
     n_missing = int(np.isnan(x).sum())
-    if plan.missing == "zero":
-        x = np.where(np.isnan(x), 0.0, x)
     attrs = {
         "method": plan.method, "hierarchical": plan.hierarchical, "missing": plan.missing,
         "metrics": list(plan.units), "root": None if plan.top == _VIRTUAL_ROOT else plan.top,
@@ -227,11 +225,12 @@ def aggregate(
         "leaf_weights": dict(zip(plan.units, _effective_weights(plan).tolist())),
     }
     if plan.method == "geometric":
-        x, attrs["n_floored"] = _check_positive(x, plan, table.scores.index)
+        filled = np.where(np.isnan(x), 0.0, x) if plan.missing == "zero" else x
+        attrs["n_floored"] = _check_positive(filled, plan, table.scores.index)[1]
     if plan.method == "domain_zscore":
         attrs["domains"] = {d: list(us) for d, us in _domain_groups(plan, table.tree).items()}
         attrs["leaf_weights"] = _domain_zscore_leaf_weights(plan, table.tree)
-    out = _compute(x, plan, table.tree)
+    out = _score_leaves(x, plan, table, table.scores.index)
     undefined = np.isnan(out)
     if undefined.any():
         warnings.warn(
@@ -243,6 +242,17 @@ def aggregate(
     result.index.name = "model_id"
     result.attrs.update(attrs)
     return result
+
+
+def _score_leaves(x, plan, table, index) -> np.ndarray:
+    """The scores of ``aggregate`` from the leaf matrix ``x`` (models ``index`` x plan.units, NaN
+    where missing): missing cells zero-filled where the plan says so, the geometric floor checked,
+    then :func:`_compute`. Lets an audit re-score a changed matrix without rebuilding the plan."""
+    if plan.missing == "zero":
+        x = np.where(np.isnan(x), 0.0, x)
+    if plan.method == "geometric":
+        x = _check_positive(x, plan, index)[0]
+    return _compute(x, plan, table.tree)
 
 
 # -- validation ---------------------------------------------------------------------------------
