@@ -302,6 +302,23 @@ def _wkendall(sa: np.ndarray, sb: np.ndarray, w: np.ndarray) -> float:
     return s / den if den > 0 else math.nan
 
 
+def _wkendall_all(signs: list, w: np.ndarray) -> np.ndarray | None:
+    """:func:`_wkendall` of every pair of rules at once, from one weighted Gram matrix of their
+    sign matrices: (R, R). None when a rule has a missing score (the pairs then differ in the
+    models they use; :func:`_wkendall` handles them one by one)."""
+    s = np.stack([x.ravel() for x in signs])
+    if not np.isfinite(s).all() or len(w) < 2:
+        return None
+    n_tot = w.sum()
+    ww = np.outer(w, w).ravel()
+    gram = (s * ww) @ s.T
+    ties = ((s == 0) @ ww - n_tot) / 2
+    n0 = n_tot * (n_tot - 1) / 2
+    den = np.sqrt(np.outer(n0 - ties, n0 - ties))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, 0.5 * gram / np.where(den > 0, den, 1.0), np.nan)
+
+
 def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
     ok = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
     if len(ok) < k:
@@ -632,6 +649,8 @@ def compare_aggregations(
     pairs = list(itertools.combinations(methods, 2))
     k_eff = min(top_k, n)
 
+    index = {m: i for i, m in enumerate(methods)}
+
     def statistic(w):
         B = len(w)
         sc = {m: scorers[m](w) for m in methods}
@@ -644,8 +663,9 @@ def compare_aggregations(
             for m in methods:
                 rk[m][i] = np.nan
                 rk[m][i, drawn] = per[m][0]
+            taus = _wkendall_all([per[m][1] for m in methods], wi)
             for j, (a, b) in enumerate(pairs):
-                agree[i, 3 * j] = _wkendall(per[a][1], per[b][1], wi)
+                agree[i, 3 * j] = taus[index[a], index[b]] if taus is not None else _wkendall(per[a][1], per[b][1], wi)
                 agree[i, 3 * j + 2] = _topk_overlap(sc[a]["all"][i, drawn], sc[b]["all"][i, drawn], k_eff)
         for j, (a, b) in enumerate(pairs):
             # Spearman = weighted Pearson of the average ranks in the materialised resample

@@ -234,3 +234,18 @@ def test_monotone_n_changed_has_a_tolerance_and_counts_used_metrics():
     summ = res2.monotone_summary().set_index("method")
     assert summ.loc["rank", "n_changed"] == 0
     assert summ.loc["mean", "n_metrics"] == 4
+
+
+def test_kendall_of_all_pairs_at_once_equals_pair_by_pair():
+    from alignfactors.comparison import _wkendall, _wkendall_all
+
+    rng = np.random.default_rng(8)
+    w = rng.integers(1, 4, 30).astype(float)
+    scores = [np.round(rng.normal(size=30), 1) for _ in range(4)]  # rounding makes ties
+    signs = [_resample_view(s, w)[1] for s in scores]
+    taus = _wkendall_all(signs, w)
+    for a in range(4):
+        for b in range(4):
+            assert taus[a, b] == pytest.approx(_wkendall(signs[a], signs[b], w), abs=1e-12)
+    scores[1][3] = np.nan  # a missing score: left to the pair-by-pair form
+    assert _wkendall_all([_resample_view(s, w)[1] for s in scores], w) is None
