@@ -104,7 +104,7 @@ def _monotone(table, methods, ids, scores, scorers, monotone):
 
 
 def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, seed, ci=0.95,
-                              schemes=("domain", "tree")):
+                              schemes=("domain", "tree"), n_jobs=1):
     """Balance of each rule when its benchmarks are resampled (all models kept).
 
     Each rule's score and its neural / behavioral sub-aggregates are recomputed on the same
@@ -113,34 +113,28 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
     ``"tree"`` (children drawn within every tree node of a domain: a flat rule then sees the
     numbers of metrics per domain change with the datasets drawn). Per rule and scheme:
     percentile interval of the Shapley difference and the share of resamples in which the rule
-    has the smallest |difference| (rules on the same leaves share the draws).
+    has the smallest |difference| (rules on the same leaves share the draws). Each (scheme, rule)
+    has its own stream from ``seed``, so ``n_jobs`` workers give the same numbers.
     """
-    from ._balance_kernels import _balance_columns, _p_best
-    from .rank_uncertainty import _CHUNK, _Resampler
-    from .resampling import check_seed
+    from ._balance_kernels import _p_best
 
     alpha = (1 - ci) / 2
+    jobs = [(scheme, m) for scheme in schemes for m in methods]
+    args = {m: ([scorers[m].selection(d) if scorers[m].masks[d].any() else None for d in ("neural", "behavioral")],
+                scorers[m].selection("all"), scorers[m].nominal) for m in methods}
+    if n_jobs == 1:
+        diffs = [_benchmark_differences(table, m, ids, *args[m], scheme, n_boot, seed) for scheme, m in jobs]
+    else:
+        from joblib import Parallel, delayed
+
+        diffs = Parallel(n_jobs=n_jobs)(delayed(_benchmark_differences)(table, m, ids, *args[m], scheme, n_boot, seed)
+                                        for scheme, m in jobs)
     out = {m: {} for m in methods}
     for scheme in schemes:
         dist = {}
-        for m in methods:
-            rs = _Resampler(table, m, ids, scorers[m].selection("all"), "benchmarks", (), scheme)
-            subs = []
-            for d in ("neural", "behavioral"):
-                if not scorers[m].masks[d].any():
-                    subs.append((None, None))
-                    continue
-                sub = _Resampler(table, m, ids, scorers[m].selection(d), "none", ())
-                subs.append((sub.plan, [rs.plan.units.index(u) for u in sub.plan.units]))
-            rng = check_seed(seed)
-            diff = np.full(n_boot, np.nan)
-            for start in range(0, n_boot, _CHUNK):  # drawn in order, scored a chunk at a time
-                draws = [rs.draw(rng) for _ in range(min(_CHUNK, n_boot - start))]
-                s = rs.scores_many(draws)
-                parts = [rs.scores_many(draws, plan=p, cols=c) if p is not None else np.full(s.shape, np.nan)
-                         for p, c in subs]
-                diff[start:start + len(draws)] = _balance_columns(s, parts[0], parts[1], np.ones(s.shape),
-                                                                  scorers[m].nominal)[:, 5]
+        for (sch, m), diff in zip(jobs, diffs):
+            if sch != scheme:
+                continue
             dist[m] = diff
             q = np.nanquantile(diff, [alpha, 1 - alpha]) if n_boot else (np.nan, np.nan)
             out[m][f"diff_{scheme}_low"], out[m][f"diff_{scheme}_high"] = float(q[0]), float(q[1])
@@ -149,3 +143,28 @@ def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, see
         for m in methods:
             out[m][f"p_best_{scheme}"] = p[m]
     return out
+
+
+def _benchmark_differences(table, m, ids, sub_selections, selection, nominal, scheme, n_boot, seed) -> np.ndarray:
+    """Shapley difference (neural - behavioral) of rule ``m`` in each of ``n_boot`` benchmark resamples."""
+    from ._balance_kernels import _balance_columns
+    from .rank_uncertainty import _CHUNK, _Resampler
+    from .resampling import check_seed
+
+    rs = _Resampler(table, m, ids, selection, "benchmarks", (), scheme)
+    subs = []
+    for sel in sub_selections:
+        if sel is None:
+            subs.append((None, None))
+            continue
+        sub = _Resampler(table, m, ids, sel, "none", ())
+        subs.append((sub.plan, [rs.plan.units.index(u) for u in sub.plan.units]))
+    rng = check_seed(seed)
+    diff = np.full(n_boot, np.nan)
+    for start in range(0, n_boot, _CHUNK):  # drawn in order, scored a chunk at a time
+        draws = [rs.draw(rng) for _ in range(min(_CHUNK, n_boot - start))]
+        s = rs.scores_many(draws)
+        parts = [rs.scores_many(draws, plan=p, cols=c) if p is not None else np.full(s.shape, np.nan)
+                 for p, c in subs]
+        diff[start:start + len(draws)] = _balance_columns(s, parts[0], parts[1], np.ones(s.shape), nominal)[:, 5]
+    return diff

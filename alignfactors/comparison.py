@@ -36,7 +36,7 @@ from ._options import check_options, provenance, seed_record
 from .families import cluster_codes
 from ._balance_kernels import _BAL_NAMES, _balance_columns, _p_best, _wcorr, _wsd  # noqa: F401
 from .families import matrix_names
-from .resampling import bootstrap, check_n_boot_ci
+from .resampling import bootstrap, check_n_boot_ci, root_seed
 from .io.table import ScoreTable
 
 __all__ = ["compare_aggregations", "AggregationComparison", "balance_difference"]
@@ -701,7 +701,10 @@ def compare_aggregations(
         for e in [estimates[f"{meas}:{a}~{b}"]]])
 
     p_best = _p_best({m: estimates[f"difference:{m}"].distribution for m in methods}, methods, n_boot)
-    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, seed, ci) \
+    # each rule's benchmark resampling starts from the seed itself (a Generator: from its SeedSequence, not
+    # its advancing state), so every rule gets the same stream whether the rules run in turn or in parallel
+    bench_seed = root_seed(seed) if isinstance(seed, np.random.Generator) else seed
+    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, bench_seed, ci, n_jobs=n_jobs) \
         if n_boot and balance_benchmarks else None
     brows = []
     for m in methods:
@@ -725,8 +728,15 @@ def compare_aggregations(
     absdiff = balance["difference"].abs()
     best_balance = str(balance.loc[absdiff.idxmin(), "method"]) if absdiff.notna().any() else ""
 
-    uncertainty = {m: _rank_uncertainty(table, method=m, resample=rank_resample, n_boot=n_boot, ci=ci, seed=seed,
-                                       models=ids, metrics=metrics, top=k_eff) for m in methods}
+    rank_kw = dict(resample=rank_resample, n_boot=n_boot, ci=ci, seed=bench_seed, models=ids, metrics=metrics,
+                   top=k_eff)
+    if n_jobs == 1:
+        uncertainty = {m: _rank_uncertainty(table, method=m, **rank_kw) for m in methods}
+    else:  # each rule draws from its own stream of seed: the same numbers for any n_jobs
+        from joblib import Parallel, delayed
+
+        uncertainty = dict(zip(methods, Parallel(n_jobs=n_jobs)(delayed(_rank_uncertainty)(table, method=m, **rank_kw)
+                                                                 for m in methods)))
     rank_intervals = pd.concat([u.to_frame() for u in uncertainty.values()], ignore_index=True)
     iia_df = iia_sum = None
     if iia:

@@ -249,3 +249,14 @@ def test_kendall_of_all_pairs_at_once_equals_pair_by_pair():
             assert taus[a, b] == pytest.approx(_wkendall(signs[a], signs[b], w), abs=1e-12)
     scores[1][3] = np.nan  # a missing score: left to the pair-by-pair form
     assert _wkendall_all([_resample_view(s, w)[1] for s in scores], w) is None
+
+
+def test_n_jobs_gives_identical_results():
+    """Resamples, jackknife, benchmark resampling and rank intervals in parallel: the same numbers."""
+    from alignfactors.io.datasets import simulate_leaderboard
+
+    table = simulate_leaderboard(40, seed=6)
+    kw = dict(methods=["brainscore", "mean", "zscore", "domain_zscore"], n_boot=40, seed=3, iia=False,
+              metric_sensitivity=False, monotone=False)
+    one, two = compare_aggregations(table, n_jobs=1, **kw), compare_aggregations(table, n_jobs=2, **kw)
+    assert json.dumps(one.to_dict(), sort_keys=True) == json.dumps(two.to_dict(), sort_keys=True)
