@@ -244,10 +244,10 @@ class Searcher:
 
     def factor(self, rows: np.ndarray) -> _RowFactor | None:
         """The QR factor of the filled matrix on ``rows`` (cached per row set), or None when
-        the rows are too few for it to pay (fewer than twice the columns)."""
+        the rows are too few for it to pay (fewer than four times the columns, or 1,000)."""
         m = self.x.shape[1]
         n_r = int(rows.sum())
-        if n_r < max(2 * m, 200):
+        if n_r < max(4 * m, 1000):
             return None
         key = np.packbits(rows).tobytes()
         if key not in self._factors:
@@ -323,7 +323,7 @@ class Searcher:
 
     def _fit_skip(self, p, rows, cols, a, y, prune: bool) -> Fit:
         allowed = self.allowed(y.size)
-        fac = self.factor(rows)
+        fac = None if allowed else self.factor(rows)
         if fac is None:
             af = a.full() if isinstance(a, _Design) else a
             d = np.where(~np.isnan(af), af - y[:, None], 0.0)
@@ -433,10 +433,13 @@ class Searcher:
         if gi.size:
             v = np.nan_to_num(self.x[np.ix_(idx, ci[gi])] - y[:, None], nan=0.0)
             pres = self.present[np.ix_(idx, ci[gi])]
-            # Q^T v_c = R_c - Q^T (present_c * y), the latter from a per-column table
-            c = np.column_stack([fac.r[:, ci[g]] - fac.masked(int(ci[g]), ~pres[:, j])[:, p]
-                                 for j, g in enumerate(gi)])
-            try:  # the remainder outside the factor's span: e^T e = v^T v - c^T c
+            try:
+                if gi.size > 16:  # a per-column table for each would cost more than it saves
+                    raise np.linalg.LinAlgError
+                # Q^T v_c = R_c - Q^T (present_c * y), the latter from a per-column table
+                c = np.column_stack([fac.r[:, ci[g]] - fac.masked(int(ci[g]), ~pres[:, j])[:, p]
+                                     for j, g in enumerate(gi)])
+                # the remainder outside the factor's span: e^T e = v^T v - c^T c
                 r2 = np.linalg.cholesky(v.T @ v - c.T @ c).T
             except np.linalg.LinAlgError:
                 c = fac.q.T @ v
@@ -483,7 +486,9 @@ class Searcher:
         if policy == "skip":
             return self._fit_skip(p, rows, cols, a, y, prune)
         allowed = self.allowed(y.size) if allowed is None else allowed
-        if self.factor(rows) is None:
+        if allowed or self.factor(rows) is None:
+            # (with mismatches allowed, a fit on a subsample that is already good enough is
+            # where the trimmed refits start)
             sub = _subsample(y, max(2 * len(cols) + 100, 300))
             w = _nnls(a[sub], y[sub])
         else:  # the shared factor makes the fit on every model the cheaper one
@@ -561,6 +566,25 @@ class Searcher:
         ft = self._evaluate(p, rows, cols, wt, policy, a, y)
         if ft.n_bad <= allowed:
             return wt, ft
+        # least squares on the kept columns misses somewhere; the exact question is whether
+        # any non-negative weights on them stay within the rounding (the dropped weights had
+        # only absorbed a model or two that least squares does not reach); asked only of a
+        # few columns, as a parent's children are: over many the programme is slow and the
+        # dropped weights mattered
+        if trial.size > 32:
+            return w, f
+        keep = np.ones(y.size, bool)
+        if allowed:
+            r = np.abs(ft.resid[rows]) - ft.tol[rows]
+            keep[np.argsort(-r, kind="stable")[:allowed]] = False
+        wm = self._minimax(p, [cols[i] for i in trial], a[:, trial][keep], y[keep],
+                           normalised=False, give_up=not allowed)
+        if wm is not None:
+            wt = np.zeros_like(w)
+            wt[trial] = wm
+            ft = self._evaluate(p, rows, cols, wt, policy, a, y)
+            if ft.n_bad <= allowed and (wm > 0).all():
+                return wt, ft
         return w, f
 
     def fit_rule(self, p: int, kids: list[int], policy: str, rules) -> Fit | None:

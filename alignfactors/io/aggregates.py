@@ -339,6 +339,17 @@ def detect_aggregates(
     mapping, fits, notes = _assemble(res, names, x, scores.index, half)
     for p, cols in sorted(res.overlapping.items()):
         metadata[names[p]] = "overlapping aggregate"
+    while True:  # a parent over a column set aside is itself derived from it: set aside too
+        over = [q for q, kids in mapping.items() if any(k in metadata for k in kids)]
+        if not over:
+            break
+        for q in over:
+            gone = [k for k in mapping[q] if k in metadata]
+            del mapping[q]
+            fits.pop(q, None)
+            metadata[q] = "overlapping aggregate"
+            notes.append(f"column {q!r} is an aggregate of columns set aside ({gone[:4]}): set "
+                         "aside as metadata too, not analysed")
     kept = [nm for nm in names if nm not in metadata]
     doms = {k: v for k, v in (domains or {}).items() if str(k) in set(kept)}
     tree = BenchmarkTree.from_mapping(
