@@ -385,6 +385,10 @@ def _assemble(res, names, x, index, half):
         mapping[names[p]] = children
         fits[names[p]] = _fit_record(names[p], children, f, names)
     notes = []
+    for p, f in fits.items():
+        note = _plain_mean_note(f, names, x, index, half)
+        if note:
+            notes.append(note)
     for group in res.duplicates:
         chain = [names[g] for g in group]
         first = chain[0]
@@ -426,6 +430,39 @@ def _assemble(res, names, x, index, half):
                      f"columns: {[names[c] for c in a]} and {[names[c] for c in b]}; the first "
                      "is used, pass an explicit tree (aggregates=) to choose")
     return mapping, fits, notes
+
+
+def _plain_mean_note(f: AggregateFit, names, x, index, half) -> str | None:
+    """A note when a fixed-weight mean has nearly equal weights (within 5% of ``1/k``): the
+    plain mean then misses on a few models only, and the note names them."""
+    k = len(f.children)
+    w = np.asarray(f.weights, float)
+    if f.rule != "weighted_mean" or k < 2 or np.max(np.abs(w * k - 1)) > 0.05:
+        return None
+    pos = {nm: i for i, nm in enumerate(names)}
+    y = x[:, pos[f.parent]]
+    kids = x[:, [pos[c] for c in f.children]]
+    h = half[[pos[c] for c in f.children]]
+    with np.errstate(invalid="ignore"):
+        if f.missing == "skip":
+            mean = np.nanmean(np.where(np.isnan(kids), np.nan, kids), axis=1)
+            tol = half[pos[f.parent]] + np.nanmean(np.where(np.isnan(kids), np.nan, h), axis=1)
+        else:
+            filled = np.nan_to_num(kids, nan=0.0) if f.missing == "as_zero" else kids
+            mean = filled.mean(axis=1)
+            tol = half[pos[f.parent]] + h.mean()
+    rows = ~np.isnan(y) & ~np.isnan(mean)
+    miss = np.abs(mean - y) - tol
+    bad = rows & (miss > 1e-9)
+    if not bad.any():
+        return None
+    err = np.where(rows, np.abs(mean - y), -1.0)
+    worst = int(err.argmax())
+    return (f"column {f.parent!r} is a fixed-weight mean of its {k} children with nearly equal "
+            f"weights ({w.min():.4g} to {w.max():.4g}); their plain mean misses the printed "
+            f"rounding on {int(bad.sum())} of {int(rows.sum())} models (by up to "
+            f"{err[worst]:.3g}, on model {str(index[worst])!r}): a value printed with fewer "
+            "decimals there, or the site's own slip, is the likely cause")
 
 
 def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str] = RULES,
