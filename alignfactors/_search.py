@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog, nnls
+from threadpoolctl import threadpool_limits
 
 __all__: list[str] = []
 
@@ -180,7 +181,9 @@ class _Design:
                 if self._full is not None:
                     return self._full[:, j]
                 c = self._cols[j]
-                return self.src[:, c] if self.all_rows else self.src[np.ix_(self.idx, np.atleast_1d(c))]
+                if self.all_rows:
+                    return self.src[:, c]
+                return self.src[np.ix_(self.idx, np.atleast_1d(c))]
             return self.full()[key]
         if self._full is not None:
             return self._full[key]
@@ -344,7 +347,8 @@ class Searcher:
             # the same penalty scale from the columns' ranges (a bound on max |x_c - y|), so
             # that the n x k matrix of differences is never formed
             ci = np.asarray(cols, dtype=int)
-            hi = max(float(np.max(self._colmax[ci] - y.min())), float(np.max(y.max() - self._colmin[ci])))
+            hi = max(float(np.max(self._colmax[ci] - y.min())),
+                     float(np.max(y.max() - self._colmin[ci])))
             lam = 1e3 * max(hi, 1e-12) * np.sqrt(y.size)
             system = self._skip_system(fac, p, rows, cols, y, lam)
 
@@ -740,7 +744,19 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
     fit is not credible on its own (few models); ``exclude`` columns take no part at all.
     ``scaled_copies``: a column that is a fixed multiple of one other (a total next to its
     average) is its parent, whatever ``rules`` allow.
+
+    BLAS runs on one thread here: the search makes thousands of small products and
+    factorisations, for which threads cost more than they give (25 s against 3 s of CPU at
+    5,000 x 200 on two shared cores).
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _search(x, names, half, rules=rules, policies=policies, max_mismatch=max_mismatch,
+                       required=required, exclude=exclude, max_steps=max_steps,
+                       near_r2=near_r2, scaled_copies=scaled_copies)
+
+
+def _search(x, names, half, *, rules, policies, max_mismatch, required, exclude, max_steps,
+            near_r2, scaled_copies) -> SearchResult:
     budget = _Budget(max_steps)
     s = Searcher(x, half, max_mismatch=max_mismatch, budget=budget, names=names)
     res = SearchResult()

@@ -16,6 +16,8 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from .._search import OutOfSteps, RULES, describe_fit as _describe, half_widths, search
+from threadpoolctl import threadpool_limits
+
 from ..errors import DataError, ParameterError, ParameterTypeError
 from .tree import BenchmarkTree
 
@@ -486,24 +488,25 @@ def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str]
     half = half_widths(x)
     s = Searcher(x, half, max_mismatch=0.0, budget=_Budget(None), names=names)
     fits, notes, found = {}, [], {}
-    for parent, kids in tree.to_dict().items():
-        if parent not in pos or any(k not in pos for k in kids):
-            continue
-        p, ks = pos[parent], [pos[k] for k in kids]
-        f = None
-        for policy in _policies_for(s, p, ks, missing[0], missing):
-            f = s.fit_rule(p, ks, policy, rules)
-            if f is not None:
-                break
-        if f is None:
-            notes.append(f"given parent {parent!r} is not the mean, sum or a fixed-weight mean of "
-                         f"its children {kids} within the printed rounding")
-            continue
-        order = [f.cols.index(k) for k in ks]
-        f.cols, f.weights = ks, np.asarray(f.weights)[order]
-        fits[parent] = _fit_record(parent, kids, f, names)
-        found[parent] = {"rule": f.rule, "weights": list(fits[parent].weights),
-                         "missing": f.policy}
+    with threadpool_limits(limits=1, user_api="blas"):  # small fits: see _search.search
+        for parent, kids in tree.to_dict().items():
+            if parent not in pos or any(k not in pos for k in kids):
+                continue
+            p, ks = pos[parent], [pos[k] for k in kids]
+            f = None
+            for policy in _policies_for(s, p, ks, missing[0], missing):
+                f = s.fit_rule(p, ks, policy, rules)
+                if f is not None:
+                    break
+            if f is None:
+                notes.append(f"given parent {parent!r} is not the mean, sum or a fixed-weight "
+                             f"mean of its children {kids} within the printed rounding")
+                continue
+            order = [f.cols.index(k) for k in ks]
+            f.cols, f.weights = ks, np.asarray(f.weights)[order]
+            fits[parent] = _fit_record(parent, kids, f, names)
+            found[parent] = {"rule": f.rule, "weights": list(fits[parent].weights),
+                             "missing": f.policy}
     new_tree = BenchmarkTree(tree.to_dict(), roots=tree.roots,
                              domains={n: tree.domain(n) for n in tree.nodes
                                       if tree.domain(n) is not None}, rules=found)
