@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._formatting import estimates_frame, json_number, markdown_table, text_table
-from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
+from .aggregation import AGGREGATION_METHODS, _domain_zscore, _validate_aggregate, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from ._aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
@@ -43,6 +43,7 @@ __all__ = ["compare_aggregations", "AggregationComparison", "balance_difference"
 
 _FIXED = ("brainscore", "mean", "geometric")  # a model's score does not depend on the other models
 _FAST = ("zscore", "rank")  # population-dependent rules with a vectorised weighted form
+_TREE_WEIGHTED = ("domain_zscore",)  # population-dependent along the tree; weighted form in aggregation.py
 _DOMAINS = ("neural", "behavioral")
 
 
@@ -301,6 +302,23 @@ def _wkendall(sa: np.ndarray, sb: np.ndarray, w: np.ndarray) -> float:
     return s / den if den > 0 else math.nan
 
 
+def _wkendall_all(signs: list, w: np.ndarray) -> np.ndarray | None:
+    """:func:`_wkendall` of every pair of rules at once, from one weighted Gram matrix of their
+    sign matrices: (R, R). None when a rule has a missing score (the pairs then differ in the
+    models they use; :func:`_wkendall` handles them one by one)."""
+    s = np.stack([x.ravel() for x in signs])
+    if not np.isfinite(s).all() or len(w) < 2:
+        return None
+    n_tot = w.sum()
+    ww = np.outer(w, w).ravel()
+    gram = (s * ww) @ s.T
+    ties = ((s == 0) @ ww - n_tot) / 2
+    n0 = n_tot * (n_tot - 1) / 2
+    den = np.sqrt(np.outer(n0 - ties, n0 - ties))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, 0.5 * gram / np.where(den > 0, den, 1.0), np.nan)
+
+
 def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
     ok = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
     if len(ok) < k:
@@ -342,6 +360,17 @@ class _Scorer:
         elif method in _FAST:
             self.x = table.scores.loc[models, self.units].to_numpy(dtype=float)
             self.rank_parts = [_desc_rank_parts(self.x[:, j]) for j in range(self.x.shape[1])]
+        elif method in _TREE_WEIGHTED:  # each key's plan and leaf matrix, as aggregate() builds them
+            self.plans = {}
+            for key in self.keys:
+                if key != "all" and not self.masks[key].any():
+                    continue
+                sel = self.selection(key)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DegenerateDataWarning)
+                    _, plan, x = _validate_aggregate(table, method, None, None, None, sel.get("domains"),
+                                                     sel.get("metrics"), models, None, False, None)
+                self.plans[key] = (plan, np.where(np.isnan(x), 0.0, x) if plan.missing == "zero" else x)
 
     def selection(self, key: str) -> dict:
         """aggregate() keywords choosing the metrics of ``key`` ("all" or a domain) for this rule."""
@@ -360,6 +389,12 @@ class _Scorer:
                 for key, mask in self.masks.items():
                     tt = t[:, :, mask]
                     out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)
+            return out
+        if self.method in _TREE_WEIGHTED:
+            out = {k: np.full(w.shape, np.nan) for k in self.keys}
+            with np.errstate(all="ignore"):
+                for key, (plan, x) in self.plans.items():
+                    out[key] = np.where(w > 0, _domain_zscore(x, plan, self.table.tree, w), np.nan)
             return out
         return self._materialised(w)
 
@@ -614,6 +649,8 @@ def compare_aggregations(
     pairs = list(itertools.combinations(methods, 2))
     k_eff = min(top_k, n)
 
+    index = {m: i for i, m in enumerate(methods)}
+
     def statistic(w):
         B = len(w)
         sc = {m: scorers[m](w) for m in methods}
@@ -626,8 +663,9 @@ def compare_aggregations(
             for m in methods:
                 rk[m][i] = np.nan
                 rk[m][i, drawn] = per[m][0]
+            taus = _wkendall_all([per[m][1] for m in methods], wi)
             for j, (a, b) in enumerate(pairs):
-                agree[i, 3 * j] = _wkendall(per[a][1], per[b][1], wi)
+                agree[i, 3 * j] = taus[index[a], index[b]] if taus is not None else _wkendall(per[a][1], per[b][1], wi)
                 agree[i, 3 * j + 2] = _topk_overlap(sc[a]["all"][i, drawn], sc[b]["all"][i, drawn], k_eff)
         for j, (a, b) in enumerate(pairs):
             # Spearman = weighted Pearson of the average ranks in the materialised resample

@@ -124,7 +124,7 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
     keep = [c for c in m.columns if c not in d.excluded]
     k_same, k_cor, k_dist = {}, {}, {}
     if len(keep) >= 3:
-        dim_c = dimensionality(m, method=method, reliability=used, rules=rules, **common)
+        dim_c = dimensionality(m, method=method, reliability=used, rules=rules, null_from=dim, **common)
         k_cor, k_dist = dict(dim_c.n_dimensions), dict(dim_c.k_distribution)
         notes.extend(dim_c.notes)
         k_same = dict(dim.n_dimensions) if len(keep) == m.shape[1] else dict(
