@@ -12,7 +12,6 @@ resampling counts as weights is ordinary least squares on the materialised resam
 
 from __future__ import annotations
 
-import itertools
 import logging
 import math
 import warnings
@@ -245,16 +244,6 @@ class Decomposition:
 
 
 # -- kernels --------------------------------------------------------------------------------------
-def _subset_index(k: int):
-    """Per subset size s: array (m_s, s) of column indices and the bitmask of each subset."""
-    by_size = []
-    for s in range(1, k + 1):
-        combos = np.array(list(itertools.combinations(range(k), s)), dtype=np.int64)
-        masks = (1 << combos).sum(axis=1)
-        by_size.append((combos, masks))
-    return by_size
-
-
 def _shapley_matrix(k: int) -> np.ndarray:
     """M (2^k, k) with shapley = R2_subsets @ M (Shapley values are linear in the subset R²)."""
     n_sub = 1 << k
@@ -271,51 +260,76 @@ def _shapley_matrix(k: int) -> np.ndarray:
     return M
 
 
-#: A subset whose next column has residual variance (in correlation units) at or below this is
-#: singular: its R², and that of every subset containing it, is NaN (as ``np.linalg.solve`` raising).
+#: A subset whose next predictor has residual variance (correlation units) at or below this is
+#: singular: its R², and that of every subset containing it, is NaN.
 _SINGULAR_TOL = 1e-12
-#: Bound on the floats held at once by :func:`_subset_r2` (resamples are processed in chunks).
-_SUBSET_FLOATS = 6_000_000
+#: Floats of sweep state per chunk of resamples in :func:`_subset_r2` (~3 MB: stays in cache).
+_SWEEP_FLOATS = 400_000
+
+
+def _sweep_plan(k: int):
+    """Packed upper-triangle layout of the sweep state over [x_0..x_{k-1}, y] for :func:`_subset_r2`.
+
+    Row-major upper triangle without the (y, y) entry: row 0 (the pivot's row) comes first and
+    the rows below it form, in the same layout, the state one predictor smaller. Returns the
+    (row, col) pairs of the full state and, per step (state size p = k+1 .. 2), the (row, col) of
+    each entry of that smaller state in the current one's coordinates.
+    """
+    def pairs(p):
+        i, j = np.triu_indices(p)
+        return i[:-1], j[:-1]
+
+    steps = []
+    for p in range(k + 1, 1, -1):
+        i, j = pairs(p)
+        steps.append((i[i >= 1], j[i >= 1]))
+    return pairs(k + 1), steps
 
 
 def _subset_r2(r_y: np.ndarray, rxx: np.ndarray) -> np.ndarray:
     """R² of y on every subset of k standardised predictors, for a batch of correlation matrices.
 
     ``r_y`` (B, k) holds corr(y, x_j), ``rxx`` (B, k, k) the predictors' correlations. Returns
-    (B, 2^k), column ``mask`` the R² on the subset whose bit j is set for predictor j (0 for the
-    empty set): :math:`r_S^T R_{SS}^{-1} r_S`.
+    (B, 2^k): column ``mask`` is :math:`r_S^T R_{SS}^{-1} r_S` for the subset S whose bit j is set
+    for predictor j (0 for the empty set).
 
-    Written by hand (numpy has no all-subsets regression): one sweep (Gaussian elimination /
-    outer-product Cholesky) per predictor, vectorised over resamples and subsets. After step i
-    the state holds, for each of the 2^i subsets of predictors 0..i-1, the residual covariance
-    of [x_i..x_{k-1}, y] given the subset; step i keeps each subset (x_i left out) and adds
-    x_i to it by a rank-one update with pivot d² = Var(x_i | subset), R² growing by
-    Cov(x_i, y | subset)² / d². New subsets are appended after the old ones, so the final
-    index is the bitmask. About 12·2^k flops per resample, against ~k³2^k/6 for a solve per
-    subset. A pivot d² <= ``_SINGULAR_TOL`` (a duplicated or collinear predictor in a
-    resample) makes that subset and all its supersets NaN, as a singular ``np.linalg.solve``.
+    Written by hand (no library has all-subsets regression): one sweep (outer-product Cholesky)
+    per predictor, vectorised over resamples and subsets. After step i the state holds, for each
+    of the 2^i subsets of predictors 0..i-1, the residual covariance of [x_i..x_{k-1}, y] given
+    the subset. Step i keeps each subset (x_i left out) and adds x_i to a copy by a rank-one
+    update with pivot d² = Var(x_i | subset); R² grows by Cov(x_i, y | subset)² / d². New
+    subsets follow the old ones, so the final index is the bitmask. The state is symmetric
+    (stored packed) and its (y, y) entry is never needed: about 6·2^k floats per resample,
+    against a solve per subset (~k³2^k/6 flops). Resamples are swept in chunks that keep the
+    state in cache. A pivot d² <= ``_SINGULAR_TOL`` (a duplicated or collinear predictor in a
+    resample, i.e. R_SS singular) makes that subset's R², and that of every superset, NaN.
     """
     B, k = r_y.shape
     out = np.empty((B, 1 << k))
-    chunk = max(1, _SUBSET_FLOATS // (10 << k))
+    (iu, ju), steps = _sweep_plan(k)
+    chunk = max(1, _SWEEP_FLOATS // (6 << k))
     for b0 in range(0, B, chunk):
-        C = np.empty((min(chunk, B - b0), 1, k + 1, k + 1))
-        C[:, 0, :k, :k] = rxx[b0:b0 + chunk]
-        C[:, 0, :k, k] = C[:, 0, k, :k] = r_y[b0:b0 + chunk]
-        C[:, 0, k, k] = 1.0  # never read: R² is accumulated separately
-        r2 = np.zeros((C.shape[0], 1))
-        for _ in range(k):
-            piv = C[:, :, 0, 0]
-            v = C[:, :, 0, 1:]
-            rest = C[:, :, 1:, 1:]
+        c = min(chunk, B - b0)
+        full = np.empty((c, k + 1, k + 1))
+        full[:, :k, :k] = rxx[b0:b0 + c]
+        full[:, :k, k] = full[:, k, :k] = r_y[b0:b0 + c]
+        state = np.ascontiguousarray(full[:, iu, ju].T[:, None, :])  # (entries, subsets, resamples)
+        r2 = np.zeros((1, c))
+        for i, (ti, tj) in enumerate(steps):
+            p, m = k + 1 - i, state.shape[1]
+            row = state[:p]  # the pivot's row: Cov(x_i, [x_i..x_{k-1}, y] | subset)
             with np.errstate(all="ignore"):
-                singular = ~(piv > _SINGULAR_TOL)  # NaN pivots (undefined resample) included
-                u = v / np.where(singular, np.nan, piv)[..., None]
-                incl = rest - u[..., :, None] * v[..., None, :]
-                gain = u[..., -1] * v[..., -1]
-            C = np.concatenate([rest, incl], axis=1)
-            r2 = np.concatenate([r2, r2 + gain], axis=1)
-        out[b0:b0 + chunk] = r2
+                scaled = row * np.where(row[0] > _SINGULAR_TOL, 1.0 / row[0], np.nan)  # NaN pivot: NaN too
+                grown = np.empty((2 * m, c))
+                grown[:m] = r2
+                np.add(r2, scaled[-1] * row[-1], out=grown[m:])
+                if i < k - 1:
+                    nxt = np.empty((len(ti), 2 * m, c))
+                    nxt[:, :m] = state[p:]
+                    np.subtract(state[p:], scaled[ti] * row[tj], out=nxt[:, m:])
+                    state = nxt
+            r2 = grown
+        out[b0:b0 + c] = r2.T
     return out
 
 
@@ -353,7 +367,6 @@ def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None):
     M = _shapley_matrix(k)
 
     def statistic(w: np.ndarray) -> np.ndarray:
-        B = w.shape[0]
         mean, cov, sw = _weighted_cov(z, w)
         sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         with np.errstate(all="ignore"):
@@ -387,7 +400,7 @@ def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None):
         return out
 
     n_sub = 1 << k
-    statistic.batch_size = int(max(1, min(256, 2e8 // (8 * (3 * z.shape[0] * (k + 1) + 12 * n_sub)))))
+    statistic.batch_size = int(max(1, min(256, 2e8 // (8 * (3 * z.shape[0] * (k + 1) + 4 * n_sub)))))
     return statistic
 
 
