@@ -354,7 +354,7 @@ def _weighted_cov(z: np.ndarray, w: np.ndarray):
     sw = w.sum(axis=1)
     mean = np.einsum("bn,nj->bj", w, z) / sw[:, None]
     zc = z[None, :, :] - mean[:, None, :]
-    cov = np.einsum("bn,bnj,bnk->bjk", w, zc, zc) / sw[:, None, None]
+    cov = np.matmul((w[:, :, None] * zc).transpose(0, 2, 1), zc) / sw[:, None, None]  # stacked: per resample
     return mean, cov, sw
 
 
@@ -378,7 +378,7 @@ def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None):
             r2_single = r_y**2
             r2_sub = _subset_r2(r_y, rxx)  # (B, 2^k), column = subset bitmask
             r2_joint = r2_sub[:, -1]
-            shap = np.einsum("bs,si->bi", r2_sub, M)
+            shap = np.matmul(r2_sub[:, None, :], M)[:, 0]  # stacked (per resample) BLAS product
             cxx = cov[:, 1:, 1:]
             cxy = cov[:, 1:, 0]
             beta = _solve(cxx, cxy[..., None])[..., 0]
