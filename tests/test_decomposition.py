@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import statsmodels.api as sm
 
-from alignfactors.decomposition import Decomposition, _make_statistic, decompose
+from alignfactors.decomposition import Decomposition, _make_statistic, _subset_r2, decompose
 from alignfactors.errors import DataError, ParameterError, ParameterTypeError
 from alignfactors.io.table import ScoreTable
 from alignfactors.io.tree import BenchmarkTree
@@ -114,6 +114,73 @@ def test_weighted_statistic_equals_ols_on_materialised_resample():
     assert out[3 * k + 1] == pytest.approx(np.var(zz[:, 0], ddof=1), abs=1e-14)
     # OLS-weight covariance shares of the fitted part sum to 1
     assert out[2 * k + 1: 3 * k + 1].sum() == pytest.approx(1.0)
+
+
+def _corr_batch(x):
+    """Correlation matrices (B, p, p) of data (B, n, p); column 0 is the response."""
+    xc = x - x.mean(axis=1, keepdims=True)
+    c = np.einsum("bni,bnj->bij", xc, xc)
+    sd = np.sqrt(np.diagonal(c, axis1=1, axis2=2))
+    return c / (sd[:, :, None] * sd[:, None, :])
+
+
+def _subset_r2_by_solve(corr):
+    """Reference: R² = r_S' R_SS^-1 r_S by one np.linalg.solve per subset (bitmask order); NaN when
+    R_SS has rank < |S| (numpy's SVD rank)."""
+    k = corr.shape[-1] - 1
+    out = np.zeros((corr.shape[0], 1 << k))
+    for b, c in enumerate(corr):
+        for mask in range(1, 1 << k):
+            s = [j for j in range(k) if mask >> j & 1]
+            a, r = c[1:, 1:][np.ix_(s, s)], c[0, 1:][s]
+            if not np.isfinite(a).all() or np.linalg.matrix_rank(a) < len(s):
+                out[b, mask] = np.nan
+            else:
+                out[b, mask] = r @ np.linalg.solve(a, r)
+    return out
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5, 6, 7, 8, 12])
+def test_subset_r2_matches_a_solve_per_subset(k):
+    rng = np.random.default_rng(k)
+    n_batch = 2 if k == 12 else 5
+    x = rng.normal(size=(n_batch, 60, k + 1))
+    x[..., 1:] += rng.normal(size=(n_batch, 1, k)) * x[..., 1:2]  # correlated predictors
+    x[..., 0] += x[..., 1:] @ rng.normal(size=k)
+    corr = _corr_batch(x)
+    got = _subset_r2(corr[:, 0, 1:], corr[:, 1:, 1:])
+    want = _subset_r2_by_solve(corr)
+    assert got.shape == (n_batch, 1 << k)
+    assert np.isfinite(got).all() and (got[:, 0] == 0).all()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-10)
+    # the full set agrees with OLS on the data
+    y, xs = x[0, :, 0], x[0, :, 1:]
+    assert got[0, -1] == pytest.approx(_r2(y, xs), abs=1e-10)
+
+
+def test_subset_r2_singular_subsets_are_nan():
+    rng = np.random.default_rng(5)
+    k = 6
+    dup = rng.normal(size=(40, k + 1))
+    dup[:, 4] = dup[:, 2]  # predictors 1 and 3 duplicated: every subset holding both is singular
+    few = rng.normal(size=(5, k + 1))  # 5 models: centred rank 4, so every subset of > 4 is singular
+    undefined = rng.normal(size=(40, k + 1))
+    corr = np.stack([_corr_batch(dup[None])[0], _corr_batch(few[None])[0], _corr_batch(undefined[None])[0]])
+    corr[2] = np.nan  # a resample the statistic marks undefined
+    got = _subset_r2(corr[:, 0, 1:], corr[:, 1:, 1:])
+    want = _subset_r2_by_solve(corr)
+    masks = np.arange(1 << k)
+    both = (masks >> 1 & 1) & (masks >> 3 & 1) == 1
+    assert np.isnan(got[0, both]).all() and np.isfinite(got[0, ~both]).all()
+    size = np.array([bin(m).count("1") for m in masks])
+    assert np.isnan(got[1, size > 4]).all() and np.isfinite(got[1, size <= 4]).all()
+    assert np.isnan(got[2, 1:]).all()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=0, atol=1e-10)
+    # in the statistic, a resample with a duplicated part has undefined Shapley shares, defined single R²
+    z = dup[:, [0, 1, 2, 3, 4]]
+    out = _make_statistic(z, 4, None)(np.ones((1, len(z))))[0]
+    assert np.isfinite(out[:4]).all() and np.isnan(out[4:9]).all()
 
 
 def test_nonlinear_aggregate_uses_ols_weights():
