@@ -20,7 +20,7 @@ from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterT
 from .estimate import Estimate
 from .reliability import ASSUMPTIONS, Reliability
 
-__all__ = ["disattenuate", "Disattenuated", "noise_scale", "resolve_noise", "NOISE_OPTIONS", "usable_metrics",
+__all__ = ["disattenuate", "Disattenuated", "noise_scale", "resolve_noise", "table_noise_errors", "NOISE_OPTIONS", "usable_metrics",
            "corrected_correlation"]
 
 
@@ -267,6 +267,47 @@ def resolve_noise(noise: Any, matrix: pd.DataFrame, errors: Any = None,
                                  "scores by their standard errors in every resample, or drop errors=.")
         return None
     return noise_scale(matrix, noise, errors, reliability)
+
+
+def table_noise_errors(table: Any, noise: Any, errors: Any = None) -> pd.DataFrame | None:
+    """The ``noise``/``errors`` options of an analysis of a score table (:func:`~alignfactors.decompose`,
+    :func:`~alignfactors.comparison.compare_aggregations`): None, or the standard errors to use (models x
+    columns, the scale of the scores; NaN where a score has none or its errors are not standard errors,
+    i.e. ``table.benchmarks["error_kind"] == "spread_over_subjects"``, named in a warning).
+    """
+    if noise is None:
+        if errors is not None:
+            raise ParameterError("errors= is only used with noise='errors'; pass noise='errors' to perturb the "
+                                 "scores by their standard errors in every resample, or drop errors=.")
+        return None
+    if noise not in NOISE_OPTIONS:
+        raise ParameterError(f"noise must be None or 'errors'; got {noise!r}.")
+    source = errors if errors is not None else table
+    if hasattr(source, "scores") and hasattr(source, "benchmarks"):  # a ScoreTable
+        bench = source.benchmarks if source.benchmarks is not None else pd.DataFrame()
+        kinds = bench["error_kind"] if "error_kind" in bench.columns else pd.Series(dtype=object)
+        frame = source.errors
+        if frame is None:
+            raise DataError(f"noise='errors' needs standard errors, and the table from {source.source!r} has none "
+                            "(e.g. a CSV export); load a source with errors (the Brain-Score snapshot JSON) or pass "
+                            "errors= (models x columns).")
+        flagged = [str(c) for c, kd in kinds.items() if kd == "spread_over_subjects"]
+    elif isinstance(source, pd.DataFrame) and errors is not None:
+        frame, flagged = errors, []
+    else:
+        raise DataError("noise='errors' needs standard errors: pass errors= (models x columns, the scale of the "
+                        "scores) or a ScoreTable loaded from a source with errors (e.g. the Brain-Score snapshot).")
+    frame = frame.set_axis([str(i) for i in frame.index], axis=0).set_axis([str(c) for c in frame.columns], axis=1)
+    if (frame < 0).to_numpy().any():
+        raise DataError("errors has negative values; standard errors are >= 0.")
+    frame = frame.astype(float)
+    flagged = [c for c in flagged if c in frame.columns and frame[c].notna().any()]
+    if flagged:
+        frame[flagged] = np.nan
+        warnings.warn(f"noise='errors': no perturbation for {len(flagged)} benchmarks whose errors are not standard "
+                      f"errors (error_kind='spread_over_subjects', e.g. {flagged[:3]}).", DegenerateDataWarning,
+                      stacklevel=3)
+    return frame
 
 
 def usable_metrics(rel: Reliability, matrix: pd.DataFrame) -> tuple[list[str], dict[str, str], Callable]:

@@ -29,6 +29,7 @@ from .estimate import Estimate
 from ._options import check_options, provenance, seed_record
 from .families import cluster_codes
 from .families import matrix_names
+from .attenuation import table_noise_errors
 from .resampling import bootstrap, check_n_boot_ci
 
 __all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS", "MISSING_CHILDREN"]
@@ -358,47 +359,6 @@ def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None, noise_map
 
 
 # -- score error ----------------------------------------------------------------------------------
-def _noise_errors(table, noise, errors):
-    """The ``noise``/``errors`` options of :func:`decompose`: None, or the standard errors to use
-    (models x columns, score scale; NaN where a score has none or its errors are not standard errors)."""
-    from .attenuation import NOISE_OPTIONS
-    from .errors import DegenerateDataWarning
-
-    if noise is None:
-        if errors is not None:
-            raise ParameterError("errors= is only used with noise='errors'; pass noise='errors' to perturb the "
-                                 "scores by their standard errors in every resample, or drop errors=.")
-        return None
-    if noise not in NOISE_OPTIONS:
-        raise ParameterError(f"noise must be None or 'errors'; got {noise!r}.")
-    source = errors if errors is not None else table
-    if hasattr(source, "scores") and hasattr(source, "benchmarks"):  # a ScoreTable
-        bench = source.benchmarks if source.benchmarks is not None else pd.DataFrame()
-        kinds = bench["error_kind"] if "error_kind" in bench.columns else pd.Series(dtype=object)
-        frame = source.errors
-        if frame is None:
-            raise DataError(f"noise='errors' needs standard errors, and the table from {source.source!r} has none "
-                            "(e.g. a CSV export); load a source with errors (the Brain-Score snapshot JSON) or pass "
-                            "errors= (models x columns).")
-        flagged = [str(c) for c, kd in kinds.items() if kd == "spread_over_subjects"]
-    elif isinstance(source, pd.DataFrame) and errors is not None:
-        frame, flagged = errors, []
-    else:
-        raise DataError("noise='errors' needs standard errors: pass errors= (models x columns, the scale of the "
-                        "scores) or a ScoreTable loaded from a source with errors (e.g. the Brain-Score snapshot).")
-    frame = frame.set_axis([str(i) for i in frame.index], axis=0).set_axis([str(c) for c in frame.columns], axis=1)
-    if (frame < 0).to_numpy().any():
-        raise DataError("errors has negative values; standard errors are >= 0.")
-    frame = frame.astype(float)
-    flagged = [c for c in flagged if c in frame.columns and frame[c].notna().any()]
-    if flagged:
-        frame[flagged] = np.nan
-        warnings.warn(f"noise='errors': no perturbation for {len(flagged)} benchmarks whose errors are not standard "
-                      f"errors (error_kind='spread_over_subjects', e.g. {flagged[:3]}).", DegenerateDataWarning,
-                      stacklevel=3)
-    return frame
-
-
 def _noise_map(errors: pd.DataFrame, tree, scores: pd.DataFrame, ratio: pd.DataFrame | None, rules: dict,
                cols: list, index, identity_weights: np.ndarray | None):
     """Error sources of the columns ``cols`` over the models ``index``: standard errors ``se`` (n, L)
@@ -680,7 +640,7 @@ def decompose(
     opts = {"ci_method": ci_method, "batch_size": batch_size, "clusters": clusters, "missing": missing,
             "names_from": table if hasattr(table, "models") else None,
             "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None, "raw": raw,
-            "noise": noise, "errors": _noise_errors(table, noise, errors)}
+            "noise": noise, "errors": table_noise_errors(table, noise, errors)}
     if opts["errors"] is not None:
         opts["ratio"] = None
         if getattr(table, "aggregates_from", "scores") == "raw" and missing != "skip":
