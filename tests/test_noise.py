@@ -245,3 +245,38 @@ def test_compare_aggregations_noise():
     assert _width(big.estimates["kendall:zscore~median_rank"]) > _width(base.estimates["kendall:zscore~median_rank"])
     assert all(_same(big.estimates[k], again.estimates[k]) for k in big.estimates)
     assert big.to_dict()["options"]["noise"] == "errors"
+
+
+# -- the report section ---------------------------------------------------------------------------------
+def test_report_section_widening_covers_the_headline_numbers():
+    import itertools
+
+    from alignfactors.reporting._reliability_section import render_reliability_section, run_reliability_section
+
+    rng = np.random.default_rng(5)
+    n = 60
+    f = rng.normal(size=(n, 1))
+    leaves = ["V1", "V4", "IT", "b1", "b2", "b3"]
+    x = pd.DataFrame(0.5 + 0.1 * (f @ np.ones((1, 6)) + rng.normal(size=(n, 6))), columns=leaves,
+                     index=pd.Index([f"m{i}" for i in range(n)], name="model_id"))
+    neural, behav = x[["V1", "V4", "IT"]].mean(axis=1), x[["b1", "b2", "b3"]].mean(axis=1)
+    scores = pd.concat([((neural + behav) / 2).rename("average_vision"), neural.rename("neural_vision"),
+                        x[["V1", "V4", "IT"]], behav.rename("behavior_vision"), x[["b1", "b2", "b3"]]], axis=1)
+    tree = BenchmarkTree({"average_vision": ["neural_vision", "behavior_vision"], "neural_vision": ["V1", "V4", "IT"],
+                          "behavior_vision": ["b1", "b2", "b3"]}, roots=["average_vision"])
+    status = pd.DataFrame("ok", index=scores.index, columns=scores.columns)
+    errors = pd.DataFrame(np.nan, index=scores.index, columns=scores.columns)
+    errors[leaves] = 0.05
+    table = replace(ScoreTable(scores, status, pd.DataFrame({"model_name": [f"net{i}" for i in range(n)]},
+                                                             index=scores.index), tree), errors=errors)
+    cleaned = af.clean(table, max_missing=0.5)
+    dim = af.dimensionality(cleaned.matrix, rules=["parallel_pc", "map"], n_boot=20, seed=0)
+    sec = run_reliability_section(table, cleaned, dim, method="spearman", groups=cleaned.domains, n_boot=20,
+                                  ci=0.95, seed=0)
+    w = sec.widening
+    assert set(w["kind"]) == {"agreement", "k", "decomposition"}
+    assert {"k (parallel_pc)", "covariance share neural_vision"} <= set(w["quantity"])
+    noisy = w[w["interval over"] == "models + score error"].set_index("quantity")
+    assert noisy.loc["mean", "width_ratio"] > 1
+    text = "\n".join(render_reliability_section(sec, None, itertools.count(1)))
+    assert "covariance share behavior_vision" in text and "P(k) over models + score error" in text
