@@ -15,6 +15,7 @@ import numpy as np
 from scipy import special, stats
 
 from ._factor_kernels import eigh_desc as _eigh_desc
+from ._factor_kernels import fa1_fit_batch as _fa1_fit_batch
 from ._factor_kernels import fa1_values as _fa1_values  # psych's fa(r, 1)$values, one implementation
 from .correlation import resampled_correlation
 
@@ -64,10 +65,14 @@ def _acceleration_factor(eig, ref) -> int:
     return int(np.argmax(af)) if np.isfinite(af).any() else 0
 
 
-def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power):
-    """Eigenvalues, MAP curve, FA eigenvalues and the k of each (correlation-matrix) rule."""
+def _rule_ks(r, rules, ref_pc, ref_fa, max_k, map_power, fa_vals=None):
+    """Eigenvalues, MAP curve, FA eigenvalues and the k of each (correlation-matrix) rule.
+
+    ``fa_vals``: the one-factor eigenvalues of ``r`` when already computed (a batch of resamples
+    is fitted at once by :func:`_fa1_fit_batch`)."""
     w, v = _eigh_desc(r)
-    fa_vals = _fa1_values(r) if "parallel_fa" in rules else np.full(len(w), np.nan)
+    if fa_vals is None:
+        fa_vals = _fa1_values(r) if "parallel_fa" in rules else np.full(len(w), np.nan)
     mp = _map_values(r, w, v, max_k, map_power) if "map" in rules else np.full(max_k, np.nan)
     ks = {}
     for rule in rules:
@@ -111,18 +116,19 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
 
     The null data get the resample's repeated rows (the same count weights), so a resample is
     compared with null data of its own kind. Components: eigenvalues of the weighted null
-    correlation; factors: ``_fa1_values`` of it (NaN when not needed or undefined).
+    correlation; factors: one-factor minres eigenvalues of it (psych's ``fa(r, 1)$values``, all
+    of a batch fitted at once by :func:`_fa1_fit_batch`); NaN when not needed or undefined.
     """
     b, (m, _, p) = weights.shape[0], pool.shape
     pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
+    rs_all = np.empty((b, m, p, p))
     for i in range(m):
-        rs = resampled_correlation(pool[i], weights, method, plans[i])
-        ok = np.all(np.isfinite(rs), axis=(1, 2))
-        if ok.any():
-            pcs[ok, i] = np.linalg.eigvalsh(rs[ok])[:, ::-1]  # batched: eigh_desc takes one matrix
+        rs_all[:, i] = resampled_correlation(pool[i], weights, method, plans[i])
+    ok = np.all(np.isfinite(rs_all), axis=(2, 3))
+    if ok.any():
+        pcs[ok] = np.linalg.eigvalsh(rs_all[ok])[:, ::-1]
         if need_fa:
-            for j in np.flatnonzero(ok):
-                fas[j, i] = _fa1_values(rs[j])
+            fas[ok] = _fa1_fit_batch(rs_all[ok])[0]
     return pcs, fas
 
 

@@ -22,6 +22,15 @@ How it works (written by hand: no library finds the nested structure of exact li
    no allowed rule reproduces is made a leaf and steps 3-4 are repeated.
 5. Uniqueness: a parent whose leaf representation could drop a leaf and stay exact (leaves
    linearly dependent within rounding) is reported as ambiguous.
+
+Speed (large tables, no mismatch allowed): every least-squares fit of one column on others over
+the same rows has the objective of the same fit in the basis of one thin QR factor of the whole
+matrix on those rows, ``|R_C w - R_p|`` (m x k instead of n x k), so the factor is computed once
+per row set and shared by every column and candidate set; dropping a few models (trimmed refits)
+downdates a small triangular factor; the mean over the children present is fitted in the same
+basis plus the few columns with gaps; minimax checks (linear programmes) add violated models as
+cutting planes. Fits agree with the row-wise ones to rounding error (a test checks the detected
+trees and notes are the same).
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 from scipy.optimize import linprog, nnls
+from threadpoolctl import threadpool_limits
 
 __all__: list[str] = []
 
@@ -141,6 +151,89 @@ def _nnls(a: np.ndarray, b: np.ndarray) -> np.ndarray:
         return np.clip(w, 0, None)
 
 
+class _Design:
+    """Columns ``cols`` of ``src`` on the rows ``idx``, materialised only in the parts asked for.
+
+    ``a[:, j]`` (a few columns on every row), ``a[sel]`` (some rows), ``a.block(sel, j)`` and
+    ``a.full()``; gathering a 5,000 x 200 block for every fit cost more than the fits.
+    """
+
+    def __init__(self, src: np.ndarray, idx: np.ndarray, cols: list[int], all_rows: bool):
+        self.src, self.idx, self.cols = src, idx, list(cols)
+        self._cols = np.asarray(self.cols, dtype=int)
+        self.all_rows = all_rows
+        self.shape = (idx.size, len(self.cols))
+        self._full = None
+
+    def full(self) -> np.ndarray:
+        if self._full is None:
+            self._full = (self.src[:, self._cols] if self.all_rows
+                          else self.src[np.ix_(self.idx, self._cols)])
+        return self._full
+
+    def block(self, sel, j) -> np.ndarray:
+        return self.src[np.ix_(self.idx[sel], self._cols[j])]
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple):
+            rsel, j = key
+            if isinstance(rsel, slice) and rsel == slice(None):
+                if self._full is not None:
+                    return self._full[:, j]
+                c = self._cols[j]
+                if self.all_rows:
+                    return self.src[:, c]
+                return self.src[np.ix_(self.idx, np.atleast_1d(c))]
+            return self.full()[key]
+        if self._full is not None:
+            return self._full[key]
+        return self.src[np.ix_(self.idx[key], self._cols)]
+
+
+class _RowFactor:
+    """Thin QR factor ``filled[idx] = Q R`` of every column on one set of rows.
+
+    A least-squares fit of column ``p`` on columns ``C`` over these rows has the same objective
+    (up to a constant) as the fit of ``R[:, p]`` on ``R[:, C]``: an m x k problem instead of an
+    n x k one, shared by every column and every candidate set (written by hand: scipy's nnls
+    takes no Gram matrix or factor).
+    """
+
+    def __init__(self, filled: np.ndarray, idx: np.ndarray, all_rows: bool):
+        a = filled if all_rows else filled[idx]
+        self.q, self.r = np.linalg.qr(a)
+        self.a = a
+        self._masked: dict[int, np.ndarray] = {}
+
+    def masked(self, c: int, missing: np.ndarray) -> np.ndarray:
+        """``Q^T diag(present_c) A``: column ``p`` of it is ``Q^T`` of ``y = A_p`` kept only
+        where column ``c`` is present (``missing``: its gaps on these rows); one per column."""
+        if c not in self._masked:
+            self._masked[c] = self.r - self.q[missing].T @ self.a[missing]
+        return self._masked[c]
+
+
+def _downdate(t: np.ndarray, z: np.ndarray) -> np.ndarray | None:
+    """Upper-triangular ``T'`` with ``T'^T T' = T^T T - Z^T Z`` (rows of ``Z`` removed from a
+    least-squares problem), by hyperbolic rotations; None when it would lose definiteness."""
+    t = t.copy()
+    n = t.shape[0]
+    for row in z:
+        x = row.astype(float).copy()
+        for k in range(n):
+            d = t[k, k]
+            r2 = d * d - x[k] * x[k]
+            if not (r2 > 1e-10 * d * d) or d == 0:
+                return None
+            r = np.sqrt(r2)
+            c, s_ = r / d, x[k] / d
+            t[k, k] = r
+            if k + 1 < n:
+                t[k, k + 1:] = (t[k, k + 1:] - s_ * x[k + 1:]) / c
+                x[k + 1:] = c * x[k + 1:] - s_ * t[k, k + 1:]
+    return t
+
+
 class Searcher:
     """Fits identities on one matrix; holds the filled matrix and the rounding half-widths."""
 
@@ -153,6 +246,46 @@ class Searcher:
         self.max_mismatch = max_mismatch
         self.budget = budget
         self.names = names
+        self._factors: dict[bytes, _RowFactor | None] = {}
+        self._all_present = self.present.all(axis=0)
+        with np.errstate(all="ignore"):
+            self._colmax = np.where(self.present.any(axis=0), np.nanmax(
+                np.where(self.present, x, -np.inf), axis=0), 0.0)
+            self._colmin = np.where(self.present.any(axis=0), np.nanmin(
+                np.where(self.present, x, np.inf), axis=0), 0.0)
+
+    def factor(self, rows: np.ndarray) -> _RowFactor | None:
+        """The QR factor of the filled matrix on ``rows`` (cached per row set), or None when
+        the rows are too few for it to pay (fewer than four times the columns, or 1,000)."""
+        m = self.x.shape[1]
+        n_r = int(rows.sum())
+        if n_r < max(4 * m, 1000):
+            return None
+        key = np.packbits(rows).tobytes()
+        if key not in self._factors:
+            others = [k_ for k_, f_ in self._factors.items() if f_.q.shape[0] < rows.size]
+            if len(others) >= 4:  # a few partial row sets at most (memory: n x m each)
+                self._factors.pop(others[0])
+            self._factors[key] = _RowFactor(self.filled, np.flatnonzero(rows), n_r == rows.size)
+        return self._factors[key]
+
+    def _lsq(self, p, rows, cols, a, y, keep=None) -> np.ndarray:
+        """Non-negative least squares of ``y`` on ``a`` over all rows (``keep`` None) or all
+        but a few (``keep`` False on them), through the shared row factor when it exists."""
+        fac = self.factor(rows)
+        n_drop = 0 if keep is None else int((~keep).sum())
+        if fac is None or n_drop > 10:
+            return _nnls(a.full(), y) if keep is None else _nnls(a[keep], y[keep])
+        r = fac.r
+        ci = np.asarray(cols, dtype=int)
+        if not n_drop:
+            return _nnls(r[:, ci], r[:, p])
+        t = np.linalg.qr(np.c_[r[:, ci], r[:, p]], mode="r")
+        t = _downdate(t, np.c_[a[~keep], y[~keep]])
+        if t is None:
+            return _nnls(a[keep], y[keep])
+        k = len(cols)
+        return _nnls(t[:k, :k], t[:k, k])
 
     def allowed(self, n_rows: int) -> int:
         return int(np.floor(self.max_mismatch * n_rows + 1e-9))
@@ -161,13 +294,21 @@ class Searcher:
         rows = self.present[:, p]
         idx = np.flatnonzero(rows)
         if policy in ("complete", "skip"):
+            if idx.size == rows.size:  # every row: presence of each column is precomputed
+                all_ = self._all_present[pool] if pool else np.zeros(0, bool)
+                if policy == "complete":
+                    ok = all_
+                else:
+                    ok = all_ | (self.present[:, pool].any(axis=0) if pool else all_)
+                cols = [c for c, keep in zip(pool, ok) if keep]
+                return rows, cols, _Design(self.x, idx, cols, True)
             have = self.present[np.ix_(idx, pool)] if pool else np.zeros((idx.size, 0), bool)
             # complete: children present wherever p is; skip: the mean is over the
             # children present (NaN kept)
             ok = have.all(axis=0) if policy == "complete" else have.any(axis=0)
             cols = [c for c, keep in zip(pool, ok) if keep]
-            return rows, cols, self.x[np.ix_(idx, cols)]
-        return rows, list(pool), self.filled[np.ix_(idx, pool)]
+            return rows, cols, _Design(self.x, idx, cols, idx.size == rows.size)
+        return rows, list(pool), _Design(self.filled, idx, pool, idx.size == rows.size)
 
     # -- the mean over the children present: p = sum_c w_c x_c / sum_{c present} w_c --------
     # Linear in w once written as sum_{c present} w_c (x_c - p) = 0, with sum(w) = 1.
@@ -194,20 +335,55 @@ class Searcher:
 
     def _fit_skip(self, p, rows, cols, a, y, prune: bool) -> Fit:
         allowed = self.allowed(y.size)
-        pres = ~np.isnan(a)
-        d = np.where(pres, a - y[:, None], 0.0)
-        lam = 1e3 * max(float(np.abs(d).max()), 1e-12) * np.sqrt(y.size)
+        fac = None if allowed else self.factor(rows)
+        if fac is None:
+            af = a.full() if isinstance(a, _Design) else a
+            d = np.where(~np.isnan(af), af - y[:, None], 0.0)
+            lam = 1e3 * max(float(np.abs(d).max()), 1e-12) * np.sqrt(y.size)
+
+            def dpart(sel, j=None):
+                return d[sel] if j is None else d[sel][:, j]
+        else:
+            # the same penalty scale from the columns' ranges (a bound on max |x_c - y|), so
+            # that the n x k matrix of differences is never formed
+            ci = np.asarray(cols, dtype=int)
+            hi = max(float(np.max(self._colmax[ci] - y.min())),
+                     float(np.max(y.max() - self._colmin[ci])))
+            lam = 1e3 * max(hi, 1e-12) * np.sqrt(y.size)
+            system = self._skip_system(fac, p, rows, cols, y, lam)
+
+            def dpart(sel, j=None):
+                blk = a.block(sel, slice(None) if j is None else j)
+                return np.nan_to_num(blk - y[sel][:, None], nan=0.0)
 
         def solve(keep, subset=None):
-            dd = d[keep] if subset is None else d[keep][:, subset]
-            k = dd.shape[1]
-            w = _nnls(np.vstack([dd, np.full((1, k), lam)]), np.r_[np.zeros(dd.shape[0]), lam])
+            n_drop = int((~keep).sum())
+            if fac is not None and n_drop <= 10:
+                m_, b_ = system
+                if subset is not None:
+                    m_ = m_[:, subset]
+                k = m_.shape[1]
+                if n_drop:
+                    t = np.linalg.qr(np.c_[m_, b_], mode="r")
+                    t = _downdate(t, np.c_[dpart(~keep, subset), np.zeros(n_drop)])
+                    w = (_nnls(t[:k, :k], t[:k, k]) if t is not None else
+                         _nnls(np.vstack([dpart(keep, subset), np.full((1, k), lam)]),
+                               np.r_[np.zeros(int(keep.sum())), lam]))
+                else:
+                    w = _nnls(m_, b_)
+            else:
+                dd = dpart(keep, subset)
+                k = dd.shape[1]
+                w = _nnls(np.vstack([dd, np.full((1, k), lam)]), np.r_[np.zeros(dd.shape[0]), lam])
             full = np.zeros(len(cols))
             full[subset if subset is not None else slice(None)] = w
             return full / full.sum() if full.sum() > 0 else full
 
-        keep = np.zeros(y.size, bool)
-        keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
+        if fac is None:
+            keep = np.zeros(y.size, bool)
+            keep[_subsample(y, max(2 * len(cols) + 100, 300))] = True
+        else:  # the shared factor makes the fit on every model the cheaper one
+            keep = np.ones(y.size, bool)
         w = solve(keep)
         f = self._evaluate_skip(p, rows, cols, w, a, y)
         if not keep.all() and f.n_bad > allowed:
@@ -236,7 +412,7 @@ class Searcher:
             # errors of the models the weights were estimated on
             act = np.flatnonzero(w > 0)
             ok = ~f.bad[rows] & used
-            dk = d[ok][:, act]
+            dk = dpart(ok, act)
             r = dk @ w[act]
             sigma2 = max(float(r @ r) / max(dk.shape[0] - act.size, 1), 1e-30)
             g = dk.T @ dk
@@ -254,6 +430,42 @@ class Searcher:
                 if f2.n_bad <= max(f.n_bad, allowed):
                     f = f2
         return f
+
+    def _skip_system(self, fac, p, rows, cols, y, lam):
+        """``(M, b)`` with ``|M w - b|^2 = |D w|^2 + lam^2 (sum(w) - 1)^2`` over every row,
+        ``D`` the differences ``x_c - y`` where ``x_c`` is present (0 elsewhere): columns present
+        on every row are ``R_c - R_p`` in the factor's basis; the few with gaps are projected
+        on it and their remainders factored."""
+        ci = np.asarray(cols, dtype=int)
+        idx = np.flatnonzero(rows)
+        every = (self._all_present[ci] if idx.size == rows.size
+                 else self.present[rows][:, ci].all(axis=0))
+        top = fac.r[:, ci] - fac.r[:, [p]]
+        gi = np.flatnonzero(~every)
+        parts = [top]
+        if gi.size:
+            v = np.nan_to_num(self.x[np.ix_(idx, ci[gi])] - y[:, None], nan=0.0)
+            pres = self.present[np.ix_(idx, ci[gi])]
+            try:
+                if gi.size > 16:  # a per-column table for each would cost more than it saves
+                    raise np.linalg.LinAlgError
+                # Q^T v_c = R_c - Q^T (present_c * y), the latter from a per-column table
+                c = np.column_stack([fac.r[:, ci[g]] - fac.masked(int(ci[g]), ~pres[:, j])[:, p]
+                                     for j, g in enumerate(gi)])
+                # the remainder outside the factor's span: e^T e = v^T v - c^T c
+                r2 = np.linalg.cholesky(v.T @ v - c.T @ c).T
+            except np.linalg.LinAlgError:
+                c = fac.q.T @ v
+                r2 = np.linalg.qr(v - fac.q @ c, mode="r")
+            top[:, gi] = c
+            bottom = np.zeros((gi.size, ci.size))
+            bottom[:, gi] = r2
+            parts.append(bottom)
+        parts.append(np.full((1, ci.size), lam))
+        m_ = np.vstack(parts)
+        b_ = np.zeros(m_.shape[0])
+        b_[-1] = lam
+        return m_, b_
 
     def _evaluate(self, p, rows, cols, w, policy, a, y) -> Fit:
         n = self.x.shape[0]
@@ -287,12 +499,18 @@ class Searcher:
         if policy == "skip":
             return self._fit_skip(p, rows, cols, a, y, prune)
         allowed = self.allowed(y.size) if allowed is None else allowed
-        sub = _subsample(y, max(2 * len(cols) + 100, 300))
-        w = _nnls(a[sub], y[sub])
+        if allowed or self.factor(rows) is None:
+            # (with mismatches allowed, a fit on a subsample that is already good enough is
+            # where the trimmed refits start)
+            sub = _subsample(y, max(2 * len(cols) + 100, 300))
+            w = _nnls(a[sub], y[sub])
+        else:  # the shared factor makes the fit on every model the cheaper one
+            sub = np.arange(y.size)
+            w = self._lsq(p, rows, cols, a, y)
         f = self._evaluate(p, rows, cols, w, policy, a, y)
         if sub.size < y.size and f.n_bad > allowed:
             sub = np.arange(y.size)
-            w = _nnls(a, y)
+            w = self._lsq(p, rows, cols, a, y)
             f = self._evaluate(p, rows, cols, w, policy, a, y)
         used = np.zeros(y.size, bool)  # the models the weights were estimated on
         used[sub] = True
@@ -307,7 +525,7 @@ class Searcher:
                 keep[drop] = False
             else:
                 keep = r <= 0
-            w2 = _nnls(a[keep], y[keep])
+            w2 = self._lsq(p, rows, cols, a, y, keep)
             f2 = self._evaluate(p, rows, cols, w2, policy, a, y)
             if f2.n_bad >= nb:
                 break
@@ -322,7 +540,8 @@ class Searcher:
             r = np.abs(f.resid[rows]) - f.tol[rows]
             keep = np.ones(y.size, bool)
             keep[np.argsort(-r, kind="stable")[:allowed]] = False
-            wm = self._minimax(p, cols, a[keep], y[keep], normalised=False)
+            wm = self._minimax(p, cols, a[keep], y[keep], normalised=False,
+                               give_up=not allowed)
             if wm is not None:
                 f3 = self._evaluate(p, rows, cols, wm, policy, a, y)
                 if f3.n_bad <= allowed:
@@ -340,7 +559,7 @@ class Searcher:
         if act.size <= 1:
             return w, f
         keep_rows = ~f.bad[rows] & (True if used is None else used)
-        ak, yk = a[keep_rows][:, act], y[keep_rows]
+        ak, yk = a.block(keep_rows, act), y[keep_rows]
         r = ak @ w[act] - yk
         dof = max(yk.size - act.size, 1)
         sigma2 = max(float(r @ r) / dof, 1e-4 * self.half[p] ** 2, 1e-30)
@@ -360,6 +579,25 @@ class Searcher:
         ft = self._evaluate(p, rows, cols, wt, policy, a, y)
         if ft.n_bad <= allowed:
             return wt, ft
+        # least squares on the kept columns misses somewhere; the exact question is whether
+        # any non-negative weights on them stay within the rounding (the dropped weights had
+        # only absorbed a model or two that least squares does not reach); asked only of a
+        # few columns, as a parent's children are: over many the programme is slow and the
+        # dropped weights mattered
+        if trial.size > 32:
+            return w, f
+        keep = np.ones(y.size, bool)
+        if allowed:
+            r = np.abs(ft.resid[rows]) - ft.tol[rows]
+            keep[np.argsort(-r, kind="stable")[:allowed]] = False
+        wm = self._minimax(p, [cols[i] for i in trial], a[:, trial][keep], y[keep],
+                           normalised=False, give_up=not allowed)
+        if wm is not None:
+            wt = np.zeros_like(w)
+            wt[trial] = wm
+            ft = self._evaluate(p, rows, cols, wt, policy, a, y)
+            if ft.n_bad <= allowed and (wm > 0).all():
+                return wt, ft
         return w, f
 
     def fit_rule(self, p: int, kids: list[int], policy: str, rules) -> Fit | None:
@@ -394,7 +632,8 @@ class Searcher:
                     f.cols, f.weights, f.rule = list(cols), fixed[rule], rule
                     return f
             else:
-                w = self._minimax(p, cols, a, y, normalised=rule == "weighted_mean")
+                w = self._minimax(p, cols, a.full(), y, normalised=rule == "weighted_mean",
+                                  give_up=not allowed)
                 if w is None:
                     continue
                 f = self._evaluate(p, rows, cols, w, policy, a, y)
@@ -409,8 +648,12 @@ class Searcher:
                             return g
         return None
 
-    def _minimax(self, p, cols, a, y, *, normalised: bool):
-        """Non-negative weights making ``|A w - y| - h_A.w`` smallest (L-infinity, linprog)."""
+    def _minimax(self, p, cols, a, y, *, normalised: bool, give_up: bool = False):
+        """Non-negative weights making ``|A w - y| - h_A.w`` smallest (L-infinity, linprog).
+
+        ``give_up``: None as soon as some rows alone prove that every weight vector misses the
+        rounding on a model (the caller then needs no weights: with no mismatch allowed, the
+        optimum would be rejected anyway)."""
         n, k = a.shape
         self.budget.tick(self.names[p])
         if n > 4000:  # the binding rows of a minimax fit are few: a subsample, then checked
@@ -418,13 +661,47 @@ class Searcher:
             a, y = a[idx], y[idx]
             n = y.size
         h = self.half[cols]
+        hp = self.half[p]
         # variables: w (k), t; minimise t s.t.  A w - y - h.w - t <= h_p,  -(A w - y) - h.w - t <= h_p
         c = np.r_[np.zeros(k), 1.0]
-        ub = np.vstack([np.c_[a - h, -np.ones(n)], np.c_[-a - h, -np.ones(n)]])
-        bu = np.r_[y + self.half[p], -y + self.half[p]]
         eq = (np.r_[np.ones(k), 0.0][None, :], [1.0]) if normalised else (None, None)
-        res = linprog(c, A_ub=ub, b_ub=bu, A_eq=eq[0], b_eq=eq[1],
-                      bounds=[(0, None)] * k + [(None, None)], method="highs")
+
+        def lp(rows_):
+            aa, yy, m = a[rows_], y[rows_], rows_.size
+            ub = np.vstack([np.c_[aa - h, -np.ones(m)], np.c_[-aa - h, -np.ones(m)]])
+            bu = np.r_[yy + hp, -yy + hp]
+            return linprog(c, A_ub=ub, b_ub=bu, A_eq=eq[0], b_eq=eq[1],
+                           bounds=[(0, None)] * k + [(None, None)], method="highs")
+
+        # Cutting planes (by hand: linprog has no row generation): the binding rows of a
+        # minimax fit are few, so solve on some rows, add the rows the solution violates, and
+        # stop when it violates none; it is then the optimum over every row.
+        chosen = np.zeros(n, bool)
+        chosen[_subsample(y, min(n, max(2 * (k + 1), 300)))] = True
+        for _ in range(40):
+            if chosen.all():
+                break
+            res = lp(np.flatnonzero(chosen))
+            if res.status == 3:  # unbounded on these rows: take more
+                chosen[_subsample(y, min(n, 2 * int(chosen.sum())))] = True
+                continue
+            if res.status != 0:
+                return None if res.status == 2 else self._minimax_all(lp, n, k)
+            w, t = res.x[:k], res.x[k]
+            if give_up and t > 1e-6:  # a lower bound of the optimum over every row
+                return None
+            r = a @ w - y
+            viol = np.abs(r) - h @ w - t - hp
+            bad = np.flatnonzero((viol > 1e-9 * (1 + abs(t))) & ~chosen)
+            if bad.size == 0:
+                return w
+            add = bad[np.argsort(-viol[bad], kind="stable")[:max(50, int(chosen.sum()) // 2)]]
+            chosen[add] = True
+        return self._minimax_all(lp, n, k)
+
+    @staticmethod
+    def _minimax_all(lp, n, k):
+        res = lp(np.arange(n))
         if res.status != 0:
             return None
         return res.x[:k]
@@ -467,7 +744,19 @@ def search(x: np.ndarray, names: list[str], half: np.ndarray, *, rules=RULES,
     fit is not credible on its own (few models); ``exclude`` columns take no part at all.
     ``scaled_copies``: a column that is a fixed multiple of one other (a total next to its
     average) is its parent, whatever ``rules`` allow.
+
+    BLAS runs on one thread here: the search makes thousands of small products and
+    factorisations, for which threads cost more than they give (25 s against 3 s of CPU at
+    5,000 x 200 on two shared cores).
     """
+    with threadpool_limits(limits=1, user_api="blas"):
+        return _search(x, names, half, rules=rules, policies=policies, max_mismatch=max_mismatch,
+                       required=required, exclude=exclude, max_steps=max_steps,
+                       near_r2=near_r2, scaled_copies=scaled_copies)
+
+
+def _search(x, names, half, *, rules, policies, max_mismatch, required, exclude, max_steps,
+            near_r2, scaled_copies) -> SearchResult:
     budget = _Budget(max_steps)
     s = Searcher(x, half, max_mismatch=max_mismatch, budget=budget, names=names)
     res = SearchResult()
@@ -595,7 +884,13 @@ def _best_policy(s: Searcher, p: int, pool: list[int], policies) -> Fit | None:
     when nothing is missing (then they all agree)."""
     best = None
     rows = s.present[:, p]
-    gappy = [c for c in pool if not s.present[rows, c].all()] if pool else []
+    if not pool:
+        gappy = []
+    elif rows.all():
+        gappy = [c for c in pool if not s._all_present[c]]
+    else:
+        have = s.present[rows][:, pool].all(axis=0)
+        gappy = [c for c, h in zip(pool, have) if not h]
     if not gappy:
         policies = policies[:1]  # nothing missing where p is present: every policy is the same
     elif "complete" in policies and not _related(s, p, gappy):
@@ -641,6 +936,7 @@ def _alternative(s: Searcher, p: int, f: Fit, leaves: list[int]) -> Fit | None:
     rows, cols, a = s.design(p, leaves, f.policy)
     if not cols:
         return None
+    a = a.full()
     if f.policy == "skip":  # the linear form of the mean over the children present
         a = np.nan_to_num(a - s.x[rows, p][:, None], nan=0.0)
     pos = {c: i for i, c in enumerate(cols)}

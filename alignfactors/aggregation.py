@@ -216,8 +216,6 @@ def aggregate(
         round_nodes, geometric_floor,
     )
     n_missing = int(np.isnan(x).sum())
-    if plan.missing == "zero":
-        x = np.where(np.isnan(x), 0.0, x)
     attrs = {
         "method": plan.method, "hierarchical": plan.hierarchical, "missing": plan.missing,
         "metrics": list(plan.units), "root": None if plan.top == _VIRTUAL_ROOT else plan.top,
@@ -227,11 +225,12 @@ def aggregate(
         "leaf_weights": dict(zip(plan.units, _effective_weights(plan).tolist())),
     }
     if plan.method == "geometric":
-        x, attrs["n_floored"] = _check_positive(x, plan, table.scores.index)
+        filled = np.where(np.isnan(x), 0.0, x) if plan.missing == "zero" else x
+        attrs["n_floored"] = _check_positive(filled, plan, table.scores.index)[1]
     if plan.method == "domain_zscore":
         attrs["domains"] = {d: list(us) for d, us in _domain_groups(plan, table.tree).items()}
         attrs["leaf_weights"] = _domain_zscore_leaf_weights(plan, table.tree)
-    out = _compute(x, plan, table.tree)
+    out = _score_leaves(x, plan, table, table.scores.index)
     undefined = np.isnan(out)
     if undefined.any():
         warnings.warn(
@@ -243,6 +242,17 @@ def aggregate(
     result.index.name = "model_id"
     result.attrs.update(attrs)
     return result
+
+
+def _score_leaves(x, plan, table, index) -> np.ndarray:
+    """The scores of ``aggregate`` from the leaf matrix ``x`` (models ``index`` x plan.units, NaN
+    where missing): missing cells zero-filled where the plan says so, the geometric floor checked,
+    then :func:`_compute`. Lets an audit re-score a changed matrix without rebuilding the plan."""
+    if plan.missing == "zero":
+        x = np.where(np.isnan(x), 0.0, x)
+    if plan.method == "geometric":
+        x = _check_positive(x, plan, index)[0]
+    return _compute(x, plan, table.tree)
 
 
 # -- validation ---------------------------------------------------------------------------------
@@ -446,8 +456,120 @@ def _compute(x, plan, tree) -> np.ndarray:
     return _pc1(x, w, plan.units) if plan.method == "pc1" else _copeland(x, w)
 
 
-def _standardise(v) -> np.ndarray:
-    """z-score over the present values (ddof=1); a constant column gives 0 where present."""
+#: Methods :func:`_compute_many` scores for many benchmark resamples at once.
+_MANY = ("brainscore", "mean", "zscore", "rank", "geometric", "minmax", "borda", "domain_zscore")
+
+
+def _compute_many(x, plan, tree, n_draws: int) -> np.ndarray:
+    """:func:`_compute` for ``n_draws`` benchmark resamples at once: (B, n).
+
+    ``plan.weights`` may hold arrays of shape (B,) (a node's weight in each resample, e.g. its
+    count of draws times its nominal weight) and ``x`` may be (n, p) or (B, n, p) (perturbed
+    scores). Equal to calling :func:`_compute` resample by resample (tested); the methods of
+    :data:`_MANY` only (a weighted median has no batched form here).
+    """
+    if plan.method not in _MANY:
+        raise ValueError(f"_compute_many has no batched form of {plan.method!r}")
+    b = n_draws
+    ones = np.ones((b, x.shape[-2]))
+    if plan.method == "domain_zscore":
+        z = _standardise(np.broadcast_to(x, (b, *x.shape[-2:])), ones)
+        col = {u: z[:, :, j] for j, u in enumerate(plan.units)}
+        doms = []
+        for units in _domain_groups(plan, tree).values():
+            sub = _domain_plan(plan, tree, units)
+            doms.append(_standardise(_combine_standardised(sub.top, sub, col, ones, b), ones))
+        return _weighted_mean(np.stack(doms, axis=-1), np.ones(len(doms)))
+    if x.ndim == 2:
+        values = _transform(x, plan.method, plan.units)
+        if not plan.round_nodes and not np.isnan(values).any():
+            # no missing value: every node's mean is linear, the score is values @ leaf weights
+            out = (values @ _effective_weights_many(plan, b)).T
+            return np.exp(out) if plan.method == "geometric" else out
+        col = {u: values[:, j] for j, u in enumerate(plan.units)}
+    else:
+        values = np.stack([_transform(xb, plan.method, plan.units) for xb in x])
+        col = {u: values[:, :, j] for j, u in enumerate(plan.units)}
+    out = _combine_tree_many(plan.top, plan, col, b)
+    return np.exp(out) if plan.method == "geometric" else out
+
+
+def _effective_weights_many(plan, b: int) -> np.ndarray:
+    """:func:`_effective_weights` with per-resample node weights: (p, B), for data without NaN.
+
+    A node all of whose children have weight 0 in a resample has no value there and is left out
+    of its parent's mean, as :func:`_combine_tree` leaves out a NaN child (NaN if the top is)."""
+    alive: dict = {}
+
+    def up(node):
+        kids = plan.children.get(node)
+        if kids is None:
+            alive[node] = np.ones(b, bool)
+        else:
+            live = np.stack([up(k) for k in kids], axis=1) & (_kid_weights(plan, kids, b) > 0)
+            alive[node] = live.any(axis=1)
+        return alive[node]
+
+    up(plan.top)
+    w = {}
+
+    def down(node, mass):
+        kids = plan.children.get(node)
+        if kids is None:
+            w[node] = mass
+            return
+        raw = _kid_weights(plan, kids, b) * np.stack([alive[k] for k in kids], axis=1)
+        tot = raw.sum(axis=1, keepdims=True)
+        share = raw / np.where(tot > 0, tot, 1.0)
+        for j, k in enumerate(kids):
+            down(k, mass * share[:, j])
+
+    down(plan.top, np.where(alive[plan.top], 1.0, np.nan))
+    return np.stack([w[u] for u in plan.units])
+
+
+def _kid_weights(plan, kids, b: int) -> np.ndarray:
+    """Weights of ``kids`` in each of ``b`` resamples, (B, k): arrays or scalars in plan.weights."""
+    return np.stack([np.broadcast_to(np.asarray(plan.weights.get(k, 1.0), dtype=float), (b,)) for k in kids], axis=1)
+
+
+def _weighted_mean_many(vals, w) -> np.ndarray:
+    """:func:`_weighted_mean` of (B, n, k) values with per-resample weights (B, k)."""
+    present = ~np.isnan(vals)
+    den = np.einsum("bnk,bk->bn", present.astype(float), w)
+    num = np.einsum("bnk,bk->bn", np.where(present, vals, 0.0), w)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _combine_tree_many(node, plan, col, b) -> np.ndarray:
+    if node not in plan.children:
+        return np.broadcast_to(col[node], (b, col[node].shape[-1]))
+    kids = plan.children[node]
+    vals = np.stack([_combine_tree_many(k, plan, col, b) for k in kids], axis=-1)
+    out = _weighted_mean_many(vals, _kid_weights(plan, kids, b))
+    return np.round(out, 3) if plan.round_nodes else out
+
+
+def _standardise(v, counts=None) -> np.ndarray:
+    """z-score over the present values (ddof=1); a constant column gives 0 where present.
+
+    ``counts`` (B, n): bootstrap count weights; ``v`` is then (B, n) or (B, n, p) and each
+    resample is standardised as its materialised sample would be (a model drawn c times counts
+    c times, one never drawn not at all): the weighted form used by :mod:`alignfactors.comparison`.
+    """
+    if counts is not None:
+        c = counts if v.ndim == 2 else counts[:, :, None]
+        present = ~np.isnan(v) & (c > 0)
+        cc, vv = np.where(present, c, 0.0), np.where(present, v, 0.0)
+        total = cc.sum(axis=1, keepdims=True)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            mu = (cc * vv).sum(axis=1, keepdims=True) / total
+            dev = np.where(present, vv - mu, 0.0)
+            sd = np.sqrt((cc * dev * dev).sum(axis=1, keepdims=True) / (total - 1))
+            flat = ~(sd > 0)
+            out = (v - mu) / np.where(flat, 1.0, sd)
+        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mu, sd = np.nanmean(v, axis=0), np.nanstd(v, axis=0, ddof=1)
@@ -482,25 +604,35 @@ def _domain_plan(plan, tree, units):
                  False, None)
 
 
-def _combine_standardised(node, plan, col) -> np.ndarray:
+def _combine_standardised(node, plan, col, counts=None, n_draws=None) -> np.ndarray:
+    """A node of domain_zscore: the standardised weighted mean of its children. ``n_draws``: the
+    node weights are per benchmark resample (arrays (B,), see :func:`_compute_many`)."""
     if node not in plan.children:
         return col[node]
     kids = plan.children[node]
-    vals = np.column_stack([_combine_standardised(k, plan, col) for k in kids])
+    vals = np.stack([_combine_standardised(k, plan, col, counts, n_draws) for k in kids], axis=-1)
+    if n_draws is not None:
+        return _standardise(_weighted_mean_many(vals, _kid_weights(plan, kids, n_draws)), counts)
     w = np.array([plan.weights.get(k, 1.0) for k in kids])
-    return _standardise(_weighted_mean(vals, w))
+    return _standardise(_weighted_mean(vals, w), counts)
 
 
-def _domain_zscore(x, plan, tree) -> np.ndarray:
+def _domain_zscore(x, plan, tree, counts=None) -> np.ndarray:
+    """The domain_zscore rule on the leaf matrix ``x`` (n, p); with bootstrap ``counts`` (B, n) the
+    scores of every resample at once, (B, n), each standardisation weighted by the counts."""
     # Standardise every leaf, then every node of the tree as it is combined from its children,
     # then the domain sub-aggregates; the score is the equal-weight mean of the domains' z-scores.
-    z = _transform(x, "zscore", plan.units)
-    col = {u: z[:, j] for j, u in enumerate(plan.units)}
+    if counts is None:
+        z = _transform(x, "zscore", plan.units)
+        col = {u: z[:, j] for j, u in enumerate(plan.units)}
+    else:
+        z = _standardise(np.broadcast_to(x, (counts.shape[0], *x.shape)), counts)
+        col = {u: z[:, :, j] for j, u in enumerate(plan.units)}
     doms = []
     for units in _domain_groups(plan, tree).values():
         sub = _domain_plan(plan, tree, units)
-        doms.append(_standardise(_combine_standardised(sub.top, sub, col)))
-    return _weighted_mean(np.column_stack(doms), np.ones(len(doms)))
+        doms.append(_standardise(_combine_standardised(sub.top, sub, col, counts), counts))
+    return _weighted_mean(np.stack(doms, axis=-1), np.ones(len(doms)))
 
 
 def _domain_zscore_leaf_weights(plan, tree) -> dict:

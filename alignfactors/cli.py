@@ -114,6 +114,9 @@ def _resampling_options(p: argparse.ArgumentParser) -> None:
     """How the bootstrap intervals are computed (subcommands that report intervals)."""
     p.add_argument("--n-boot", type=int, default=2000, metavar="N", help="bootstrap resamples (default 2000)")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="random seed (default 0)")
+    p.add_argument("--n-jobs", type=int, default=-1, metavar="N",
+                   help="worker processes for the resampling: -1 = every core (default), 1 = none; every "
+                        "result is identical for any value")
     p.add_argument("--clusters", default="auto", metavar="UNIT",
                    help="resampling unit: auto (families when model names show near-copies, as in Brain-Score "
                         "exports; default), families, architecture, none (models), or FILE.csv with columns "
@@ -307,6 +310,8 @@ def _cmd_report(args) -> int:
         table, source, simulated = simulate_leaderboard(), None, True
     else:
         table, source, simulated = _load(args), args.input, False
+    if "n_jobs" not in options or args.n_jobs != -1:
+        options["n_jobs"] = args.n_jobs
     if "clusters" not in options or args.clusters != "auto":
         options["clusters"] = _clusters(args, table) if args.clusters != "auto" else "auto"
     out = report(table, out=args.out, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
@@ -342,6 +347,7 @@ def _cmd_agreement(args) -> int:
     _describe_cleaned(args, table, c)
     with _progress(args):
         res = agreement(c.matrix, groups=c.domains if c.domains.notna().all() else None, n_boot=args.n_boot,
+                        n_jobs=args.n_jobs,
                         seed=args.seed, progress=not args.quiet, clusters=_clusters(args, table))
     print()
     print(res.summary())
@@ -358,7 +364,7 @@ def _cmd_dimensions(args) -> int:
     c = clean(table)
     _describe_cleaned(args, table, c)
     with _progress(args):
-        res = dimensionality(c.matrix, n_boot=args.n_boot, seed=args.seed, progress=not args.quiet,
+        res = dimensionality(c.matrix, n_boot=args.n_boot, n_jobs=args.n_jobs, seed=args.seed, progress=not args.quiet,
                              clusters=_clusters(args, table))
     print()
     print(res.summary())
@@ -377,7 +383,7 @@ def _cmd_decompose(args) -> int:
 
     table = _load(args)
     with _progress(args):
-        res = decompose(table, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+        res = decompose(table, aggregate=args.aggregate, n_boot=args.n_boot, n_jobs=args.n_jobs, seed=args.seed,
                         progress=not args.quiet, clusters=_clusters(args, table))
     source = Path(args.input).name
     print(f"Data: {source}: {table.scores.shape[0]} models.")
@@ -471,7 +477,7 @@ def _cmd_trend(args) -> int:
 
     table = _load(args)
     with _progress(args):
-        res = trend(table, args.dates, aggregate=args.aggregate, n_boot=args.n_boot, seed=args.seed,
+        res = trend(table, args.dates, aggregate=args.aggregate, n_boot=args.n_boot, n_jobs=args.n_jobs, seed=args.seed,
                     clusters=_clusters(args, table), progress=not args.quiet)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ._formatting import estimates_frame, json_number, markdown_table, text_table
-from .aggregation import AGGREGATION_METHODS, aggregate, rank_models
+from .aggregation import AGGREGATION_METHODS, _domain_zscore, _validate_aggregate, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from ._aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
@@ -37,13 +37,14 @@ from .families import cluster_codes
 from ._balance_kernels import _BAL_NAMES, _balance_columns, _p_best, _wcorr, _wsd  # noqa: F401
 from .families import matrix_names
 from .attenuation import table_noise_errors
-from .resampling import bootstrap, check_n_boot_ci
+from .resampling import bootstrap, check_n_boot_ci, root_seed
 from .io.table import ScoreTable
 
 __all__ = ["compare_aggregations", "AggregationComparison", "balance_difference"]
 
 _FIXED = ("brainscore", "mean", "geometric")  # a model's score does not depend on the other models
 _FAST = ("zscore", "rank")  # population-dependent rules with a vectorised weighted form
+_TREE_WEIGHTED = ("domain_zscore",)  # population-dependent along the tree; weighted form in aggregation.py
 _DOMAINS = ("neural", "behavioral")
 
 
@@ -302,6 +303,23 @@ def _wkendall(sa: np.ndarray, sb: np.ndarray, w: np.ndarray) -> float:
     return s / den if den > 0 else math.nan
 
 
+def _wkendall_all(signs: list, w: np.ndarray) -> np.ndarray | None:
+    """:func:`_wkendall` of every pair of rules at once, from one weighted Gram matrix of their
+    sign matrices: (R, R). None when a rule has a missing score (the pairs then differ in the
+    models they use; :func:`_wkendall` handles them one by one)."""
+    s = np.stack([x.ravel() for x in signs])
+    if not np.isfinite(s).all() or len(w) < 2:
+        return None
+    n_tot = w.sum()
+    ww = np.outer(w, w).ravel()
+    gram = (s * ww) @ s.T
+    ties = ((s == 0) @ ww - n_tot) / 2
+    n0 = n_tot * (n_tot - 1) / 2
+    den = np.sqrt(np.outer(n0 - ties, n0 - ties))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(den > 0, 0.5 * gram / np.where(den > 0, den, 1.0), np.nan)
+
+
 def _topk_overlap(a: np.ndarray, b: np.ndarray, k: int) -> float:
     ok = np.flatnonzero(np.isfinite(a) & np.isfinite(b))
     if len(ok) < k:
@@ -343,6 +361,17 @@ class _Scorer:
         elif method in _FAST:
             self.x = table.scores.loc[models, self.units].to_numpy(dtype=float)
             self.rank_parts = [_desc_rank_parts(self.x[:, j]) for j in range(self.x.shape[1])]
+        elif method in _TREE_WEIGHTED:  # each key's plan and leaf matrix, as aggregate() builds them
+            self.plans = {}
+            for key in self.keys:
+                if key != "all" and not self.masks[key].any():
+                    continue
+                sel = self.selection(key)
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DegenerateDataWarning)
+                    _, plan, x = _validate_aggregate(table, method, None, None, None, sel.get("domains"),
+                                                     sel.get("metrics"), models, None, False, None)
+                self.plans[key] = (plan, np.where(np.isnan(x), 0.0, x) if plan.missing == "zero" else x)
 
     def selection(self, key: str) -> dict:
         """aggregate() keywords choosing the metrics of ``key`` ("all" or a domain) for this rule."""
@@ -364,6 +393,12 @@ class _Scorer:
                 for key, mask in self.masks.items():
                     tt = t[:, :, mask]
                     out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)
+            return out
+        if self.method in _TREE_WEIGHTED:
+            out = {k: np.full(w.shape, np.nan) for k in self.keys}
+            with np.errstate(all="ignore"):
+                for key, (plan, x) in self.plans.items():
+                    out[key] = np.where(w > 0, _domain_zscore(x, plan, self.table.tree, w), np.nan)
             return out
         return self._materialised(w)
 
@@ -696,6 +731,8 @@ def compare_aggregations(
         noisy = {"noise": np.nan_to_num(se, nan=0.0)}
         cols_of = {m: [units.index(u) for u in scorers[m].units] for m in methods}
 
+    index = {m: i for i, m in enumerate(methods)}
+
     def statistic(w, noise=None):
         B = len(w)
         sc = {m: scorers[m](w) if noise is None else scorers[m](w, noise[:, :, cols_of[m]]) for m in methods}
@@ -708,8 +745,9 @@ def compare_aggregations(
             for m in methods:
                 rk[m][i] = np.nan
                 rk[m][i, drawn] = per[m][0]
+            taus = _wkendall_all([per[m][1] for m in methods], wi)
             for j, (a, b) in enumerate(pairs):
-                agree[i, 3 * j] = _wkendall(per[a][1], per[b][1], wi)
+                agree[i, 3 * j] = taus[index[a], index[b]] if taus is not None else _wkendall(per[a][1], per[b][1], wi)
                 agree[i, 3 * j + 2] = _topk_overlap(sc[a]["all"][i, drawn], sc[b]["all"][i, drawn], k_eff)
         for j, (a, b) in enumerate(pairs):
             # Spearman = weighted Pearson of the average ranks in the materialised resample
@@ -745,7 +783,10 @@ def compare_aggregations(
         for e in [estimates[f"{meas}:{a}~{b}"]]])
 
     p_best = _p_best({m: estimates[f"difference:{m}"].distribution for m in methods}, methods, n_boot)
-    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, seed, ci) \
+    # each rule's benchmark resampling starts from the seed itself (a Generator: from its SeedSequence, not
+    # its advancing state), so every rule gets the same stream whether the rules run in turn or in parallel
+    bench_seed = root_seed(seed) if isinstance(seed, np.random.Generator) else seed
+    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, bench_seed, ci, n_jobs=n_jobs) \
         if n_boot and balance_benchmarks else None
     brows = []
     for m in methods:
@@ -769,8 +810,15 @@ def compare_aggregations(
     absdiff = balance["difference"].abs()
     best_balance = str(balance.loc[absdiff.idxmin(), "method"]) if absdiff.notna().any() else ""
 
-    uncertainty = {m: _rank_uncertainty(table, method=m, resample=rank_resample, n_boot=n_boot, ci=ci, seed=seed,
-                                       models=ids, metrics=metrics, top=k_eff) for m in methods}
+    rank_kw = dict(resample=rank_resample, n_boot=n_boot, ci=ci, seed=bench_seed, models=ids, metrics=metrics,
+                   top=k_eff)
+    if n_jobs == 1:
+        uncertainty = {m: _rank_uncertainty(table, method=m, **rank_kw) for m in methods}
+    else:  # each rule draws from its own stream of seed: the same numbers for any n_jobs
+        from joblib import Parallel, delayed
+
+        uncertainty = dict(zip(methods, Parallel(n_jobs=n_jobs)(delayed(_rank_uncertainty)(table, method=m, **rank_kw)
+                                                                 for m in methods)))
     rank_intervals = pd.concat([u.to_frame() for u in uncertainty.values()], ignore_index=True)
     iia_df = iia_sum = None
     if iia:

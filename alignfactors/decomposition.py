@@ -802,21 +802,30 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
         })
     weights = pd.Series(w if w is not None else np.array([float(fit.params[p]) for p in parts]),
                         index=parts, name="weight")
-    sublevels, finer = {}, None
+    sublevels, finer, not_run = {}, None, {}
     if levels and tree is not None:
         kids = {p: tree.children(p) for p in parts}
         for p in parts:
             if kids[p] and len(kids[p]) <= MAX_EXACT_PARTS:
-                sublevels[p] = _decompose(scores, tree, p, kids[p], models, n_boot, ci, seed, n_jobs,
-                                          progress, False, opts)
+                try:
+                    sublevels[p] = _decompose(scores, tree, p, kids[p], models, n_boot, ci, seed, n_jobs,
+                                              progress, False, opts)
+                except DataError as exc:  # too few models at that level: the level above still stands
+                    not_run[f"{p} on its children"] = str(exc)
         down = [c for p in parts for c in (kids[p] or [p])]
         if any(kids.values()) and len(down) <= MAX_EXACT_PARTS:
-            finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False, opts)
+            try:
+                finer = _decompose(scores, tree, aggregate, down, models, n_boot, ci, seed, n_jobs, progress, False,
+                                   opts)
+            except DataError as exc:
+                not_run[f"{aggregate} one level down"] = str(exc)
     zero_fill, counts = _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes, unit)
     options = provenance(n_boot=n_boot, ci=ci, ci_method=opts["ci_method"], seed=seed, unit=unit,
                          n_units=res.n_units, n=len(data), missing=opts["missing"], clusters=opts["clusters"])
     if opts.get("noise") is not None:
         options["noise"] = opts["noise"]
+    if not_run:
+        options["levels_not_run"] = not_run
     return Decomposition(aggregate, list(parts), r2, r2_joint, shapley, shares, weights, source, variance,
                          coefficients, len(data), len(excluded), n_boot, ci, seed, excluded, sublevels, finer,
                          options, identity=identity, missing=policy, zero_fill=zero_fill, missing_children=counts)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Sequence
 
 import numpy as np
@@ -24,7 +24,7 @@ from threadpoolctl import threadpool_limits
 from ._formatting import estimates_frame, json_number, markdown_table, text_table
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
-from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_values, _map_values, _normal_scores,
+from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_fit_batch, _fa1_values, _map_values, _normal_scores,
                               _null_eigenvalues, _null_pool, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
@@ -90,6 +90,8 @@ class Dimensionality:
     seed: Any
     options: dict
     notes: tuple
+    #: Per-resample null references (see ``null_from`` of :func:`dimensionality`); not serialised.
+    null_references: dict = field(default_factory=dict, repr=False, compare=False)
 
     def k_frame(self) -> pd.DataFrame:
         """One row per rule: k, the interval of k and the probability of the full-data k."""
@@ -257,6 +259,7 @@ def dimensionality(
     ci_method: str = "bca",
     missing: str = "complete",
     reliability: Any = None,
+    null_from: Dimensionality | None = None,
     noise: str | None = None,
     errors: Any = None,
 ) -> Dimensionality:
@@ -317,20 +320,29 @@ def dimensionality(
         Metrics flagged in ``reliability`` are left out (listed in ``notes``). Assumes classical
         test theory (independent errors); approximate for Spearman. The parallel-analysis
         reference is the uncorrected null; ``cv_likelihood`` is skipped (it needs raw data).
+    null_from : Dimensionality, optional
+        An earlier result on the same models (same null pool: seed, n, p, clusters, ``n_iter``,
+        ``parallel_null``) and ``parallel_quantile``, e.g. the raw-matrix run when this one has
+        ``reliability=``. Each resample's parallel-analysis references are looked up by its
+        weights in ``null_from.null_references`` instead of being recomputed (the minres fits of
+        the null data are most of the cost); the results are identical with or without it. A
+        ``null_from`` with another pool is ignored with a note.
     noise : {None, "errors"}, default=None
         ``"errors"``: each resample also perturbs every score by its own standard error (from
         ``errors=``, else from ``reliability`` when it was estimated from errors), so the
         intervals carry score measurement error as well as the sampling of models; metrics whose
         errors are flagged as not standard errors are not perturbed (a warning names them).
-        Eigenvalues, explained shares and the participation ratio are recentred as in
-        :func:`alignfactors.agreement` (their intervals measure the added width). k is an integer
+        Eigenvalues, explained shares and the participation ratio get the antithetic replicates of
+        :func:`alignfactors.resampling.bootstrap` (the resample's value plus half the difference of
+        its ``+eps`` and ``-eps`` perturbations: the spread score error adds). k is an integer
         and cannot be recentred: P(k) and ``k_ci`` come from the perturbed resamples themselves,
         whose scores hold the error twice (data + perturbation), so they describe how stable k is
         when that much score error is added -- a conservative reading, and one that tends towards
         fewer dimensions. The parallel-analysis null pool is not perturbed: its data are
         independent across metrics, and independent score error keeps them so, so perturbing it
-        would only add Monte-Carlo noise (and cost) to the reference. ``options["noise"]``
-        records the option.
+        would only add Monte-Carlo noise (and cost) to the reference; each resample's references
+        depend on its weights only, so ``null_from`` (e.g. the run without noise) applies.
+        ``options["noise"]`` records the option.
     errors : DataFrame or ScoreTable, optional
         Standard errors of ``matrix``'s scores (models x metrics, same labels and scale), or the
         ScoreTable the matrix came from (its ``errors``; benchmarks whose ``error_kind`` is
@@ -441,14 +453,16 @@ def dimensionality(
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
-                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes, engine, correction)
+                               map_power, n_boot, ci, seed, n_jobs, batch_size, progress, codes, engine, correction,
+                               null_from)
 
 
 _REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration_factor")
 
 
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
-                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None, correction=None):
+                    n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None, correction=None,
+                    null_from=None):
     engine = engine or {"ci_method": "bca", "missing": "complete", "clusters": None, "unit": "model"}
     root = root_seed(seed)
     notes: list[str] = []
@@ -496,6 +510,15 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
                      f"intra-cluster correlation as in the data (ICC(1) median {np.median(icc):.2f}, range "
                      f"{icc.min():.2f}-{icc.max():.2f}), no correlation between metrics.")
     pool = _null_pool(x, n, p, int(n_iter), parallel_null, child_rng(root, "null"), codes, icc)
+    null_key = _null_key(pool, method, parallel_quantile, "parallel_fa" in corr_rules)
+    known = {}
+    if null_from is not None:
+        if not isinstance(null_from, Dimensionality):
+            raise ParameterTypeError(f"null_from must be a Dimensionality result; got {type(null_from).__name__}.")
+        if null_from.null_references.get("key") == null_key:
+            known = null_from.null_references["by_weights"]
+        else:
+            notes.append("null_from was run with another null pool or options; its null references were not used.")
     plans = [RankPlan(z) for z in pool] if method == "spearman" else [None] * len(pool)
     sim_pc, sim_fa = (a[0] for a in _null_eigenvalues(pool, plans, np.ones((1, n)), method, need_fa))
     ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
@@ -536,7 +559,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         notes.append("cv_likelihood folds are grouped by cluster (no cluster is split between training and "
                      "held-out models).")
 
-    k_dist, k_ci = {}, {}
+    k_dist, k_ci, null_refs = {}, {}, {}
     eig_est = {c: Estimate(v, level=ci) for c, v in zip(comps, w)}
     exp_est = {c: Estimate(v, level=ci) for c, v in zip(comps, explained)}
     pr_est = Estimate(pr, level=ci)
@@ -577,21 +600,41 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
 
         need_ref = any(r in _REF_RULES for r in corr_rules)
 
+        r_k = len(corr_rules)
+
         def k_statistic(weights, noise=None):
-            out = np.full((weights.shape[0], len(corr_rules)), np.nan)
+            # columns: k of each rule, then (when the rules need the null) the resample's null
+            # references (pc, fa) and a digest of its weights, kept for null_from
+            out = np.full((weights.shape[0], r_k + (2 * p + 1 if need_ref else 0)), np.nan)
             rs = resampled(weights, noise)
             if need_ref:  # each resample against the null pool under its own weights
-                null_pc, null_fa = _null_eigenvalues(pool, plans, weights, method, need_fa)
-                refs_pc, refs_fa = _threshold(null_pc, parallel_quantile, 1), _threshold(null_fa, parallel_quantile, 1)
-            for b in range(weights.shape[0]):
-                if not np.all(np.isfinite(rs[b])):
-                    continue
+                digests = np.array([_weights_digest(w) for w in weights])
+                todo = np.array([d not in known for d in digests], bool)
+                refs_pc, refs_fa = np.empty((len(weights), p)), np.empty((len(weights), p))
+                if todo.any():
+                    null_pc, null_fa = _null_eigenvalues(pool, plans, weights[todo], method, need_fa)
+                    refs_pc[todo] = _threshold(null_pc, parallel_quantile, 1)
+                    refs_fa[todo] = _threshold(null_fa, parallel_quantile, 1)
+                for b in np.flatnonzero(~todo):
+                    refs_pc[b], refs_fa[b] = known[digests[b]]
+                # a NaN reference (no FA rule, a failed null fit) travels as a sentinel: the engine
+                # would report a NaN column as an undefined statistic
+                out[:, r_k:r_k + 2 * p] = np.nan_to_num(np.hstack([refs_pc, refs_fa]), nan=_NO_REF)
+                out[:, -1] = digests
+            finite = np.flatnonzero(np.all(np.isfinite(rs), axis=(1, 2)))
+            fa_obs = {}
+            if need_fa and finite.size:  # the resamples' own one-factor fits, as one batch
+                try:
+                    fa_obs = dict(zip(finite, _fa1_fit_batch(rs[finite])[0]))
+                except np.linalg.LinAlgError:
+                    fa_obs = {}
+            for b in finite:
                 rpc, rfa = (refs_pc[b], refs_fa[b]) if need_ref else (ref_pc, ref_fa)
                 try:
-                    _, _, _, kb = _rule_ks(rs[b], corr_rules, rpc, rfa, max_k, map_power)
+                    _, _, _, kb = _rule_ks(rs[b], corr_rules, rpc, rfa, max_k, map_power, fa_obs.get(b))
                 except np.linalg.LinAlgError:
                     continue
-                out[b] = [kb[r] for r in corr_rules]
+                out[b, :r_k] = [kb[r] for r in corr_rules]
             return out
 
         eigen_statistic.batch_size = 64
@@ -608,6 +651,11 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
         exp_est = {c: replace(ests[p + i], value=float(explained.iloc[i])) for i, c in enumerate(comps)}
         pr_est = replace(ests[2 * p], value=pr)
+        if need_ref and res_k is not None:
+            dk = res_k.distribution
+            refs = np.where(dk[:, r_k:r_k + 2 * p] == _NO_REF, np.nan, dk[:, r_k:r_k + 2 * p])
+            null_refs = {"key": null_key, "by_weights": {
+                float(d): (row[:p], row[p:]) for d, row in zip(dk[:, -1], refs)}}
         alpha = (1 - ci) / 2
         for j, rule in enumerate(corr_rules):
             d = res_k.distribution[:, j]
@@ -636,8 +684,25 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         participation_ratio=pr_est, n_dimensions=n_dims, k_distribution=k_dist, k_ci=k_ci,
         map_values=mp_series, parallel=parallel, cv_loglik=cv, rules=tuple(rules), method=method,
         n_models=n, n_metrics=p, n_boot=int(n_boot), level=float(ci), seed=seed if not isinstance(seed, np.random.Generator) else None,
-        options=options, notes=tuple(notes),
+        options=options, notes=tuple(notes), null_references=null_refs,
     )
+
+
+_NO_REF = -1e300  # an undefined null reference inside the k statistic's output
+
+
+def _weights_digest(w: np.ndarray) -> float:
+    """A resample's identity as a float: 48 bits of the SHA-1 of its count weights (exact in float64)."""
+    import hashlib
+
+    return float(int.from_bytes(hashlib.sha1(np.ascontiguousarray(w, dtype=float).tobytes()).digest()[:6], "big"))
+
+
+def _null_key(pool, method, quantile, need_fa) -> tuple:
+    """What the per-resample null references depend on besides the weights."""
+    import hashlib
+
+    return (hashlib.sha1(np.ascontiguousarray(pool).tobytes()).hexdigest(), pool.shape, method, quantile, need_fa)
 
 
 def _resolve_codes(clusters, matrix, parallel_null):

@@ -40,8 +40,8 @@ import numpy as np
 import pandas as pd
 
 from ._formatting import json_number, markdown_table, text_table
-from .aggregation import (AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _pruned_tree, _validate_aggregate,
-                          rank_models)
+from .aggregation import (_MANY, AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _compute_many, _pruned_tree,
+                          _validate_aggregate, rank_models)
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
 from .resampling import check_n_boot_ci, check_seed
 from .io.table import ScoreTable
@@ -50,6 +50,7 @@ __all__ = ["rank_uncertainty", "RankUncertainty", "RESAMPLE_OPTIONS", "simultane
 
 #: Values of ``resample``: what the rank intervals carry.
 RESAMPLE_OPTIONS = ("benchmarks", "errors", "both")
+_CHUNK = 256  # benchmark resamples scored at once (memory: chunk x models x metrics floats)
 _CARRIES = {
     "benchmarks": "choice of benchmarks (children resampled within each tree node of a domain; all models kept)",
     "errors": "score measurement error (scores perturbed by their standard errors; benchmarks and models fixed)",
@@ -268,6 +269,32 @@ class _Resampler:
             return _compute(x, plan, self.table.tree)
 
 
+    def scores_many(self, draws, plan=None, cols=None) -> np.ndarray:
+        """:meth:`scores` of every draw in ``draws`` at once, (B, n): the node weights become
+        arrays over the draws (:func:`alignfactors.aggregation._compute_many`); rules without a
+        batched form are scored draw by draw."""
+        plan = self.plan if plan is None else plan
+        b = len(draws)
+        if plan.method not in _MANY or b == 0:
+            return np.stack([self.scores(d, plan, cols) for d in draws]) if b else np.empty((0, len(self.models)))
+        x = self.x if cols is None else self.x[:, cols]
+        if self.sigma is not None and draws[0][1] is not None:
+            sig = self.sigma if cols is None else self.sigma[:, cols]
+            x = x[None] + sig[None] * np.stack([d[1] if cols is None else d[1][:, cols] for d in draws])
+        keys = list(draws[0][0])
+        if keys:
+            counts = {k: np.array([d[0][k] for d in draws]) for k in keys}
+            plan = self._weights(plan, counts)
+        if plan.missing == "zero":
+            x = np.where(np.isnan(x), 0.0, x)
+        if plan.method == "geometric":
+            x = np.maximum(x, plan.geometric_floor or np.finfo(float).tiny)
+        with warnings.catch_warnings(), np.errstate(all="ignore"):
+            warnings.simplefilter("ignore", DegenerateDataWarning)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return _compute_many(x, plan, self.table.tree, b)
+
+
 def _leaves(children, node):
     kids = children.get(node)
     if kids is None:
@@ -345,13 +372,15 @@ def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: flo
     tiny = 1e-12 * max(1.0, float(np.nanmax(np.abs(s))))
     ok = sd > tiny
     dev = d - s[None, :]
-    chunk = chunk or max(1, int(2e7 // (d.shape[0] * n)))  # bounds the (B, chunk, n) block to ~160 MB
+    inv = np.where(ok, 1.0 / np.where(ok, sd, 1.0), 0.0)  # a pair without spread counts 0
+    chunk = chunk or max(1, int(2e6 // (d.shape[0] * n)))  # (B, chunk, n) blocks of ~16 MB: in cache, in place
     tmax = np.zeros(d.shape[0])
     for j0 in range(0, len(fam), chunk):
         js = fam[j0:j0 + chunk]
-        diff = np.abs(dev[:, js, None] - dev[:, None, :])  # (B, c, n)
-        t = np.where(ok[js][None], diff / np.where(ok[js], sd[js], 1.0)[None], 0.0)
-        tmax = np.maximum(tmax, t.max(axis=(1, 2)))
+        diff = dev[:, js, None] - dev[:, None, :]  # (B, c, n)
+        np.abs(diff, out=diff)
+        diff *= inv[js]
+        np.maximum(tmax, diff.max(axis=(1, 2)), out=tmax)
     c = float(np.quantile(tmax, level))
     gap = s[None, :] - s[fam, None]  # gap[j, k] = s_k - s_j, j in the family
     thr = np.where(ok[fam], c * sd[fam], tiny)
@@ -385,13 +414,16 @@ def best_set(scores: np.ndarray, dist: np.ndarray, level: float = 0.95, tau: int
     tiny = 1e-12 * max(1.0, float(np.nanmax(np.abs(s))))
     ok = sd > tiny
     dev = d - s[None, :]
-    chunk = chunk or max(1, int(2e7 // (d.shape[0] * n)))
+    inv = np.where(ok, 1.0 / np.where(ok, sd, 1.0), 0.0)
+    skip = np.where(ok, 0.0, -np.inf)  # a pair without spread never attains the max
+    chunk = chunk or max(1, int(2e6 // (d.shape[0] * n)))  # (B, chunk, n) blocks of ~16 MB: in cache, in place
     tmax = np.full(d.shape[0], -np.inf)
     for j0 in range(0, n, chunk):
-        js = np.arange(j0, min(n, j0 + chunk))
+        js = slice(j0, min(n, j0 + chunk))
         diff = dev[:, None, :] - dev[:, js, None]  # (s*_k - s_k) - (s*_j - s_j)
-        t = np.where(ok[js][None], diff / np.where(ok[js], sd[js], 1.0)[None], -np.inf)
-        tmax = np.maximum(tmax, t.max(axis=(1, 2)))
+        diff *= inv[js]
+        diff += skip[js]
+        np.maximum(tmax, diff.max(axis=(1, 2)), out=tmax)
     c = float(np.quantile(tmax, level))
     gap = s[None, :] - s[:, None]
     better = (gap > np.where(ok, c * sd, tiny)).sum(axis=1)
@@ -510,8 +542,9 @@ def rank_uncertainty(
     rank0 = rank_models(pd.Series(s0, index=ids)).to_numpy()
     rng = check_seed(seed)
     dist = np.empty((n_boot, len(ids)))
-    for b in range(n_boot):
-        dist[b] = rs.scores(rs.draw(rng))
+    for start in range(0, n_boot, _CHUNK):  # drawn in order, scored a chunk at a time
+        draws = [rs.draw(rng) for _ in range(min(_CHUNK, n_boot - start))]
+        dist[start:start + len(draws)] = rs.scores_many(draws)
     order = np.argsort(rank0, kind="stable")
     alpha = (1 - ci) / 2
     if n_boot:

@@ -328,20 +328,35 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
     return out
 
 
+def _jackknife_weights(rows: np.ndarray, n: int, codes: np.ndarray | None) -> np.ndarray:
+    if codes is None:
+        w = np.ones((len(rows), n))
+        w[np.arange(len(rows)), rows] = 0.0
+        return w
+    return (codes[None, :] != rows[:, None]).astype(float)
+
+
+def _jackknife_batch(statistic: Statistic, rows: np.ndarray, n: int, codes: np.ndarray | None) -> np.ndarray:
+    return _evaluate(statistic, _jackknife_weights(rows, n, codes))
+
+
 def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray | None = None,
-               progress: bool = False) -> np.ndarray:
-    """Leave-one-out replicates: one model at a time, or one whole cluster at a time."""
+               progress: bool = False, n_jobs: int = 1) -> np.ndarray:
+    """Leave-one-out replicates: one model at a time, or one whole cluster at a time (in
+    parallel batches with ``n_jobs``; deterministic, so the result is the same for any n_jobs)."""
     units = n if codes is None else int(codes.max()) + 1
+    batches = [np.arange(s, min(units, s + batch_size)) for s in range(0, units, batch_size)]
     outs = []
     with resample_bar(units, desc="jackknife (BCa)", enabled=progress, kind="jackknife") as bar:
-        for s in range(0, units, batch_size):
-            rows = np.arange(s, min(units, s + batch_size))
-            if codes is None:
-                w = np.ones((len(rows), n))
-                w[np.arange(len(rows)), rows] = 0.0
-            else:
-                w = (codes[None, :] != rows[:, None]).astype(float)
-            outs.append(_evaluate(statistic, w))
+        if n_jobs == 1:
+            results = (_jackknife_batch(statistic, rows, n, codes) for rows in batches)
+        else:
+            from joblib import Parallel, delayed
+
+            results = Parallel(n_jobs=n_jobs, return_as="generator")(
+                delayed(_jackknife_batch)(statistic, rows, n, codes) for rows in batches)
+        for rows, res in zip(batches, results):
+            outs.append(res)
             bar.update(len(rows))
     return np.vstack(outs)
 
@@ -584,7 +599,7 @@ def bootstrap(
                 moved = dist[:, :p] + (dist[:, p:2 * p] - dist[:, 2 * p:]) / 2
                 dist = np.where(centre, moved, dist[:, p:2 * p]).astype(dtype)
         del idx
-        jack = _jackknife(statistic, n, bs, codes, progress) if method == "bca" and n_units > 1 else None
+        jack = _jackknife(statistic, n, bs, codes, progress, n_jobs) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(

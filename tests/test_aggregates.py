@@ -300,3 +300,52 @@ def test_cli_aggregates_option(tmp_path, capsys):
                  str(tree)]) == 0
     assert main(["agreement", str(path), "--aggregates", "nope.json"]) == 2
     assert "expected 'detect', 'none' or a JSON file" in capsys.readouterr().err
+
+
+def test_a_parent_over_a_column_set_aside_is_set_aside_too():
+    rng = np.random.default_rng(3)
+    m = pd.DataFrame(np.round(rng.uniform(0, 1, (60, 4)), 3), columns=list("abcd"))
+    m["X"] = m[["a", "b"]].mean(axis=1).round(3)
+    m["Y"] = m[["b", "c"]].mean(axis=1).round(3)  # shares 'b' with X: not a tree
+    m["Z"] = ((m[["a", "b"]].mean(axis=1) + m["d"]) / 2).round(3)  # the mean of X and d
+    d = detect_aggregates(m)  # was a DataError from the tree (Z's child X set aside)
+    assert set(d.metadata) == {"X", "Z"} and set(d.metadata.values()) == {"overlapping aggregate"}
+    assert _sets(d.tree) == {"Y": frozenset("bc")} and sorted(d.metrics) == list("abcd")
+    assert any(n.startswith("column 'Z' is an aggregate of columns set aside (['X'])")
+               for n in d.notes)
+
+
+def test_shared_factor_gives_the_same_detection_as_row_fits(monkeypatch):
+    # 1,200 models: the fits go through one QR factor per row set; the same table fitted row by
+    # row (the path of small tables) must give the same tree, rules and notes
+    from alignfactors import _search
+
+    rng = np.random.default_rng(5)
+    n = 1200
+    m = _metrics(n=n, k=13, seed=5)
+    for c in ("m8", "m9", "m10"):
+        m.loc[rng.random(n) < 0.2, c] = np.nan
+    m["mean"] = m[["m0", "m1", "m2"]].mean(axis=1).round(3)
+    m["total"] = m[["m3", "m4"]].sum(axis=1).round(3)
+    m["weighted"] = (m[["m5", "m6", "m7"]] @ np.array([0.2, 0.3, 0.5])).round(3)
+    m["avail"] = m[["m9", "m10", "m11"]].mean(axis=1).round(3)  # over the children present
+    m["zero"] = m[["m8", "m12"]].fillna(0).mean(axis=1).round(3)  # missing counted as 0
+    m["overall"] = m[["mean", "weighted"]].mean(axis=1).round(3)
+    near = m[["m0", "m3"]].mean(axis=1).round(3)
+    near.iloc[[5, 50]] += [0.01, -0.02]
+    m["near"] = near
+    m = m[list(rng.permutation(m.columns))]
+    fast = detect_aggregates(m)
+    monkeypatch.setattr(_search.Searcher, "factor", lambda self, rows: None)
+    slow = detect_aggregates(m)
+    expect = {"mean": {"m0", "m1", "m2"}, "total": {"m3", "m4"}, "weighted": {"m5", "m6", "m7"},
+              "avail": {"m9", "m10", "m11"}, "zero": {"m8", "m12"},
+              "overall": {"mean", "weighted"}}
+    for d in (fast, slow):
+        assert {p: set(f.children) for p, f in d.aggregates.items()} == expect
+    assert {p: (f.rule, f.missing) for p, f in fast.aggregates.items()} == \
+        {p: (f.rule, f.missing) for p, f in slow.aggregates.items()}
+    fw = fast.aggregates["weighted"]
+    assert dict(zip(fw.children, fw.weights)) == pytest.approx({"m5": 0.2, "m6": 0.3, "m7": 0.5},
+                                                               abs=0.01)
+    assert fast.notes == slow.notes and any("'near' is close to" in n for n in fast.notes)

@@ -68,7 +68,7 @@ def test_weighted_scorer_equals_rule_on_materialised_resample():
     table = ScoreTable.from_wide(_domain_table())
     ids = list(table.scores.index)
     w = np.bincount(np.random.default_rng(1).integers(0, len(ids), len(ids)), minlength=len(ids)).astype(float)
-    for method in ("zscore", "rank", "mean"):
+    for method in ("zscore", "rank", "mean", "domain_zscore"):
         sc = _Scorer(table, method, ids)
         fast = sc(w[None, :])
         slow = sc._materialised(w[None, :])
@@ -77,6 +77,22 @@ def test_weighted_scorer_equals_rule_on_materialised_resample():
             assert np.allclose(fast[key][0, drawn], slow[key][0, drawn], atol=1e-12), (method, key)
         ones = sc(np.ones((1, len(ids))))["all"][0]
         assert np.allclose(ones, aggregate(table, method=method).to_numpy(), atol=1e-12)
+
+
+def test_weighted_domain_zscore_equals_rule_on_materialised_resamples_along_a_tree():
+    """domain_zscore standardises every node of the tree: its weighted form (all resamples at once)
+    equals aggregate() on each materialised resample, missing scores included."""
+    from alignfactors.io.datasets import simulate_leaderboard
+
+    table = simulate_leaderboard(80, seed=3)
+    ids = list(table.scores.index)
+    rng = np.random.default_rng(4)
+    w = np.stack([np.bincount(rng.integers(0, len(ids), len(ids)), minlength=len(ids)) for _ in range(5)]).astype(float)
+    sc = _Scorer(table, "domain_zscore", ids)
+    fast, slow = sc(w), sc._materialised(w)
+    for key in ("all", "neural", "behavioral"):
+        assert np.array_equal(np.isnan(fast[key]), np.isnan(slow[key])), key
+        np.testing.assert_allclose(fast[key], slow[key], atol=1e-12, err_msg=key)
 
 
 def test_weighted_kendall_spearman_match_scipy_on_materialised():
@@ -218,3 +234,29 @@ def test_monotone_n_changed_has_a_tolerance_and_counts_used_metrics():
     summ = res2.monotone_summary().set_index("method")
     assert summ.loc["rank", "n_changed"] == 0
     assert summ.loc["mean", "n_metrics"] == 4
+
+
+def test_kendall_of_all_pairs_at_once_equals_pair_by_pair():
+    from alignfactors.comparison import _wkendall, _wkendall_all
+
+    rng = np.random.default_rng(8)
+    w = rng.integers(1, 4, 30).astype(float)
+    scores = [np.round(rng.normal(size=30), 1) for _ in range(4)]  # rounding makes ties
+    signs = [_resample_view(s, w)[1] for s in scores]
+    taus = _wkendall_all(signs, w)
+    for a in range(4):
+        for b in range(4):
+            assert taus[a, b] == pytest.approx(_wkendall(signs[a], signs[b], w), abs=1e-12)
+    scores[1][3] = np.nan  # a missing score: left to the pair-by-pair form
+    assert _wkendall_all([_resample_view(s, w)[1] for s in scores], w) is None
+
+
+def test_n_jobs_gives_identical_results():
+    """Resamples, jackknife, benchmark resampling and rank intervals in parallel: the same numbers."""
+    from alignfactors.io.datasets import simulate_leaderboard
+
+    table = simulate_leaderboard(40, seed=6)
+    kw = dict(methods=["brainscore", "mean", "zscore", "domain_zscore"], n_boot=40, seed=3, iia=False,
+              metric_sensitivity=False, monotone=False)
+    one, two = compare_aggregations(table, n_jobs=1, **kw), compare_aggregations(table, n_jobs=2, **kw)
+    assert json.dumps(one.to_dict(), sort_keys=True) == json.dumps(two.to_dict(), sort_keys=True)

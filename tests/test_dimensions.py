@@ -389,3 +389,24 @@ def test_cluster_label_errors(small):
         dimensionality(small, n_boot=0, clusters=pd.Series("a", index=small.index))
     with pytest.raises(ParameterError, match="needs the model names"):
         dimensionality(small, n_boot=0, clusters="families")
+
+
+def test_null_from_reuses_the_null_references_and_changes_no_result():
+    """A second run on the same data and seed (here with fewer rules) looks each resample's null
+    references up instead of refitting them: identical results; another pool is ignored with a note."""
+    from alignfactors.dimensions import dimensionality
+
+    rng = np.random.default_rng(0)
+    x = pd.DataFrame(rng.standard_normal((60, 8)) + rng.standard_normal((60, 1)),
+                     columns=[f"m{i}" for i in range(8)])
+    first = dimensionality(x, n_boot=30, seed=1, rules=["parallel_pc", "parallel_fa", "map"])
+    assert len(first.null_references["by_weights"]) >= 25  # distinct resamples
+    again = dimensionality(x, n_boot=30, seed=1, rules=["parallel_pc", "parallel_fa"], null_from=first)
+    alone = dimensionality(x, n_boot=30, seed=1, rules=["parallel_pc", "parallel_fa"])
+    assert again.k_distribution == alone.k_distribution and again.n_dimensions == alone.n_dimensions
+    assert again.to_dict() == alone.to_dict()
+    other = dimensionality(x, n_boot=30, seed=2, rules=["parallel_pc", "parallel_fa"], null_from=first)
+    assert any("null_from" in n for n in other.notes)
+    assert other.k_distribution == dimensionality(x, n_boot=30, seed=2, rules=["parallel_pc", "parallel_fa"]).k_distribution
+    with pytest.raises(ParameterTypeError, match="null_from"):
+        dimensionality(x, n_boot=5, seed=1, null_from={"key": 1})

@@ -587,3 +587,42 @@ def test_report_takes_k_from_the_rule_and_renders_fit_and_clipping():
     assert "clipped to max_factors = 2" in ft.note()
     ft3 = _factor_fit_table(X, dim, {"n_factors": 3, "max_factors": 5, "factor_method": "minres", "method": "pearson"})
     assert ft3.k == 3 and not ft3.clipped and "Poor fit" not in "\n".join(_md_factor_fit(ft3))
+
+
+@pytest.mark.parametrize("ds", DATASETS)
+def test_batched_one_factor_values_match_psych(ds):
+    from alignfactors import _factor_kernels as kern
+
+    r = np.array(_ref(ds)["correlation"])
+    vals, load = kern.fa1_fit_batch(np.stack([r, r]))
+    np.testing.assert_allclose(vals, np.stack([_ref(ds)["fa1_minres_values"]] * 2), atol=1e-6)
+    red = r - np.diag(1 - load[0] ** 2)
+    np.testing.assert_allclose(kern.eigh_desc(red)[0], vals[0], atol=1e-10)
+
+
+def test_batched_one_factor_values_equal_the_one_at_a_time_fit():
+    """Noise, one strong factor, two clusters, a Heywood case (bound h^2 <= 0.995 active) and a
+    singular matrix in one batch: the batched Newton fit gives fa1_values' minimum for each."""
+    from alignfactors import _factor_kernels as kern
+
+    rng = np.random.default_rng(11)
+    mats = []
+    for i in range(60):
+        n, p = int(rng.integers(20, 200)), int(rng.integers(4, 40))
+        x = rng.standard_normal((n, p))
+        if i % 3 == 1:
+            x += rng.uniform(0.3, 2) * rng.standard_normal((n, 1))
+        if i % 3 == 2:
+            x[:, : p // 2] += rng.standard_normal((n, 1))
+        mats.append((p, np.corrcoef(x.T)))
+    heywood = np.corrcoef(np.column_stack([np.repeat(rng.standard_normal(30), 1)] * 2
+                                          + [rng.standard_normal(30) for _ in range(3)]).T + 0.0)
+    heywood[0, 1] = heywood[1, 0] = 0.999
+    singular = np.corrcoef(np.column_stack([x[:, 0], x[:, 0] * 2, x[:, 1:4]]).T)
+    for r in (heywood, singular):
+        mats.append((r.shape[0], r))
+    for p in sorted({q for q, _ in mats}):
+        stack = np.stack([r for q, r in mats if q == p])
+        got = kern.fa1_fit_batch(stack)[0]
+        want = np.stack([kern.fa1_values(r) for r in stack])
+        np.testing.assert_allclose(got, want, atol=2e-6)

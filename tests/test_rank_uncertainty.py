@@ -120,3 +120,30 @@ def test_seed_reproducible():
     a = rank_uncertainty(df, method="rank", n_boot=60, seed=4)
     b = rank_uncertainty(df, method="rank", n_boot=60, seed=4)
     pd.testing.assert_frame_equal(a.intervals, b.intervals)
+
+
+@pytest.mark.parametrize("method", ["brainscore", "mean", "zscore", "rank", "domain_zscore", "geometric", "borda"])
+@pytest.mark.parametrize("resample", ["benchmarks", "both"])
+def test_batched_scores_equal_scores_draw_by_draw(method, resample):
+    """All draws scored at once (node weights as arrays, the linear shortcut without missing
+    values) equal the rule applied draw by draw, with missing scores, zero weights and noise."""
+    from alignfactors.io.datasets import simulate_leaderboard
+    from alignfactors.rank_uncertainty import _Resampler
+
+    table = simulate_leaderboard(50, seed=2)
+    leaves = [c for c in table.scores.columns if table.tree.is_leaf(c)]
+    err = pd.DataFrame(0.05, index=table.scores.index, columns=table.scores.columns)
+    table = dataclasses.replace(table, errors=err,
+                                benchmarks=table.benchmarks.assign(error_kind="standard_error"))
+    ids = list(table.scores.index)
+    complete = table.scores[leaves].dropna().index  # the linear shortcut needs no missing value
+    for models in (ids, list(complete)):
+        for scheme in ("tree", "domain"):
+            sel = {} if method == "brainscore" else {"metrics": leaves}
+            rs = _Resampler(table, method, models, sel, resample, ("standard_error",), scheme)
+            rng = np.random.default_rng(0)
+            draws = [rs.draw(rng) for _ in range(12)]
+            one = np.stack([rs.scores(d) for d in draws])
+            many = rs.scores_many(draws)
+            assert np.array_equal(np.isnan(one), np.isnan(many)), (models is ids, scheme)
+            np.testing.assert_allclose(many, one, atol=1e-9, rtol=0)

@@ -16,6 +16,8 @@ import pandas as pd
 from scipy.stats import rankdata
 
 from .._search import OutOfSteps, RULES, describe_fit as _describe, half_widths, search
+from threadpoolctl import threadpool_limits
+
 from ..errors import DataError, ParameterError, ParameterTypeError
 from .tree import BenchmarkTree
 
@@ -339,6 +341,17 @@ def detect_aggregates(
     mapping, fits, notes = _assemble(res, names, x, scores.index, half)
     for p, cols in sorted(res.overlapping.items()):
         metadata[names[p]] = "overlapping aggregate"
+    while True:  # a parent over a column set aside is itself derived from it: set aside too
+        over = [q for q, kids in mapping.items() if any(k in metadata for k in kids)]
+        if not over:
+            break
+        for q in over:
+            gone = [k for k in mapping[q] if k in metadata]
+            del mapping[q]
+            fits.pop(q, None)
+            metadata[q] = "overlapping aggregate"
+            notes.append(f"column {q!r} is an aggregate of columns set aside ({gone[:4]}): set "
+                         "aside as metadata too, not analysed")
     kept = [nm for nm in names if nm not in metadata]
     doms = {k: v for k, v in (domains or {}).items() if str(k) in set(kept)}
     tree = BenchmarkTree.from_mapping(
@@ -374,6 +387,10 @@ def _assemble(res, names, x, index, half):
         mapping[names[p]] = children
         fits[names[p]] = _fit_record(names[p], children, f, names)
     notes = []
+    for p, f in fits.items():
+        note = _plain_mean_note(f, names, x, index, half)
+        if note:
+            notes.append(note)
     for group in res.duplicates:
         chain = [names[g] for g in group]
         first = chain[0]
@@ -417,6 +434,39 @@ def _assemble(res, names, x, index, half):
     return mapping, fits, notes
 
 
+def _plain_mean_note(f: AggregateFit, names, x, index, half) -> str | None:
+    """A note when a fixed-weight mean has nearly equal weights (within 5% of ``1/k``): the
+    plain mean then misses on a few models only, and the note names them."""
+    k = len(f.children)
+    w = np.asarray(f.weights, float)
+    if f.rule != "weighted_mean" or k < 2 or np.max(np.abs(w * k - 1)) > 0.05:
+        return None
+    pos = {nm: i for i, nm in enumerate(names)}
+    y = x[:, pos[f.parent]]
+    kids = x[:, [pos[c] for c in f.children]]
+    h = half[[pos[c] for c in f.children]]
+    with np.errstate(invalid="ignore"):
+        if f.missing == "skip":
+            mean = np.nanmean(np.where(np.isnan(kids), np.nan, kids), axis=1)
+            tol = half[pos[f.parent]] + np.nanmean(np.where(np.isnan(kids), np.nan, h), axis=1)
+        else:
+            filled = np.nan_to_num(kids, nan=0.0) if f.missing == "as_zero" else kids
+            mean = filled.mean(axis=1)
+            tol = half[pos[f.parent]] + h.mean()
+    rows = ~np.isnan(y) & ~np.isnan(mean)
+    miss = np.abs(mean - y) - tol
+    bad = rows & (miss > 1e-9)
+    if not bad.any():
+        return None
+    err = np.where(rows, np.abs(mean - y), -1.0)
+    worst = int(err.argmax())
+    return (f"column {f.parent!r} is a fixed-weight mean of its {k} children with nearly equal "
+            f"weights ({w.min():.4g} to {w.max():.4g}); their plain mean misses the printed "
+            f"rounding on {int(bad.sum())} of {int(rows.sum())} models (by up to "
+            f"{err[worst]:.3g}, on model {str(index[worst])!r}): a value printed with fewer "
+            "decimals there, or the site's own slip, is the likely cause")
+
+
 def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str] = RULES,
               missing: Sequence[str] = MISSING_RULES) -> AggregateDetection:
     """The rule of every parent of a given tree, fitted on its children (``method="given"``).
@@ -438,24 +488,25 @@ def fit_rules(scores: pd.DataFrame, tree: BenchmarkTree, *, rules: Sequence[str]
     half = half_widths(x)
     s = Searcher(x, half, max_mismatch=0.0, budget=_Budget(None), names=names)
     fits, notes, found = {}, [], {}
-    for parent, kids in tree.to_dict().items():
-        if parent not in pos or any(k not in pos for k in kids):
-            continue
-        p, ks = pos[parent], [pos[k] for k in kids]
-        f = None
-        for policy in _policies_for(s, p, ks, missing[0], missing):
-            f = s.fit_rule(p, ks, policy, rules)
-            if f is not None:
-                break
-        if f is None:
-            notes.append(f"given parent {parent!r} is not the mean, sum or a fixed-weight mean of "
-                         f"its children {kids} within the printed rounding")
-            continue
-        order = [f.cols.index(k) for k in ks]
-        f.cols, f.weights = ks, np.asarray(f.weights)[order]
-        fits[parent] = _fit_record(parent, kids, f, names)
-        found[parent] = {"rule": f.rule, "weights": list(fits[parent].weights),
-                         "missing": f.policy}
+    with threadpool_limits(limits=1, user_api="blas"):  # small fits: see _search.search
+        for parent, kids in tree.to_dict().items():
+            if parent not in pos or any(k not in pos for k in kids):
+                continue
+            p, ks = pos[parent], [pos[k] for k in kids]
+            f = None
+            for policy in _policies_for(s, p, ks, missing[0], missing):
+                f = s.fit_rule(p, ks, policy, rules)
+                if f is not None:
+                    break
+            if f is None:
+                notes.append(f"given parent {parent!r} is not the mean, sum or a fixed-weight "
+                             f"mean of its children {kids} within the printed rounding")
+                continue
+            order = [f.cols.index(k) for k in ks]
+            f.cols, f.weights = ks, np.asarray(f.weights)[order]
+            fits[parent] = _fit_record(parent, kids, f, names)
+            found[parent] = {"rule": f.rule, "weights": list(fits[parent].weights),
+                             "missing": f.policy}
     new_tree = BenchmarkTree(tree.to_dict(), roots=tree.roots,
                              domains={n: tree.domain(n) for n in tree.nodes
                                       if tree.domain(n) is not None}, rules=found)

@@ -286,11 +286,15 @@ def _md_decomposition(res: ReportResults, figs: dict, fig_no) -> list[str]:
         lines += ["The same decomposition under the three missing-children policies: `as_website` (above), "
                   "`complete_children` (only the models with every child of both parts present) and `skip` "
                   "(each parent recomputed as the mean of its present children):", "", _table(rows), ""]
+    for name, why in res.rankings.get("decomposition_policies_not_run", {}).items():
+        lines += [f"The `{name}` policy was not run: {why}", ""]
     subs = ([(f"`{dec.aggregate}` one level down", dec.finer)] if dec.finer is not None else []) + \
         [(f"`{k}` on its children", v) for k, v in dec.sublevels.items()]
     for title, sub in subs:
         lines += [f"**{title}** ({sub.n_models} models, {sub.n_excluded} excluded). {_dec_head(sub)}",
                   "", _table(_dec_rows(sub)), ""]
+    for title, why in dec.options.get("levels_not_run", {}).items():
+        lines += [f"**{title}**: not run: {why}", ""]
     if "parts_scatter" in figs:
         a = res.scatter.attrs
         lines += [_figure(next(fig_no), figs["parts_scatter"],

@@ -36,6 +36,9 @@ __all__ = ["report", "ReportResults", "run_analyses", "results_to_dict", "REPORT
 RESULT_KEYS = ("alignfactors_version", "input", "options", "cleaning", "agreement", "dimensionality",
                "decomposition", "aggregation")
 
+#: Options that decide how the work is spread, not what is computed (left out of results.json).
+_EXECUTION_OPTIONS = ("n_jobs", "batch_size")
+
 #: Options of :func:`report` (beyond n_boot and seed) and their defaults; a ``--config`` file may set them.
 REPORT_OPTIONS: dict[str, Any] = {
     "ci": 0.95,
@@ -397,7 +400,10 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     record = {"option": opts["clusters"] if not isinstance(opts["clusters"], pd.Series) else "Series",
               "used": clusters if not isinstance(clusters, pd.Series) else "Series", "unit": unit,
               "n_units": agr.mean.n_units, "not_clustered": not_clustered}
-    opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()}
+    # how the work was spread (n_jobs, batch_size) changes no number: not recorded, so that
+    # results.json is byte-identical for any n_jobs and joblib backend
+    opts_out = {k: (v if not isinstance(v, pd.Series) else "Series") for k, v in opts.items()
+                if k not in _EXECUTION_OPTIONS}
     return ReportResults(table, _input_record(table, source), {"n_boot": int(n_boot), "seed": seed, **opts_out},
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
                          units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
@@ -484,10 +490,16 @@ def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dic
     groups = cleaned.domains if cleaned.domains.notna().all() else None
     out["extremes"] = extreme_pairs(cleaned.matrix, 5, method=opts["method"], groups=groups, clusters=codes, **plain)
     if dec is not None:
-        out["decomposition_policies"] = {
-            m: decompose(table, aggregate=dec.aggregate, parts=dec.parts, missing=m, levels=False, clusters=clusters,
-                         **dict(common, progress=False))  # the run-wide bar counts this step as a whole
-            for m in ("complete_children", "skip")}
+        from ..errors import AlignFactorsError
+
+        out["decomposition_policies"], out["decomposition_policies_not_run"] = {}, {}
+        for m in ("complete_children", "skip"):
+            try:  # the run-wide bar counts this step as a whole
+                out["decomposition_policies"][m] = decompose(
+                    table, aggregate=dec.aggregate, parts=dec.parts, missing=m, levels=False, clusters=clusters,
+                    **dict(common, progress=False))
+            except AlignFactorsError as exc:  # e.g. too few models with every child: said in the report
+                out["decomposition_policies_not_run"][m] = str(exc)
     methods = [m for m in opts["aggregation_methods"] if m != "brainscore"] + \
         (["brainscore"] if "brainscore" in opts["aggregation_methods"] else [])
     if hasattr(table.tree, "leaves") and all(d in set(cleaned.domains) for d in ("neural", "behavioral")):
@@ -508,6 +520,7 @@ def _rankings_dict(extra: dict) -> dict:
     out = {}
     if "decomposition_policies" in extra:
         out["decomposition_policies"] = {k: v.to_dict() for k, v in extra["decomposition_policies"].items()}
+        out["decomposition_policies_not_run"] = dict(extra.get("decomposition_policies_not_run", {}))
     if "balance_cleanings" in extra:
         out["balance_cleanings"] = extra["balance_cleanings"].to_dict(orient="records")
     if "sources" in extra:

@@ -1,0 +1,32 @@
+"""The report in parallel: n_jobs and joblib's dask backend change no byte of the results."""
+
+from __future__ import annotations
+
+import pytest
+
+from alignfactors.io.datasets import simulate_leaderboard
+from alignfactors.reporting.run import report
+
+
+def _run(tmp_path, name, **kw):
+    table = simulate_leaderboard(50, seed=4)
+    out = report(table, out=tmp_path / name, n_boot=20, seed=1, progress=False, simulated=True, **kw)
+    return (out / "results.json").read_bytes(), (out / "report.md").read_bytes()
+
+
+def test_results_identical_for_any_n_jobs(tmp_path):
+    one = _run(tmp_path, "one", n_jobs=1)
+    assert _run(tmp_path, "two", n_jobs=2) == one
+    assert b'"n_jobs"' not in one[0]  # how the work was spread is not a result
+
+
+def test_results_identical_on_a_dask_local_cluster(tmp_path):
+    pytest.importorskip("distributed", reason="dask.distributed is not installed (pip install 'alignfactors[dask]')")
+    import joblib
+    from dask.distributed import Client, LocalCluster
+
+    one = _run(tmp_path, "one", n_jobs=1)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster), joblib.parallel_config(backend="dask"):
+        on_dask = _run(tmp_path, "dask", n_jobs=2)
+    assert on_dask == one
