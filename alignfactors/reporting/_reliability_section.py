@@ -47,9 +47,11 @@ class ReliabilitySection:
         decomposition's primary shares) with their interval over the resampling unit alone and
         with score error added (``noise="errors"``), when the input has errors and ``n_boot > 0``:
         kind ("agreement" | "k" | "decomposition"), quantity, interval over, value, ci_low, ci_high,
-        width, p_k (P(k) of the full-data k, k rows only), width_ratio (to the interval without
-        score error; NaN for a zero width) and error_share (``1 - width_ratio**-2``: the part of
-        the squared width that score error adds, as the antithetic replicates add variances).
+        width, se (bootstrap SE), p_k (P(k) of the full-data k, k rows only), width_ratio and
+        se_ratio (to the interval / SE without score error; NaN for a zero width) and error_share
+        (``1 - se_ratio**-2``: the share of the replicates' variance that score error adds, as the
+        antithetic replicates add a variance; less noisy than the widths' ratio, whose interval
+        ends carry the Monte-Carlo error of a few replicates in each tail).
     gap_closed : dict of str -> float
         Per block, the share of the distance from the raw mean to 1 that the correction closes,
         ``(corrected - raw) / (1 - raw)``.
@@ -160,9 +162,10 @@ def _widening(table, m, dim, agr, dec, usable, rules, *, method, groups, common)
 
     rows = []
 
-    def add(kind, quantity, label, value, low, high, p_k=float("nan")):
+    def add(kind, quantity, label, value, low, high, p_k=float("nan"), se=float("nan")):
         rows.append({"kind": kind, "quantity": quantity, "interval over": label, "value": float(value),
-                     "ci_low": float(low), "ci_high": float(high), "width": float(high - low), "p_k": p_k})
+                     "ci_low": float(low), "ci_high": float(high), "width": float(high - low), "se": float(se),
+                     "p_k": p_k})
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the metrics left unperturbed are listed by noise_scale's warning
@@ -172,7 +175,7 @@ def _widening(table, m, dim, agr, dec, usable, rules, *, method, groups, common)
         noisy = agreement(m, method=method, groups=groups, noise="errors", errors=usable, **common)
         for label, a in ((unit, base), (with_err, noisy)):
             for q, e in {"mean": a.mean, **a.blocks}.items():
-                add("agreement", q, label, e.value, *e.ci)
+                add("agreement", q, label, e.value, *e.ci, se=e.se)
         dim_noisy = dimensionality(m, method=method, rules=rules, noise="errors", errors=usable, null_from=dim,
                                    **common)
         for label, dd in ((unit, dim), (with_err, dim_noisy)):
@@ -193,11 +196,14 @@ def _widening(table, m, dim, agr, dec, usable, rules, *, method, groups, common)
             label_of = {"covariance_shares": "covariance share", "shapley": "Shapley share"}
             for label, dd in ((unit, base_dec), (with_err, noisy_dec)):
                 for part, e in getattr(dd, name).items():
-                    add("decomposition", f"{label_of[name]} {part}", label, e.value, *e.ci)
+                    add("decomposition", f"{label_of[name]} {part}", label, e.value, *e.ci, se=e.se)
     out = pd.DataFrame(rows)
     first = out.groupby("quantity", sort=False)["width"].transform("first")
     out["width_ratio"] = np.where(first > 0, out["width"] / first.where(first > 0), np.nan)
-    out["error_share"] = np.where(out["width_ratio"] >= 1, 1 - out["width_ratio"] ** -2.0, np.nan)
+    first_se = out.groupby("quantity", sort=False)["se"].transform("first")
+    out["se_ratio"] = np.where(first_se > 0, out["se"] / first_se.where(first_se > 0), np.nan)
+    # the antithetic term adds variance: the share of the replicates' variance that score error adds
+    out["error_share"] = np.where(out["se_ratio"] >= 1, 1 - out["se_ratio"] ** -2.0, np.nan)
     return out
 
 
@@ -246,13 +252,15 @@ def _render_widening(wide: pd.DataFrame) -> list[str]:
         else:
             rows.append({"quantity": q, "value": b.value, f"interval over {base}": f"[{b.ci_low:.3f}, {b.ci_high:.3f}]",
                          f"interval over {noisy}": f"[{e.ci_low:.3f}, {e.ci_high:.3f}]", "width ratio": e.width_ratio,
-                         "error share": e.error_share})
+                         "SE ratio": e.se_ratio, "error share": e.error_share})
     lines = ["What the intervals carry: the headline numbers with intervals from resampling alone and from "
              "resampling plus score error (`noise=\"errors\"`: in each resample every score is also perturbed by its "
              "own standard error, as an antithetic pair ±ε whose half-difference is added to the resample's value, "
              "so the extra attenuation of a second dose of error cancels and only the spread it adds remains). "
-             "Width ratio: width with score error over width without; error share: 1 − ratio⁻², the part of the "
-             "squared width that score error adds. "
+             "Width ratio: width with score error over width without (its interval ends carry the Monte-Carlo "
+             "error of the few replicates in each tail, so a ratio just below 1 means no visible widening); SE ratio: "
+             "the same for the bootstrap standard errors; error share: 1 − SE ratio⁻², the share of the replicates' "
+             "variance that score error adds. "
              + ("Decomposition: the errors of the leaves are carried up the tree to the parts (errors that are not "
                 "standard errors, such as the Geirhos2021 error-consistency ones, are not used). "
                 if (wide["kind"] == "decomposition").any() else "")
