@@ -260,6 +260,15 @@ def resolve_noise(noise: Any, matrix: pd.DataFrame, errors: Any = None,
 
     Raises :class:`ParameterError` for an unknown ``noise`` and for ``errors`` given without
     ``noise="errors"`` (it would be unused).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    >>> resolve_noise(None, m) is None
+    True
+    >>> resolve_noise("errors", m, pd.DataFrame({"a": [0.5, 0.5, 0.5]})).ravel().tolist()
+    [0.5, 0.5, 0.5]
     """
     if noise is None:
         if errors is not None:
@@ -274,6 +283,13 @@ def table_noise_errors(table: Any, noise: Any, errors: Any = None) -> pd.DataFra
     :func:`~alignfactors.comparison.compare_aggregations`): None, or the standard errors to use (models x
     columns, the scale of the scores; NaN where a score has none or its errors are not standard errors,
     i.e. ``table.benchmarks["error_kind"] == "spread_over_subjects"``, named in a warning).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 1.0]}, index=["m1", "m2"])
+    >>> table_noise_errors(t, "errors", pd.DataFrame({"a": [0.1, 0.2]}, index=["m1", "m2"]))["a"].tolist()
+    [0.1, 0.2]
     """
     if noise is None:
         if errors is not None:
