@@ -130,7 +130,7 @@ def _validate(matrix, method, groups, n_boot, missing):
         raise DataError(f"agreement needs at least 2 metrics; the matrix has {matrix.shape[1]}.")
     if matrix.shape[0] < 3:
         raise DataError(f"agreement needs at least 3 models; the matrix has {matrix.shape[0]}.")
-    nonnum = [c for c in matrix.columns if not pd.api.types.is_numeric_dtype(matrix[c])]
+    nonnum = [c for c, t in matrix.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if nonnum:
         raise DataError(f"matrix columns must be numeric; non-numeric: {nonnum[:5]}.")
     if groups is not None:

@@ -87,6 +87,11 @@ def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = 
     Counts are integers, so the cumulative sums run in the smallest integer type that holds
     ``2 n`` (int16 up to n = 16,000): the gathers are memory-bound and this halves their traffic.
     """
+    return 0.5 * _doubled_ranks(x, weights, ties)
+
+
+def _doubled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = None) -> np.ndarray:
+    """Twice :func:`resampled_ranks`, as integers (B, p, n): ``C_before + C_upto + 1``."""
     plan = ties if ties is not None else RankPlan(x)
     n, p = plan.shape
     b = weights.shape[0]
@@ -95,8 +100,10 @@ def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = 
     cs[:, :, 1:] = np.rint(weights).astype(dtype)[:, plan.order_t]
     np.cumsum(cs, axis=2, out=cs)
     flat = cs.reshape(b, -1)
-    total = np.take(flat, plan.before, axis=1) + np.take(flat, plan.upto, axis=1)
-    return (0.5 * total + 0.5).reshape(b, p, n)
+    total = np.take(flat, plan.before, axis=1)
+    total += np.take(flat, plan.upto, axis=1)
+    total += 1
+    return total.reshape(b, p, n)
 
 
 def _corr_from_cov(cov: np.ndarray) -> np.ndarray:
@@ -122,18 +129,26 @@ def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return _corr_from_cov(np.matmul(zc * w, np.ascontiguousarray(np.swapaxes(zc, -1, -2))))
 
 
-def _weighted_spearman(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted Pearson of resample ranks by the uncentred formula ``S - r r^T / N``.
+def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted Pearson of resample ranks (given doubled, as integers) by ``S - r r^T / N``.
 
-    Ranks are multiples of 1/2 and counts are integers, so ``S = R diag(w) R^T`` and
-    ``r = R w`` are sums of exactly representable numbers (for n up to ~10^5): they are
-    exact in any summation order, which makes centring unnecessary and the result
-    independent of BLAS blocking.
+    Doubled ranks and counts are integers, so ``S = D diag(w) D^T`` and ``r = D w`` are sums of
+    integers: exact in any summation order, which makes the result independent of BLAS
+    blocking. Centred at ``N + 1`` the products are below ``N^3``; while that is below 2^24 (N <=
+    255 drawn models) they are exact in float32 too, which halves the memory traffic; larger
+    resamples use float64 (exact up to n ~ 10^5).
     """
-    rw = ranks * weights[:, None, :]
-    s = np.matmul(rw, np.swapaxes(ranks, 1, 2))
-    r = rw.sum(axis=2)
-    cov = s - r[:, :, None] * r[:, None, :] / weights.sum(axis=1)[:, None, None]
+    total = weights.sum(axis=1)
+    if total.max() <= 255:
+        d = doubled.astype(np.float32)
+        d -= (total + 1).astype(np.float32)[:, None, None]
+        w = weights.astype(np.float32)
+    else:
+        d, w = doubled.astype(np.float64), weights
+    dw = d * w[:, None, :]
+    s = np.matmul(dw, np.swapaxes(d, 1, 2)).astype(np.float64)
+    r = dw.sum(axis=2, dtype=np.float64)
+    cov = s - r[:, :, None] * r[:, None, :] / total[:, None, None]
     return _corr_from_cov(cov)
 
 
@@ -144,7 +159,7 @@ def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spe
     sort across batches); Kendall (no such path) materialises each resample and calls pandas.
     """
     if method == "spearman":
-        return _weighted_spearman(resampled_ranks(x, weights, ties), weights)
+        return _weighted_spearman(_doubled_ranks(x, weights, ties), weights)
     if method == "pearson":
         return weighted_pearson(np.ascontiguousarray(np.asarray(x, dtype=float).T), weights)
     if method == "kendall":

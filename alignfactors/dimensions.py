@@ -183,7 +183,7 @@ def _validate_dimensionality(matrix, corr, n_obs, method, rules, n_iter, paralle
     if matrix is not None:
         if not isinstance(matrix, pd.DataFrame):
             raise ParameterTypeError(f"matrix must be a pandas DataFrame (models x metrics); got {type(matrix).__name__}.")
-        nonnum = [c for c in matrix.columns if not pd.api.types.is_numeric_dtype(matrix[c])]
+        nonnum = [c for c, t in matrix.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
         if nonnum:
             raise DataError(f"matrix columns must be numeric; non-numeric: {nonnum[:5]}.")
         if matrix.isna().to_numpy().any():

@@ -316,7 +316,7 @@ def _labels(frame: pd.DataFrame, what: str) -> pd.DataFrame:
     frame.index = [str(i) for i in frame.index]
     if frame.columns.duplicated().any() or frame.index.duplicated().any():
         raise DataError(f"{what} has duplicate model or metric labels; make them unique.")
-    bad = [c for c in frame.columns if not pd.api.types.is_numeric_dtype(frame[c])]
+    bad = [c for c, t in frame.dtypes.items() if not pd.api.types.is_numeric_dtype(t)]
     if bad:
         raise DataError(f"{what} columns must be numeric; non-numeric: {bad[:5]}.")
     return frame.astype(float)

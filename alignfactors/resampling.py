@@ -316,16 +316,27 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
-    from joblib import Parallel, delayed
+    from joblib import Parallel, delayed, effective_n_jobs
 
+    # A task runs several consecutive batches: the statistic (with its data) is pickled once per
+    # task, not once per batch; ~4 tasks per worker keep the load balanced and the progress moving.
+    jobs = effective_n_jobs(n_jobs)
+    per_task = max(1, -(-len(starts) // (4 * jobs)))
+    groups = [starts[i:i + per_task] for i in range(0, len(starts), per_task)]
+    tasks = ([(idx[s : s + batch_size], next(eps)) for s in g] for g in groups)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_one_batch)(statistic, idx[s : s + batch_size], n, codes, e, both) for s, e in zip(starts, eps)
-    )
+        delayed(_batch_group)(statistic, chunks, n, codes, both) for chunks in tasks)
     with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
-        for s, res in zip(starts, results):
-            out[s : s + batch_size] = res
-            bar.update(len(res))
+        for g, res in zip(groups, results):
+            for s, r in zip(g, res):
+                out[s : s + batch_size] = r
+                bar.update(len(r))
     return out
+
+
+def _batch_group(statistic, chunks, n, codes=None, both=True):
+    """Several batches in one worker task: ``chunks`` is a list of (indices, noise)."""
+    return [_one_batch(statistic, ix, n, codes, e, both) for ix, e in chunks]
 
 
 def _jackknife_weights(rows: np.ndarray, n: int, codes: np.ndarray | None) -> np.ndarray:
@@ -349,16 +360,24 @@ def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray 
     outs = []
     with resample_bar(units, desc="jackknife (BCa)", enabled=progress, kind="jackknife") as bar:
         if n_jobs == 1:
-            results = (_jackknife_batch(statistic, rows, n, codes) for rows in batches)
-        else:
-            from joblib import Parallel, delayed
+            for rows in batches:
+                outs.append(_jackknife_batch(statistic, rows, n, codes))
+                bar.update(len(rows))
+        else:  # a few tasks per worker, each several batches (one pickling of the statistic per task)
+            from joblib import Parallel, delayed, effective_n_jobs
 
+            per_task = max(1, -(-len(batches) // (4 * effective_n_jobs(n_jobs))))
+            groups = [batches[i:i + per_task] for i in range(0, len(batches), per_task)]
             results = Parallel(n_jobs=n_jobs, return_as="generator")(
-                delayed(_jackknife_batch)(statistic, rows, n, codes) for rows in batches)
-        for rows, res in zip(batches, results):
-            outs.append(res)
-            bar.update(len(rows))
+                delayed(_jackknife_group)(statistic, g, n, codes) for g in groups)
+            for g, res in zip(groups, results):
+                outs.extend(res)
+                bar.update(sum(len(rows) for rows in g))
     return np.vstack(outs)
+
+
+def _jackknife_group(statistic, groups, n, codes):
+    return [_jackknife_batch(statistic, rows, n, codes) for rows in groups]
 
 
 def _quantiles(sorted_d: np.ndarray, m: np.ndarray, probs: np.ndarray) -> np.ndarray:

@@ -314,6 +314,10 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     bar = _steps_progress(progress, int(n_boot))
     caught: list[str] = []
     skipped: dict[str, str] = {}
+    if "aggregate" not in options:  # the default names Brain-Score's root: take another table's own
+        opts["aggregate"], chosen = _default_aggregate(table, opts["aggregate"])
+        if chosen:
+            caught.append(chosen)
     try:
         with warnings.catch_warnings(record=True) as record:
             warnings.simplefilter("always")
@@ -408,6 +412,21 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
                          units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
                          reliability=rel_section, rankings=rankings)
+
+
+def _default_aggregate(table, default: str) -> tuple[str, str | None]:
+    """The aggregate the report decomposes when the option is not set: ``default`` if the table
+    has it as a parent, else the table's single top-level parent column (e.g. a detected
+    "Average"), with a sentence saying so; ``default`` when there is none or several."""
+    tree = table.tree
+    if default in table.scores.columns and not tree.is_leaf(default):
+        return default, None
+    tops = [r for r in tree.roots if r in table.scores.columns and not tree.is_leaf(r)]
+    if len(tops) != 1:
+        return default, None
+    return tops[0], (f"aggregate: the table has no {default!r} column; its single top-level aggregate {tops[0]!r} "
+                     f"(children: {', '.join(map(repr, tree.children(tops[0])))}) is decomposed instead (set the "
+                     "option 'aggregate' to choose another)")
 
 
 def _factor_fit_table(matrix, dim, opts):
