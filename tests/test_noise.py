@@ -68,6 +68,20 @@ def test_engine_antithetic_replicate_zero_noise_and_integer_components():
         bootstrap(k_like, 20, n_boot=10, seed=4, noise=np.ones((20, 1)), recentre=[True, False])
 
 
+@pytest.mark.parametrize("method", ["spearman", "pearson"])
+def test_agreement_zero_errors_bit_for_bit(method):
+    x = _factors(n=70, seed=2)
+    groups = pd.Series(["neural"] * 4 + ["behavioral"] * 4, index=x.columns)
+    base = af.agreement(x, method=method, groups=groups, n_boot=80, seed=3)
+    zero = af.agreement(x, method=method, groups=groups, n_boot=80, seed=3, noise="errors", errors=_se(x, 0.0))
+    assert _same(base.mean, zero.mean) and all(_same(base.blocks[b], zero.blocks[b]) for b in base.blocks)
+    pd.testing.assert_frame_equal(base.pairs, zero.pairs)
+    again = af.agreement(x, method=method, groups=groups, n_boot=80, seed=3, noise="errors", errors=_se(x, 0.3))
+    big = af.agreement(x, method=method, groups=groups, n_boot=80, seed=3, noise="errors", errors=_se(x, 0.3))
+    assert _same(again.mean, big.mean) and big.options["noise"] == "errors"
+    assert big.mean.se > base.mean.se
+
+
 def test_attenuation_does_not_narrow_the_interval():
     # Perturbing scores that hold error attenuates a correlation in proportion to its value; the
     # antithetic replicate cancels that, so added error never makes the interval narrower.
