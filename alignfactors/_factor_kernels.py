@@ -180,6 +180,77 @@ def _fa1_start(r: np.ndarray) -> np.ndarray:
     return out
 
 
+def _fa1_fun_grad(lv: np.ndarray, ro: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Batched one-factor minres objective sum_{i != j} (r_ij - l_i l_j)^2 and its gradient; ro has a zero diagonal."""
+    e = ro - lv[:, :, None] * lv[:, None, :]
+    idx = np.arange(lv.shape[1])
+    e[:, idx, idx] = 0.0
+    return np.einsum("bij,bij->b", e, e), -4.0 * np.einsum("bij,bj->bi", e, lv)
+
+
+def _fa1_hessian(lv: np.ndarray, ro: np.ndarray) -> np.ndarray:
+    """Its exact Hessian: 4 (diag(|l|^2 - l_i^2) - R_offdiag + 2 (l l')_offdiag)."""
+    idx = np.arange(lv.shape[1])
+    s = np.einsum("bi,bi->b", lv, lv)
+    h = -ro + 2.0 * lv[:, :, None] * lv[:, None, :]
+    h[:, idx, idx] = s[:, None] - lv * lv
+    return 4.0 * h
+
+
+def _fa1_newton(load: np.ndarray, roff: np.ndarray, fixed: np.ndarray, rows: np.ndarray, max_iter: int,
+                tol: float) -> np.ndarray:
+    """Newton's method with a backtracking line search on ``load[rows]`` (updated in place), the
+    loadings where ``fixed`` (len(rows), p) held constant; returns, per row, whether the free
+    gradient fell below ``tol``. An indefinite Hessian (far from a minimum) is shifted to positive
+    definite (Levenberg-Marquardt) so that every step descends."""
+    p = load.shape[1]
+    idx = np.arange(p)
+    f, g = _fa1_fun_grad(load[rows], roff[rows])
+    g = np.where(fixed, 0.0, g)
+    active = np.arange(rows.size)
+    done = np.zeros(rows.size, bool)
+    for _ in range(max_iter):
+        conv = np.max(np.abs(g), axis=1) < tol
+        done[active[conv]] = True
+        keep = ~conv
+        active, f, g = active[keep], f[keep], g[keep]
+        if active.size == 0:
+            break
+        la, ro, fx = load[rows[active]], roff[rows[active]], fixed[active]
+        h = _fa1_hessian(la, ro)
+        h = np.where(fx[:, :, None] | fx[:, None, :], 0.0, h)
+        h[:, idx, idx] = np.where(fx, 1.0, h[:, idx, idx])
+        try:
+            step = np.linalg.solve(h, g[:, :, None])[:, :, 0]
+            bad = ~(np.einsum("bi,bi->b", g, step) > 0) | ~np.isfinite(step).all(axis=1)
+        except np.linalg.LinAlgError:  # a singular Hessian somewhere in the batch
+            step, bad = np.zeros_like(g), np.ones(active.size, bool)
+        if bad.any():
+            hb = h[bad]
+            lam = np.linalg.eigvalsh(hb)[:, 0]
+            hb[:, idx, idx] += (np.maximum(0.0, -lam) + 1e-3 * np.maximum(1.0, np.abs(hb).max(axis=(1, 2))))[:, None]
+            step[bad] = np.linalg.solve(hb, g[bad][:, :, None])[:, :, 0]
+        t = np.ones(active.size)
+        new_l, new_f, new_g = la.copy(), f.copy(), g.copy()
+        pending = np.arange(active.size)
+        for _ls in range(30):
+            cand = la[pending] - t[pending, None] * step[pending]
+            fc, gc = _fa1_fun_grad(cand, ro[pending])
+            ok = np.isfinite(fc) & (fc <= f[pending] + 1e-15 * np.abs(f[pending]))
+            new_l[pending[ok]], new_f[pending[ok]] = cand[ok], fc[ok]
+            new_g[pending[ok]] = np.where(fx[pending[ok]], 0.0, gc[ok])
+            pending = pending[~ok]
+            if pending.size == 0:
+                break
+            t[pending] /= 2
+        load[rows[active]], f, g = new_l, new_f, new_g
+        if pending.size:  # no decrease along the Newton direction: left to the caller's fallback
+            keep = np.ones(active.size, bool)
+            keep[pending] = False
+            active, f, g = active[keep], f[keep], g[keep]
+    return done
+
+
 def fa1_fit_batch(r: np.ndarray, *, max_iter: int = 50, tol: float = 1e-11) -> tuple[np.ndarray, np.ndarray]:
     """:func:`fa1_values` of a stack of correlation matrices (m, p, p) at once: (values (m, p), loadings (m, p)).
 
@@ -204,55 +275,27 @@ def fa1_fit_batch(r: np.ndarray, *, max_iter: int = 50, tol: float = 1e-11) -> t
     roff = r.copy()
     roff[:, idx, idx] = 0.0
     load = _fa1_start(r)
-
-    def fun_grad(lv, ro):
-        e = ro - lv[:, :, None] * lv[:, None, :]
-        e[:, idx, idx] = 0.0
-        return np.einsum("bij,bij->b", e, e), -4.0 * np.einsum("bij,bj->bi", e, lv)
-
-    def hessian(lv, ro):
-        s = np.einsum("bi,bi->b", lv, lv)
-        h = -ro + 2.0 * lv[:, :, None] * lv[:, None, :]
-        h[:, idx, idx] = s[:, None] - lv * lv
-        return 4.0 * h
-
-    f, g = fun_grad(load, roff)
-    active = np.arange(m)
-    done = np.zeros(m, bool)
-    for _ in range(max_iter):
-        gn = np.max(np.abs(g), axis=1)
-        conv = gn < tol
-        done[active[conv]] = True
-        keep = ~conv
-        active, load_a, f_a, g_a = active[keep], load[active[keep]], f[keep], g[keep]
-        if active.size == 0:
-            break
-        ro = roff[active]
-        try:
-            step = np.linalg.solve(hessian(load_a, ro), g_a[:, :, None])[:, :, 0]
-        except np.linalg.LinAlgError:
-            break
-        t = np.ones(active.size)
-        new_l, new_f, new_g = load_a.copy(), f_a.copy(), g_a.copy()
-        pending = np.arange(active.size)
-        for _ls in range(30):
-            cand = load_a[pending] - t[pending, None] * step[pending]
-            fc, gc = fun_grad(cand, ro[pending])
-            ok = np.isfinite(fc) & (fc <= f_a[pending] + 1e-15 * np.abs(f_a[pending]))
-            new_l[pending[ok]], new_f[pending[ok]], new_g[pending[ok]] = cand[ok], fc[ok], gc[ok]
-            pending = pending[~ok]
-            if pending.size == 0:
-                break
-            t[pending] /= 2
-        load[active], f, g = new_l, new_f, new_g
-        if pending.size:  # no decrease along the Newton direction: leave these to fa1_values
-            keep = np.ones(active.size, bool)
-            keep[pending] = False
-            active, f, g = active[keep], f[keep], g[keep]
-    good = done & np.all(np.abs(load) <= math.sqrt(1 - LOWER_BOUND), axis=1)
+    bound = math.sqrt(1 - LOWER_BOUND)
+    done = _fa1_newton(load, roff, np.zeros((m, p), bool), np.arange(m), max_iter, tol)
+    good = done & np.all(np.abs(load) <= bound, axis=1)
+    # psych's bound h^2 <= 0.995 active (a Heywood case, frequent in small null matrices): fix the
+    # loadings past it at the bound and minimise over the others; accepted only where the fixed
+    # ones satisfy the KKT sign condition (the gradient pushes them outward), as L-BFGS-B's would
+    heywood = np.flatnonzero(~good & np.any(np.abs(load) > bound, axis=1))  # converged or not: past the bound
+    if heywood.size:
+        fixed = np.abs(load[heywood]) >= bound
+        load[heywood] = np.clip(load[heywood], -bound, bound)
+        ok = _fa1_newton(load, roff, fixed, heywood, max_iter, tol)
+        _, g = _fa1_fun_grad(load[heywood], roff[heywood])
+        kkt = np.all(~fixed | (g * np.sign(load[heywood]) <= 0), axis=1)
+        inside = np.all(np.abs(load[heywood]) <= bound * (1 + 1e-12), axis=1)
+        good[heywood[ok & kkt & inside]] = True
     if good.any():
         gi = np.flatnonzero(good)
-        h = hessian(load[gi], roff[gi])
+        h = _fa1_hessian(load[gi], roff[gi])
+        free = np.abs(load[gi]) < bound * (1 - 1e-9)
+        h = np.where(free[:, :, None] & free[:, None, :], h, 0.0)  # curvature along the free loadings
+        h[:, idx, idx] = np.where(free, h[:, idx, idx], 1.0)
         try:  # positive definite: a minimum (one batched Cholesky; eigenvalues only if it fails)
             np.linalg.cholesky(h)
         except np.linalg.LinAlgError:

@@ -203,10 +203,15 @@ def agreement(
         ``errors=``, else from ``reliability`` when it was estimated from errors), so the
         intervals carry score measurement error as well as the sampling of models. Metrics
         whose errors are flagged as not standard errors are not perturbed (a
-        ``DegenerateDataWarning`` names them); ``options["noise"]`` records the option. Perturbed resamples hold the error twice (data + perturbation); the
-        intervals measure the added width, not an unbiased centre.
-    errors : DataFrame, optional
-        Standard errors of ``matrix``'s scores (models x metrics, same scale), for ``noise``.
+        ``DegenerateDataWarning`` names them); ``options["noise"]`` records the option. Each
+        replicate is the antithetic one of :func:`alignfactors.resampling.bootstrap`: the
+        unperturbed resample plus half the difference of the resamples perturbed by ``+eps`` and
+        ``-eps``, so the extra attenuation a second dose of error would cause cancels and only
+        the spread that score error adds remains.
+    errors : DataFrame or ScoreTable, optional
+        Standard errors of ``matrix``'s scores (models x metrics, same labels and scale), or the
+        ScoreTable the matrix came from (its ``errors``; benchmarks whose ``error_kind`` is
+        ``"spread_over_subjects"`` are not perturbed). Only with ``noise="errors"``.
     clusters : None, Series, "families" or "architecture", default=None
         Resampling unit: None resamples models; otherwise whole families are drawn with
         replacement (see :func:`alignfactors.families.resolve_clusters`; a string needs the
@@ -258,11 +263,9 @@ def agreement(
     diff_names = [f"{a} minus {b}" for a, b in itertools.combinations(block_names, 2)]
     diff_idx = [(block_names.index(a), block_names.index(b)) for a, b in itertools.combinations(block_names, 2)]
 
-    scale = None
-    if noise is not None:
-        from .attenuation import noise_scale
+    from .attenuation import resolve_noise
 
-        scale = noise_scale(data, noise, errors, reliability)
+    scale = resolve_noise(noise, data, errors, reliability)
     correction = None
     if reliability is not None:
         from .attenuation import _Correction

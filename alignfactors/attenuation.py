@@ -20,7 +20,8 @@ from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterT
 from .estimate import Estimate
 from .reliability import ASSUMPTIONS, Reliability
 
-__all__ = ["disattenuate", "Disattenuated", "noise_scale", "usable_metrics", "corrected_correlation"]
+__all__ = ["disattenuate", "Disattenuated", "noise_scale", "resolve_noise", "table_noise_errors", "NOISE_OPTIONS", "usable_metrics",
+           "corrected_correlation"]
 
 
 def disattenuate(corr: pd.DataFrame, reliabilities: pd.Series | Mapping) -> pd.DataFrame:
@@ -186,30 +187,59 @@ class _Correction:
                              self.source)
 
 
-def noise_scale(matrix: pd.DataFrame, noise: Any, errors: pd.DataFrame | None = None,
+#: Values of the ``noise`` option of every analysis.
+NOISE_OPTIONS = (None, "errors")
+
+
+def noise_scale(matrix: pd.DataFrame, noise: Any, errors: Any = None,
                 reliability: Reliability | None = None) -> np.ndarray:
     """Standard errors aligned with ``matrix`` for ``noise="errors"`` (0 where none is usable).
 
-    Errors come from ``errors`` (models x metrics, the scale of ``matrix``) or, failing that,
-    from ``reliability`` when it was estimated from errors. Metrics flagged as having errors that
-    are not standard errors get no perturbation; a warning names them (nothing dropped silently).
+    Errors come from ``errors`` (models x metrics on the scale of ``matrix``, or a ScoreTable:
+    its ``table.errors``) or, failing that, from ``reliability`` when it was estimated from
+    errors. Metrics whose errors are not standard errors (flagged by ``reliability``, or
+    ``table.benchmarks["error_kind"] == "spread_over_subjects"``) get no perturbation; a
+    ``DegenerateDataWarning`` names them and the metrics without errors (nothing dropped silently).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"a": [1.0, 2.0, 3.0], "b": [3.0, 1.0, 2.0]})
+    >>> noise_scale(m, "errors", errors=pd.DataFrame({"a": [0.1, 0.2, 0.1], "b": [0.3, 0.3, 0.3]})).round(2).tolist()
+    [[0.1, 0.3], [0.2, 0.3], [0.1, 0.3]]
     """
     if noise != "errors":
         raise ParameterError(f"noise must be None or 'errors'; got {noise!r}.")
     flags: dict[str, str] = {}
+    if errors is not None and hasattr(errors, "scores") and hasattr(errors, "benchmarks"):  # a ScoreTable
+        table, errors = errors, errors.errors
+        if errors is None:
+            raise DataError(f"noise='errors' needs standard errors, and the table from {table.source!r} has none "
+                            "(e.g. a CSV export); load a source with errors (the Brain-Score snapshot JSON) or "
+                            "pass errors= (models x metrics).")
+        bench = table.benchmarks if table.benchmarks is not None else pd.DataFrame()
+        kinds = bench["error_kind"] if "error_kind" in bench.columns else pd.Series(dtype=object)
+        flags = {str(c): "error_kind='spread_over_subjects'" for c, k in kinds.items() if k == "spread_over_subjects"}
     if errors is None and reliability is not None and reliability._kernel is not None:
         errors = reliability._kernel.errors
     if reliability is not None:
-        flags = {m: r for m, r in reliability.flags.items() if reliability.sources.get(m) == "errors"}
+        flags.update({m: r for m, r in reliability.flags.items() if reliability.sources.get(m) == "errors"})
     if errors is None:
         raise DataError("noise='errors' needs standard errors: pass errors= (models x metrics, e.g. table.errors "
-                        "for the matrix's models) or a reliability estimated with source='errors'.")
+                        "for the matrix's models, or the ScoreTable) or a reliability estimated with source='errors'.")
     if not isinstance(errors, pd.DataFrame):
-        raise ParameterTypeError(f"errors must be a DataFrame (models x metrics); got {type(errors).__name__}.")
+        raise ParameterTypeError(f"errors must be a DataFrame (models x metrics) or a ScoreTable; "
+                                 f"got {type(errors).__name__}.")
     e = errors.copy()
     e.index, e.columns = [str(i) for i in e.index], [str(c) for c in e.columns]
     cols = [str(c) for c in matrix.columns]
-    se = np.array(e.reindex(index=[str(i) for i in matrix.index], columns=cols).to_numpy(dtype=float))
+    rows = [str(i) for i in matrix.index]
+    absent = [r for r in rows if r not in e.index]
+    if len(absent) == len(rows) or not any(c in e.columns for c in cols):
+        raise DataError(f"errors share no {'model' if len(absent) == len(rows) else 'metric'} with the data (errors: "
+                        f"{e.shape[0]} models x {e.shape[1]} metrics, e.g. {list(e.columns)[:3]}); give standard "
+                        "errors of the data's scores, with the same model ids and metric names, on the same scale.")
+    se = np.array(e.reindex(index=rows, columns=cols).to_numpy(dtype=float))
     if (se < 0).any():
         raise DataError("errors has negative values; standard errors are >= 0.")
     skipped = [c for c in cols if c in flags]
@@ -222,6 +252,78 @@ def noise_scale(matrix: pd.DataFrame, noise: Any, errors: pd.DataFrame | None = 
                       f"(e.g. {skipped[:3]}) and {len(none)} metrics without errors (e.g. {none[:3]}).",
                       DegenerateDataWarning, stacklevel=3)
     return np.nan_to_num(se, nan=0.0)
+
+
+def resolve_noise(noise: Any, matrix: pd.DataFrame, errors: Any = None,
+                  reliability: Reliability | None = None) -> np.ndarray | None:
+    """The ``noise``/``errors`` options of an analysis: None, or :func:`noise_scale` of ``matrix``.
+
+    Raises :class:`ParameterError` for an unknown ``noise`` and for ``errors`` given without
+    ``noise="errors"`` (it would be unused).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> m = pd.DataFrame({"a": [1.0, 2.0, 3.0]})
+    >>> resolve_noise(None, m) is None
+    True
+    >>> resolve_noise("errors", m, pd.DataFrame({"a": [0.5, 0.5, 0.5]})).ravel().tolist()
+    [0.5, 0.5, 0.5]
+    """
+    if noise is None:
+        if errors is not None:
+            raise ParameterError("errors= is only used with noise='errors'; pass noise='errors' to perturb the "
+                                 "scores by their standard errors in every resample, or drop errors=.")
+        return None
+    return noise_scale(matrix, noise, errors, reliability)
+
+
+def table_noise_errors(table: Any, noise: Any, errors: Any = None) -> pd.DataFrame | None:
+    """The ``noise``/``errors`` options of an analysis of a score table (:func:`~alignfactors.decompose`,
+    :func:`~alignfactors.comparison.compare_aggregations`): None, or the standard errors to use (models x
+    columns, the scale of the scores; NaN where a score has none or its errors are not standard errors,
+    i.e. ``table.benchmarks["error_kind"] == "spread_over_subjects"``, named in a warning).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"a": [1.0, 2.0], "b": [2.0, 1.0]}, index=["m1", "m2"])
+    >>> table_noise_errors(t, "errors", pd.DataFrame({"a": [0.1, 0.2]}, index=["m1", "m2"]))["a"].tolist()
+    [0.1, 0.2]
+    """
+    if noise is None:
+        if errors is not None:
+            raise ParameterError("errors= is only used with noise='errors'; pass noise='errors' to perturb the "
+                                 "scores by their standard errors in every resample, or drop errors=.")
+        return None
+    if noise not in NOISE_OPTIONS:
+        raise ParameterError(f"noise must be None or 'errors'; got {noise!r}.")
+    source = errors if errors is not None else table
+    if hasattr(source, "scores") and hasattr(source, "benchmarks"):  # a ScoreTable
+        bench = source.benchmarks if source.benchmarks is not None else pd.DataFrame()
+        kinds = bench["error_kind"] if "error_kind" in bench.columns else pd.Series(dtype=object)
+        frame = source.errors
+        if frame is None:
+            raise DataError(f"noise='errors' needs standard errors, and the table from {source.source!r} has none "
+                            "(e.g. a CSV export); load a source with errors (the Brain-Score snapshot JSON) or pass "
+                            "errors= (models x columns).")
+        flagged = [str(c) for c, kd in kinds.items() if kd == "spread_over_subjects"]
+    elif isinstance(source, pd.DataFrame) and errors is not None:
+        frame, flagged = errors, []
+    else:
+        raise DataError("noise='errors' needs standard errors: pass errors= (models x columns, the scale of the "
+                        "scores) or a ScoreTable loaded from a source with errors (e.g. the Brain-Score snapshot).")
+    frame = frame.set_axis([str(i) for i in frame.index], axis=0).set_axis([str(c) for c in frame.columns], axis=1)
+    if (frame < 0).to_numpy().any():
+        raise DataError("errors has negative values; standard errors are >= 0.")
+    frame = frame.astype(float)
+    flagged = [c for c in flagged if c in frame.columns and frame[c].notna().any()]
+    if flagged:
+        frame[flagged] = np.nan
+        warnings.warn(f"noise='errors': no perturbation for {len(flagged)} benchmarks whose errors are not standard "
+                      f"errors (error_kind='spread_over_subjects', e.g. {flagged[:3]}).", DegenerateDataWarning,
+                      stacklevel=3)
+    return frame
 
 
 def usable_metrics(rel: Reliability, matrix: pd.DataFrame) -> tuple[list[str], dict[str, str], Callable]:

@@ -36,6 +36,7 @@ from ._options import check_options, provenance, seed_record
 from .families import cluster_codes
 from ._balance_kernels import _BAL_NAMES, _balance_columns, _p_best, _wcorr, _wsd  # noqa: F401
 from .families import matrix_names
+from .attenuation import table_noise_errors
 from .resampling import bootstrap, check_n_boot_ci, root_seed
 from .io.table import ScoreTable
 
@@ -378,7 +379,10 @@ class _Scorer:
             return {} if key == "all" else {"domains": [key]}
         return {"metrics": [m for m in self.metrics if key == "all" or self.table.tree.domain(m) == key]}
 
-    def __call__(self, w: np.ndarray) -> dict:
+    def __call__(self, w: np.ndarray, noise: np.ndarray | None = None) -> dict:
+        """Scores per key under counts ``w`` (B, n); ``noise`` (B, n, len(units)) perturbs the units' scores."""
+        if noise is not None:
+            return self._perturbed(w, noise)
         if self.method in _FIXED:
             return {k: np.broadcast_to(v, w.shape) for k, v in self.fixed.items()}
         if self.method in _FAST:
@@ -397,6 +401,51 @@ class _Scorer:
                     out[key] = np.where(w > 0, _domain_zscore(x, plan, self.table.tree, w), np.nan)
             return out
         return self._materialised(w)
+
+    def _perturbed(self, w: np.ndarray, noise: np.ndarray) -> dict:
+        """Scores with every unit's score moved by ``noise`` (one resample at a time for the
+        population-dependent rules; fixed rules on one stacked table of all resamples)."""
+        if self.method in _FAST:
+            x0, parts0 = self.x, self.rank_parts
+            rows = []
+            try:
+                for b in range(w.shape[0]):
+                    self.x = x0 + noise[b]
+                    if self.method == "rank":
+                        self.rank_parts = [_desc_rank_parts(self.x[:, j]) for j in range(self.x.shape[1])]
+                    rows.append(self._from_transform(self._transform(w[b:b + 1]), w[b:b + 1]))
+            finally:
+                self.x, self.rank_parts = x0, parts0
+            return {k: np.vstack([r[k] for r in rows]) for k in self.keys}
+        sc = self.table.scores.loc[self.models]
+        if self.method in _FIXED:  # a model's score depends on its own scores only: all resamples at once
+            B, n = w.shape
+            big = pd.concat([sc] * B)
+            pos = [big.columns.get_loc(u) for u in self.units]
+            vals = big.to_numpy(dtype=float, copy=True)
+            vals[:, pos] += noise.reshape(B * n, -1)
+            ids = pd.Index([f"{m}#{b}" for b in range(B) for m in self.models], name="model_id")
+            st = pd.concat([self.table.status.loc[self.models]] * B).set_axis(ids)
+            stacked = ScoreTable(pd.DataFrame(vals, index=ids, columns=big.columns), st,
+                                 pd.DataFrame({"model_name": list(ids)}, index=ids), self.table.tree)
+            out = {}
+            for key in self.keys:
+                if key != "all" and not self.masks[key].any():
+                    out[key] = np.full(w.shape, np.nan)
+                    continue
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", DegenerateDataWarning)
+                    out[key] = aggregate(stacked, method=self.method, **self.selection(key)).to_numpy().reshape(B, n)
+            return out
+        return self._materialised(w, noise)
+
+    def _from_transform(self, t: np.ndarray, w: np.ndarray) -> dict:
+        out = {}
+        with np.errstate(all="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # a model without values in a domain
+            for key, mask in self.masks.items():
+                out[key] = np.nanmean(t[:, :, mask], axis=2) if mask.any() else np.full(w.shape, np.nan)
+        return out
 
     def _transform(self, w: np.ndarray) -> np.ndarray:
         x = self.x
@@ -422,17 +471,23 @@ class _Scorer:
                 t[:, order, j] = -(1.0 + above + (tied - 1.0) / 2)
         return t
 
-    def _materialised(self, w: np.ndarray) -> dict:
+    def _materialised(self, w: np.ndarray, noise: np.ndarray | None = None) -> dict:
         # Rules without a weighted form: apply aggregate() to the materialised resample.
         out = {k: np.full(w.shape, np.nan) for k in self.keys}
         sc = self.table.scores.loc[self.models]
         st = self.table.status.loc[self.models]
+        pos = [sc.columns.get_loc(u) for u in self.units]
         for b in range(w.shape[0]):
             counts = np.rint(w[b]).astype(int)
             idx = np.repeat(np.arange(len(self.models)), counts)
             first = np.concatenate([[0], np.cumsum(counts)[:-1]])
             ids = pd.Index([f"{self.models[i]}#{c}" for i, c in zip(idx, _copy_numbers(counts))], name="model_id")
-            sub = ScoreTable(sc.iloc[idx].set_axis(ids), st.iloc[idx].set_axis(ids),
+            scb = sc
+            if noise is not None:
+                vals = sc.to_numpy(dtype=float, copy=True)
+                vals[:, pos] += noise[b]
+                scb = pd.DataFrame(vals, index=sc.index, columns=sc.columns)
+            sub = ScoreTable(scb.iloc[idx].set_axis(ids), st.iloc[idx].set_axis(ids),
                              pd.DataFrame({"model_name": list(ids)}, index=ids), self.table.tree)
             drawn = counts > 0
             for key in self.keys:
@@ -518,6 +573,8 @@ def compare_aggregations(
     missing: str = "rule_default",
     rank_uncertainty: str = "benchmarks",
     balance_benchmarks: bool = True,
+    noise: str | None = None,
+    errors: Any = None,
 ) -> AggregationComparison:
     """Compare rules for aggregating benchmark scores: agreement, rank certainty, balance, properties.
 
@@ -567,6 +624,20 @@ def compare_aggregations(
         so every such rule sees the same complete matrix); default: each rule's default selection
         (the neural and behavioral leaves). ``brainscore`` always applies the website's rule to the
         whole tree.
+    noise : {None, "errors"}, default=None
+        ``"errors"``: in each model resample the leaf scores are also perturbed by their standard
+        errors and every rule is re-applied to the perturbed scores, so the agreement and balance
+        intervals over models carry score error too (antithetic replicates,
+        :func:`alignfactors.resampling.bootstrap`). Leaves whose errors are not standard errors
+        (``error_kind="spread_over_subjects"``) are not perturbed (a warning names them). The rank
+        intervals have their own option (``rank_uncertainty="errors"`` or ``"both"``); balance under
+        benchmark resampling, IIA, metric sensitivity and monotonicity are not perturbed.
+        Rules whose score of a model depends on its own scores only are re-applied to all resamples
+        of a batch at once; the others one resample at a time (slower). ``options["noise"]``
+        records the option.
+    errors : DataFrame or ScoreTable, optional
+        Standard errors of the leaf scores (models x leaves, the scale of the scores); default
+        ``table.errors``. Only with ``noise="errors"``.
 
     Returns
     -------
@@ -623,6 +694,7 @@ def compare_aggregations(
                   progress=progress, missing=missing, allowed_missing=("rule_default",), where="compare_aggregations")
     names_src = table if hasattr(table, "models") else None
     names = matrix_names(table) if isinstance(table, pd.DataFrame) else None
+    err_frame = table_noise_errors(table, noise, errors)
     table, methods, ids = _validate_compare(table, methods, n_boot, ci, top_k, iia, metric_sensitivity,
                                             monotone, models)
     rank_resample = rank_uncertainty
@@ -648,12 +720,22 @@ def compare_aggregations(
     ranks = pd.DataFrame({m: rank_models(scores[m]) for m in methods}, index=scores.index)
     pairs = list(itertools.combinations(methods, 2))
     k_eff = min(top_k, n)
+    noisy = {}
+    if err_frame is not None:  # standard errors of every unit any rule uses (0 where none)
+        units = list(dict.fromkeys(u for m in methods for u in scorers[m].units))
+        se = err_frame.reindex(index=[str(i) for i in ids], columns=[str(u) for u in units]).to_numpy(dtype=float)
+        without = [u for j, u in enumerate(units) if not np.isfinite(se[:, j]).any()]
+        if without:
+            warnings.warn(f"noise='errors': no perturbation for {len(without)} leaves without errors (e.g. "
+                          f"{without[:3]}).", DegenerateDataWarning, stacklevel=2)
+        noisy = {"noise": np.nan_to_num(se, nan=0.0)}
+        cols_of = {m: [units.index(u) for u in scorers[m].units] for m in methods}
 
     index = {m: i for i, m in enumerate(methods)}
 
-    def statistic(w):
+    def statistic(w, noise=None):
         B = len(w)
-        sc = {m: scorers[m](w) for m in methods}
+        sc = {m: scorers[m](w) if noise is None else scorers[m](w, noise[:, :, cols_of[m]]) for m in methods}
         rk = {m: np.empty((B, n)) for m in methods}
         agree = np.full((B, 3 * len(pairs)), np.nan)
         for i in range(B):
@@ -681,7 +763,7 @@ def compare_aggregations(
         warnings.simplefilter("ignore", RuntimeWarning)
         warnings.simplefilter("ignore", DegenerateDataWarning)
         res = bootstrap(statistic, n, n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
-                        batch_size=batch_size, progress=progress, clusters=codes, unit=unit)
+                        batch_size=batch_size, progress=progress, clusters=codes, unit=unit, **noisy)
     est = list(res.estimates)
     names = []
     for a, b in pairs:
@@ -745,6 +827,8 @@ def compare_aggregations(
     mono = _monotone(table, methods, ids, scores, scorers, monotone) if monotone is not False else None
     options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
                          n=n, missing=missing, clusters=clusters)
+    if noise is not None:
+        options["noise"] = noise
     return AggregationComparison(methods, scores, ranks, agreement, rank_intervals, balance, best_balance,
                                  iia_df, iia_sum, sens, mono, estimates, n, len(excluded), n_boot, ci, k_eff, seed,
                                  options, uncertainty, rank_resample)

@@ -28,6 +28,7 @@ from .estimate import Estimate
 from ._options import check_options, provenance, seed_record
 from .families import cluster_codes
 from .families import matrix_names
+from .attenuation import table_noise_errors
 from .resampling import bootstrap, check_n_boot_ci
 
 __all__ = ["decompose", "Decomposition", "MAX_EXACT_PARTS", "MISSING_CHILDREN"]
@@ -350,23 +351,34 @@ def _solve(A: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 def _weighted_cov(z: np.ndarray, w: np.ndarray):
-    """Weighted means (B, p) and population covariances (B, p, p), one resample at a time."""
+    """Weighted means (B, p) and population covariances (B, p, p), one resample at a time; z is
+    (n, p), or (B, n, p) for data that differ between resamples."""
     sw = w.sum(axis=1)
-    mean = np.einsum("bn,nj->bj", w, z) / sw[:, None]
-    zc = z[None, :, :] - mean[:, None, :]
+    if z.ndim == 2:
+        mean = np.einsum("bn,nj->bj", w, z) / sw[:, None]
+    else:
+        mean = np.einsum("bn,bnj->bj", w, z) / sw[:, None]
+    zc = z - mean[:, None, :]
     cov = np.matmul((w[:, :, None] * zc).transpose(0, 2, 1), zc) / sw[:, None, None]  # stacked: per resample
     return mean, cov, sw
 
 
-def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None):
+def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None, noise_map: np.ndarray | None = None):
     """Statistic over count weights for data z = [aggregate, part_1..part_k] (n, k+1).
 
     Output columns: r2 (k), r2_joint, shapley (k), covariance shares (k), var (k+1),
-    sd (k+1), coefficients (intercept + k).
+    sd (k+1), coefficients (intercept + k). With ``noise_map`` (n, L, k+1) the statistic also
+    takes ``noise`` (B, n, L): perturbations of L error sources (leaf scores), which move the
+    columns of z by ``noise[b, i] @ noise_map[i]`` (the tree's weights), each resample its own data.
     """
     M = _shapley_matrix(k)
 
-    def statistic(w: np.ndarray) -> np.ndarray:
+    def statistic(w: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
+        if noise is None:
+            return compute(z, w)
+        return compute(z + np.matmul(noise[:, :, None, :], noise_map)[:, :, 0], w)  # stacked per (resample, model)
+
+    def compute(z: np.ndarray, w: np.ndarray) -> np.ndarray:
         mean, cov, sw = _weighted_cov(z, w)
         sd = np.sqrt(np.diagonal(cov, axis1=1, axis2=2))
         with np.errstate(all="ignore"):
@@ -402,6 +414,65 @@ def _make_statistic(z: np.ndarray, k: int, weights: np.ndarray | None):
     n_sub = 1 << k
     statistic.batch_size = int(max(1, min(256, 2e8 // (8 * (3 * z.shape[0] * (k + 1) + 4 * n_sub)))))
     return statistic
+
+
+# -- score error ----------------------------------------------------------------------------------
+def _noise_map(errors: pd.DataFrame, tree, scores: pd.DataFrame, ratio: pd.DataFrame | None, rules: dict,
+               cols: list, index, identity_weights: np.ndarray | None):
+    """Error sources of the columns ``cols`` over the models ``index``: standard errors ``se`` (n, L)
+    of L leaf scores and the map ``W`` (n, L, len(cols)) with which a perturbation of the leaves
+    moves each column.
+
+    A column with its own errors is its own source. A parent without errors moves with its
+    children by the tree's rule, per model: the mean of its present children (``rules[node] ==
+    "mean_of_present"``) or of all of them (a missing child counts as 0), recursively down to the
+    leaves; ``ratio`` (raw / score of each leaf, for sources whose aggregates are means of raw
+    values) converts a leaf's error to the scale its parent averages. The aggregate of an exact
+    identity moves as ``sum_i w_i part_i``, so a perturbed resample keeps the identity.
+    """
+    n = len(index)
+    own = {c for c in errors.columns if errors.loc[index, c].notna().any()} if len(index) else set()
+    memo: dict = {}
+
+    def leaf_weights(node: str) -> dict:
+        if node in memo:
+            return memo[node]
+        if node in own:
+            out = {node: np.ones(n)}
+        elif tree is None or node not in tree or not tree.children(node):
+            out = {}
+        else:
+            kids = tree.children(node)
+            present = scores.loc[index, kids].notna().to_numpy(dtype=float)
+            denom = present.sum(axis=1) if rules.get(node) == "mean_of_present" else np.full(n, float(len(kids)))
+            share = np.divide(present, denom[:, None], out=np.zeros_like(present), where=denom[:, None] > 0)
+            out = {}
+            for j, kid in enumerate(kids):
+                scale = share[:, j]
+                if ratio is not None and kid in ratio.columns and tree.is_leaf(kid):
+                    scale = scale * ratio.loc[index, kid].to_numpy(dtype=float)
+                for leaf, v in leaf_weights(kid).items():
+                    out[leaf] = out.get(leaf, 0.0) + scale * v
+        memo[node] = out
+        return out
+
+    per_col = [leaf_weights(c) for c in cols]
+    if identity_weights is not None:  # the aggregate moves with its parts: the identity holds in every resample
+        agg: dict = {}
+        for wi, d in zip(identity_weights, per_col[1:]):
+            for leaf, v in d.items():
+                agg[leaf] = agg.get(leaf, 0.0) + wi * v
+        per_col[0] = agg
+    leaves = list(dict.fromkeys(leaf for d in per_col for leaf in d))
+    W = np.zeros((n, len(leaves), len(cols)))
+    for c, d in enumerate(per_col):
+        for leaf, v in d.items():
+            W[:, leaves.index(leaf), c] = v
+    se = np.nan_to_num(errors.reindex(index=index, columns=leaves).to_numpy(dtype=float), nan=0.0) \
+        if leaves else np.zeros((n, 0))
+    W = np.nan_to_num(W, nan=0.0)
+    without = [c for c, d in zip(cols, per_col) if not d]
+    return se, W, leaves, without
 
 
 # -- tree helpers ---------------------------------------------------------------------------------
@@ -518,6 +589,8 @@ def decompose(
     batch_size: int | None = None,
     clusters: Any = None,
     missing: str = "as_website",
+    noise: str | None = None,
+    errors: Any = None,
 ) -> Decomposition:
     """Decompose the variance of an aggregate score over models into its parts.
 
@@ -556,6 +629,21 @@ def decompose(
         ``method="mean", missing="skip"``). The last two need a tree.
         Under every policy, models missing the aggregate or a part are skipped: counted in
         ``n_excluded``, listed with the reason in ``excluded`` and logged.
+    noise : {None, "errors"}, default=None
+        ``"errors"``: each resample also perturbs the scores by their standard errors
+        (:func:`alignfactors.resampling.bootstrap`, antithetic replicates), so the intervals carry
+        score error as well as the sampling of models. Errors live on the leaves (a Brain-Score
+        export has none for its aggregates): a part or aggregate without its own errors moves
+        with its leaves by the tree's rule, model by model (the mean of all children or of the
+        present ones, as the source computed it; ``missing="skip"``: of the present ones; on the
+        raw scale when the source's aggregates are means of raw values), and the aggregate of an
+        exact identity moves as the weighted sum of its parts, so the identity and its stated
+        joint R² hold in every perturbed resample. Leaves whose errors are not standard errors
+        (``error_kind="spread_over_subjects"``) are not perturbed (a warning names them); the
+        zero-fill diagnostic is not perturbed. ``options["noise"]`` records the option.
+    errors : DataFrame or ScoreTable, optional
+        Standard errors (models x columns, the scale of the scores); default ``table.errors`` of a
+        ScoreTable. Only with ``noise="errors"``.
 
     Returns
     -------
@@ -609,7 +697,16 @@ def decompose(
         scores = _skip_parents(table, scores, tree, aggregate)
     opts = {"ci_method": ci_method, "batch_size": batch_size, "clusters": clusters, "missing": missing,
             "names_from": table if hasattr(table, "models") else None,
-            "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None, "raw": raw}
+            "names": matrix_names(table) if isinstance(table, pd.DataFrame) else None, "raw": raw,
+            "noise": noise, "errors": table_noise_errors(table, noise, errors)}
+    if opts["errors"] is not None:
+        opts["ratio"] = None
+        if getattr(table, "aggregates_from", "scores") == "raw" and missing != "skip":
+            with np.errstate(all="ignore"):
+                r = table.raw.set_axis([str(i) for i in table.raw.index], axis=0) / scores
+            opts["ratio"] = r.where(np.isfinite(r), 1.0)
+        rules = table._aggregate_rules("source") if hasattr(table, "_aggregate_rules") else {}
+        opts["rules"] = {p: "mean_of_present" for p in rules} if missing == "skip" else rules
     return _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs, progress, levels, opts)
 
 
@@ -714,13 +811,24 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     source, w = _choose_weights(tree, aggregate, parts, data)
     identity = source in ("tree", "equal")
     z = data[cols].to_numpy()
-    stat = _make_statistic(z, k, w)
+    noisy = {}
+    W = None
+    if opts.get("errors") is not None:
+        se, W, _, without = _noise_map(opts["errors"], tree, scores, opts.get("ratio"), opts.get("rules", {}), cols,
+                                       data.index, w if identity else None)
+        if without:
+            from .errors import DegenerateDataWarning
+
+            warnings.warn(f"noise='errors': {aggregate!r} decomposition: no perturbation for {without} (no errors of "
+                          "their own and no leaves with errors below them).", DegenerateDataWarning, stacklevel=4)
+        noisy = {"noise": se}
+    stat = _make_statistic(z, k, w, W)
     codes, unit = cluster_codes(opts["clusters"], data.index, table=opts["names_from"], names=opts["names"],
                                 known=scores.index)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         res = bootstrap(stat, len(data), n_boot=n_boot, ci=ci, method=opts["ci_method"], seed=seed, n_jobs=n_jobs,
-                        batch_size=opts["batch_size"], progress=progress, clusters=codes, unit=unit)
+                        batch_size=opts["batch_size"], progress=progress, clusters=codes, unit=unit, **noisy)
     est = list(res.estimates)
     r2 = dict(zip(parts, est[:k]))
     r2_joint = est[k]
@@ -772,6 +880,8 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     zero_fill, counts = _zero_fill(raw, tree, data, parts, n_boot, ci, seed, n_jobs, codes, unit)
     options = provenance(n_boot=n_boot, ci=ci, ci_method=opts["ci_method"], seed=seed, unit=unit,
                          n_units=res.n_units, n=len(data), missing=opts["missing"], clusters=opts["clusters"])
+    if opts.get("noise") is not None:
+        options["noise"] = opts["noise"]
     if not_run:
         options["levels_not_run"] = not_run
     return Decomposition(aggregate, list(parts), r2, r2_joint, shapley, shares, weights, source, variance,

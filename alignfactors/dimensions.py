@@ -260,6 +260,8 @@ def dimensionality(
     missing: str = "complete",
     reliability: Any = None,
     null_from: Dimensionality | None = None,
+    noise: str | None = None,
+    errors: Any = None,
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -325,6 +327,26 @@ def dimensionality(
         weights in ``null_from.null_references`` instead of being recomputed (the minres fits of
         the null data are most of the cost); the results are identical with or without it. A
         ``null_from`` with another pool is ignored with a note.
+    noise : {None, "errors"}, default=None
+        ``"errors"``: each resample also perturbs every score by its own standard error (from
+        ``errors=``, else from ``reliability`` when it was estimated from errors), so the
+        intervals carry score measurement error as well as the sampling of models; metrics whose
+        errors are flagged as not standard errors are not perturbed (a warning names them).
+        Eigenvalues, explained shares and the participation ratio get the antithetic replicates of
+        :func:`alignfactors.resampling.bootstrap` (the resample's value plus half the difference of
+        its ``+eps`` and ``-eps`` perturbations: the spread score error adds). k is an integer
+        and cannot be recentred: P(k) and ``k_ci`` come from the perturbed resamples themselves,
+        whose scores hold the error twice (data + perturbation), so they describe how stable k is
+        when that much score error is added -- a conservative reading, and one that tends towards
+        fewer dimensions. The parallel-analysis null pool is not perturbed: its data are
+        independent across metrics, and independent score error keeps them so, so perturbing it
+        would only add Monte-Carlo noise (and cost) to the reference; each resample's references
+        depend on its weights only, so ``null_from`` (e.g. the run without noise) applies.
+        ``options["noise"]`` records the option.
+    errors : DataFrame or ScoreTable, optional
+        Standard errors of ``matrix``'s scores (models x metrics, same labels and scale), or the
+        ScoreTable the matrix came from (its ``errors``; benchmarks whose ``error_kind`` is
+        ``"spread_over_subjects"`` are not perturbed). Only with ``noise="errors"``.
 
     Returns
     -------
@@ -420,7 +442,14 @@ def dimensionality(
                   progress=progress, missing=missing, allowed_missing=("complete",), where="dimensionality")
     codes = _resolve_codes(clusters, matrix, parallel_null)
     engine = {"ci_method": ci_method, "missing": missing, "clusters": clusters,
-              "unit": "model" if codes is None else unit_of(clusters)}
+              "unit": "model" if codes is None else unit_of(clusters), "noise": noise, "scale": None}
+    if noise is not None or errors is not None:
+        from .attenuation import resolve_noise
+
+        if matrix is None:
+            raise ParameterError("noise= needs matrix (models x metrics), not corr=: the scores are perturbed in "
+                                 "each resample.")
+        engine["scale"] = resolve_noise(noise, matrix, errors, reliability)
     # Small dense matrices: multithreaded BLAS only adds contention (30x slower minres on a busy machine).
     with threadpool_limits(limits=1, user_api="blas"):
         return _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null,
@@ -542,18 +571,25 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         common = dict(n_boot=n_boot, ci=ci, n_jobs=n_jobs, batch_size=batch_size, progress=progress)
         common["clusters"] = codes
         common["unit"] = engine["unit"]
+        if engine.get("scale") is not None:
+            common["noise"] = engine["scale"]
 
-        def resampled(weights):
-            rs = resampled_correlation(x, weights, method, ties)
+        def resampled(weights, noise=None):
+            if noise is None:
+                rs = resampled_correlation(x, weights, method, ties)
+            else:  # each resample's own perturbed scores (null pool unperturbed: see noise= in the docstring)
+                rs = np.stack([resampled_correlation(x + e, weights[b:b + 1], method,
+                                                     RankPlan(x + e) if method == "spearman" else None)[0]
+                               for b, e in enumerate(noise)])
             if correction is None:
                 return rs
             rels = correction[0](weights)
             out = [corrected_correlation(r, rel) for r, rel in zip(rs, rels)]
             return np.stack([np.full((p, p), np.nan) if r is None else r for r in out])
 
-        def eigen_statistic(weights):
+        def eigen_statistic(weights, noise=None):
             out = np.full((weights.shape[0], 2 * p + 1), np.nan)
-            rs = resampled(weights)
+            rs = resampled(weights, noise)
             ok = np.all(np.isfinite(rs), axis=(1, 2))
             if ok.any():
                 wb = np.linalg.eigvalsh(rs[ok])[:, ::-1]
@@ -566,11 +602,11 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
 
         r_k = len(corr_rules)
 
-        def k_statistic(weights):
+        def k_statistic(weights, noise=None):
             # columns: k of each rule, then (when the rules need the null) the resample's null
             # references (pc, fa) and a digest of its weights, kept for null_from
             out = np.full((weights.shape[0], r_k + (2 * p + 1 if need_ref else 0)), np.nan)
-            rs = resampled(weights)
+            rs = resampled(weights, noise)
             if need_ref:  # each resample against the null pool under its own weights
                 digests = np.array([_weights_digest(w) for w in weights])
                 todo = np.array([d not in known for d in digests], bool)
@@ -607,8 +643,9 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             warnings.simplefilter("ignore", RuntimeWarning)
             res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common)
             # the same resamples again (same stream), for k: no jackknife needed
-            res_k = bootstrap(k_statistic, n, seed=root, method="percentile",
-                              keep_distribution=False, **common) if corr_rules else None
+            # with noise, k is the perturbed resample's own (an integer cannot be recentred)
+            res_k = bootstrap(k_statistic, n, seed=root, method="percentile", keep_distribution=False,
+                              **({"recentre": False} if "noise" in common else {}), **common) if corr_rules else None
         ests = res.estimates
         # the kernel's full-data value equals the textbook one to rounding; report the latter
         eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
@@ -640,6 +677,8 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     options.update(provenance(n_boot=n_boot, ci=ci, ci_method=engine["ci_method"], seed=seed, unit=engine["unit"],
                               n_units=n if codes is None else int(codes.max()) + 1, n=n, missing=engine["missing"],
                               clusters=engine["clusters"]))
+    if engine.get("noise") is not None:
+        options["noise"] = engine["noise"]
     return Dimensionality(
         eigenvalues=eig, explained=explained, eigenvalue_estimates=eig_est, explained_estimates=exp_est,
         participation_ratio=pr_est, n_dimensions=n_dims, k_distribution=k_dist, k_ci=k_ci,

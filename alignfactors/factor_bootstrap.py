@@ -82,16 +82,24 @@ class _LoadingsStatistic:
         L, T, conv, _ = K.gpa_rotate(A, crit, oblique=_GPA[self.rotation], Tmat=Tmat)
         return L, T, conv
 
-    def __call__(self, weights: np.ndarray) -> np.ndarray:
+    def __call__(self, weights: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
         weights = np.atleast_2d(weights)
         B = weights.shape[0]
         out = np.full((B, self.width), np.nan)
         full = np.all(weights == 1, axis=1)
+        if noise is not None:  # perturbed scores (noise="errors"): the full-data fit only where nothing moved
+            full &= ~np.any(noise != 0, axis=(1, 2))
         out[full] = self.full_value
         todo = np.flatnonzero(~full)
         if todo.size == 0:
             return out
-        corr = resampled_correlation(self.x, weights[todo], self.model.corr_method, ties=self.ties)
+        method = self.model.corr_method
+        if noise is None:
+            corr = resampled_correlation(self.x, weights[todo], method, ties=self.ties)
+        else:
+            corr = np.stack([resampled_correlation(self.x + noise[b], weights[b:b + 1], method,
+                                                   ties=RankPlan(self.x + noise[b]) if method == "spearman" else None)[0]
+                             for b in todo])
         fits = []  # (row, unrotated loadings, converged, at_bound)
         ftol, gtol = REFIT_TOL
         for b, r in zip(todo, corr):
@@ -213,7 +221,8 @@ def bootstrap_loadings(X: Any, model: FactorModel | dict | None = None, *, n_boo
                        ci: float = DEFAULTS["ci"], ci_method: str = DEFAULTS["ci_method"], seed: Any = DEFAULTS["seed"],
                        n_jobs: int = DEFAULTS["n_jobs"], batch_size: int | None = DEFAULTS["batch_size"],
                        progress: bool | None = DEFAULTS["progress"], clusters: Any = DEFAULTS["clusters"],
-                       align: str = "tucker", **deprecated) -> LoadingsBootstrap:
+                       align: str = "tucker", noise: str | None = None, errors: Any = None,
+                       **deprecated) -> LoadingsBootstrap:
     """Bootstrap intervals of factor loadings, resampling models (or families) and refitting each resample.
 
     Parameters
@@ -240,6 +249,23 @@ def bootstrap_loadings(X: Any, model: FactorModel | dict | None = None, *, n_boo
     align : {"tucker", "procrustes"}, default="tucker"
         How each replicate is matched to the full-data solution: factor permutation and signs by
         Hungarian assignment on |Tucker congruence|, or an orthogonal Procrustes rotation onto it.
+    noise : {None, "errors"}, default=None
+        ``"errors"``: each resample also perturbs every score by its own standard error (from
+        ``errors=``) before the refit, so the intervals carry score error as well as the sampling
+        of models. Design: the perturbed refit is aligned to the full-data solution like any
+        replicate (same ``align``), and each loading's replicate is the antithetic one of
+        :func:`alignfactors.resampling.bootstrap` -- the unperturbed refit plus half the difference
+        of the refits at ``+eps`` and ``-eps`` -- so the extra attenuation of loadings that a
+        second dose of error would cause does not shift the intervals (loadings are continuous and
+        aligned, so the difference is defined); ``ci_method`` applies as without noise. The
+        congruences and the non-convergence / Heywood counts are not recentred: they are those of
+        the ``+eps`` refit (a congruence or a 0/1 flag moved by a difference would leave its range),
+        so the congruence interval says how far model sampling plus one more dose of score error
+        move the factors -- conservative. The number of factors stays the model's. Metrics whose
+        errors are flagged are not perturbed (a warning names them); ``options["noise"]`` records it.
+    errors : DataFrame or ScoreTable, optional
+        Standard errors of ``X``'s scores (models x metrics, same labels and scale), or the
+        ScoreTable ``X`` came from (its ``errors``). Only with ``noise="errors"``.
 
     Returns
     -------
@@ -291,11 +317,15 @@ def bootstrap_loadings(X: Any, model: FactorModel | dict | None = None, *, n_boo
     full = clone(model).fit(X)
     from .families import matrix_names
 
+    from .attenuation import resolve_noise
+
+    scale = resolve_noise(noise, X, errors)
     codes, unit = cluster_codes(clusters, X.index, names=matrix_names(X))
     stat = _LoadingsStatistic(X.to_numpy(dtype=float), model, full, align)
     p, k = full.loadings_.shape
+    noisy = {} if scale is None else {"noise": scale, "recentre": np.arange(stat.width) < p * k}
     res = bootstrap(stat, X.shape[0], n_boot=n_boot, ci=ci, method=ci_method, seed=seed, n_jobs=n_jobs,
-                    batch_size=batch_size, progress=progress, stacklevel=3, clusters=codes, unit=unit)
+                    batch_size=batch_size, progress=progress, stacklevel=3, clusters=codes, unit=unit, **noisy)
     dist, est = res.distribution, res.estimates
     names, facs = list(full.loadings_.index), list(full.loadings_.columns)
     rows = [{"metric": names[i], "factor": facs[j], "loading": est[i * k + j].value, "ci_low": est[i * k + j].ci[0],
@@ -315,5 +345,7 @@ def bootstrap_loadings(X: Any, model: FactorModel | dict | None = None, *, n_boo
     defined = np.isfinite(flags).all(axis=1)
     options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
                          n=X.shape[0], clusters=clusters, align=align, batch_size=batch_size)
+    if noise is not None:
+        options["noise"] = noise
     return LoadingsBootstrap(full, pd.DataFrame(rows), cong, n_boot, int(flags[defined, 0].sum()),
                              int(flags[defined, 1].sum()), int((~defined).sum()), ci, align, ci_method, seed, options)

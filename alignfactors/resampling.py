@@ -281,12 +281,15 @@ def _evaluate(statistic: Statistic, weights: np.ndarray, noise: np.ndarray | Non
     return out
 
 
-def _one_batch(statistic, idx, n, codes=None, noise=None):
+def _one_batch(statistic, idx, n, codes=None, noise=None, both=True):
     # with clusters, idx holds drawn cluster numbers; a model's weight is how often its cluster was drawn.
     w = _counts(idx, n) if codes is None else cluster_weights(idx, codes)
     if noise is None:
         return _evaluate(statistic, w)
-    return np.hstack([_evaluate(statistic, w), _evaluate(statistic, w, noise)])
+    if not both:  # no component is recentred: only the perturbed statistic is needed
+        return _evaluate(statistic, w, noise)
+    # unperturbed, perturbed by +eps and by -eps (antithetic pair; see ``noise`` in bootstrap)
+    return np.hstack([_evaluate(statistic, w), _evaluate(statistic, w, noise), _evaluate(statistic, w, -noise)])
 
 
 def _noise_batches(scale, starts, batch_size, total, rng):
@@ -301,14 +304,15 @@ def cluster_weights(idx: np.ndarray, codes: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(_counts(idx, int(codes.max()) + 1)[:, codes])
 
 
-def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None, noise=None, nrng=None):
+def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, codes=None, noise=None, nrng=None,
+                 both=True):
     """Evaluate all resamples batch by batch into the preallocated ``out`` (n_boot, p)."""
     starts = list(range(0, idx.shape[0], batch_size))
     eps = _noise_batches(noise, starts, batch_size, idx.shape[0], nrng)
     if n_jobs == 1:
         with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:  # counts resamples, not batches
             for s, e in zip(starts, eps):
-                out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e)
+                out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e, both)
                 bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
@@ -321,7 +325,7 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
     groups = [starts[i:i + per_task] for i in range(0, len(starts), per_task)]
     tasks = ([(idx[s : s + batch_size], next(eps)) for s in g] for g in groups)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
-        delayed(_batch_group)(statistic, chunks, n, codes) for chunks in tasks)
+        delayed(_batch_group)(statistic, chunks, n, codes, both) for chunks in tasks)
     with resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
         for g, res in zip(groups, results):
             for s, r in zip(g, res):
@@ -330,9 +334,9 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
     return out
 
 
-def _batch_group(statistic, chunks, n, codes=None):
+def _batch_group(statistic, chunks, n, codes=None, both=True):
     """Several batches in one worker task: ``chunks`` is a list of (indices, noise)."""
-    return [_one_batch(statistic, ix, n, codes, e) for ix, e in chunks]
+    return [_one_batch(statistic, ix, n, codes, e, both) for ix, e in chunks]
 
 
 def _jackknife_weights(rows: np.ndarray, n: int, codes: np.ndarray | None) -> np.ndarray:
@@ -453,6 +457,7 @@ def bootstrap(
     unit: str | None = None,
     stream: str = "resamples",
     noise: np.ndarray | None = None,
+    recentre: Any = True,
 ) -> BootstrapResult:
     """Bootstrap a vectorised statistic over ``n`` models (rows).
 
@@ -512,11 +517,27 @@ def bootstrap(
         Standard errors of the data (``noise="errors"`` in the analyses): each resample also
         perturbs every value by its own error, ``eps = noise * z`` with ``z ~ N(0, 1)`` drawn
         from the stream ``child_rng(seed, "noise")``, so the resamples of models are the same
-        with and without noise. The statistic is called as ``statistic(weights, noise=eps)``
-        (``eps`` of shape ``(B, n, q)``) and as ``statistic(weights)``; the replicate is the
-        unperturbed value plus the perturbation's shift minus the shift's mean over resamples
-        (perturbing scores that already hold their error attenuates correlations; only the
-        added spread is wanted). The point estimate and the jackknife use the data as they are.
+        with and without noise. The statistic is called as ``statistic(weights)`` and as
+        ``statistic(weights, noise=eps)`` and ``statistic(weights, noise=-eps)`` (``eps`` of shape
+        ``(B, n, q)``); the replicate is the unperturbed value plus half the antithetic
+        difference, :math:`\theta^*(w) + [\theta(w, x + \varepsilon) - \theta(w, x - \varepsilon)]/2`.
+        The difference keeps the first-order (linear in the errors) effect of score error and
+        cancels the even-order one: perturbing scores that already hold their error attenuates
+        correlations and eigenvalues by an amount that grows with the value itself, and a plain
+        shift :math:`\theta(w, x + \varepsilon) - \theta(w)` would carry that attenuation, shrink
+        the spread over models and could even narrow an interval. The added term has mean zero
+        (``eps`` and ``-eps`` are equally likely) and, to first order, the variance that score error
+        gives the statistic with the models fixed (the delta-method variance). With all errors
+        zero the replicates are the noise-free ones, bit for bit. The point estimate and the
+        jackknife use the data as they are. Read the result as conservative: with models as the
+        resampling unit, the model bootstrap already carries score error as far as it varies the
+        scores between models, so the two sources partly overlap.
+    recentre : bool or array of bool, default=True
+        With ``noise``: which components get the antithetic replicate above (one bool for all,
+        or one per component of the statistic). A component that does not is the perturbed
+        statistic :math:`\theta(w, x + \varepsilon)` itself, e.g. an integer k or a 0/1 flag
+        that a shift would make fractional. When no component is recentred only the perturbed
+        statistic is evaluated.
 
     Returns
     -------
@@ -585,15 +606,17 @@ def bootstrap(
     idx = draw_indices(n_units, n_boot, rng)
     # Statistics are batches of small products: multithreaded BLAS only oversubscribes the
     # cores (10x slower on 2 cores); parallelism comes from n_jobs instead.
+    centre = _recentre_mask(recentre, p) if noise is not None else None
+    both = noise is not None and bool(centre.any())
     with threadpool_limits(limits=1, user_api="blas"):
-        width = p if noise is None else 2 * p
+        width = 3 * p if both else p
         dist = _run_batches(statistic, idx, n, bs, n_jobs, progress, "bootstrap", np.empty((n_boot, width), dtype=dtype),
-                            codes, noise, child_rng(root, "noise") if noise is not None else None)
-        if noise is not None:
+                            codes, noise, child_rng(root, "noise") if noise is not None else None, both)
+        if both:
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                shift = dist[:, p:] - dist[:, :p]
-                dist = (dist[:, :p] + shift - np.nanmean(shift, axis=0)).astype(dtype)
+                moved = dist[:, :p] + (dist[:, p:2 * p] - dist[:, 2 * p:]) / 2
+                dist = np.where(centre, moved, dist[:, p:2 * p]).astype(dtype)
         del idx
         jack = _jackknife(statistic, n, bs, codes, progress, n_jobs) if method == "bca" and n_units > 1 else None
     low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
@@ -611,6 +634,15 @@ def bootstrap(
         for j in range(p)
     )
     return BootstrapResult(theta_hat, dist, ests, n_undef, n_boot, ci, method, seed, unit, n_units)
+
+
+def _recentre_mask(recentre: Any, p: int) -> np.ndarray:
+    """``recentre`` of :func:`bootstrap` as a boolean mask over the ``p`` components."""
+    mask = np.asarray(recentre)
+    if mask.dtype != bool or mask.ndim > 1 or (mask.ndim == 1 and mask.shape[0] != p):
+        raise ParameterError(f"recentre must be True, False or one bool per component of the statistic ({p}); "
+                             f"got {recentre!r}.")
+    return np.broadcast_to(mask, (p,))
 
 
 def estimates_by_name(result: BootstrapResult, names: Sequence[str]) -> dict[str, Estimate]:

@@ -4,8 +4,9 @@ Runs the report section "Reliability and measurement error"
 (:func:`alignfactors.reporting._reliability_section.run_reliability_section`) on the website's snapshot JSON,
 which carries each score's error: each metric's reliability from its standard errors (on the
 ceiled scale) and from replicate models (variant families), how each Geirhos2021 metric was
-handled, the raw and disattenuated block means, and k on the raw and the corrected matrix.
-Writes ``reports/reliability_snapshot_2024-01-01.md`` with its figure and prints the tables.
+handled, the raw and disattenuated block means, k on the raw and the corrected matrix, and how much
+score error (``noise="errors"``) widens the intervals of the headline numbers (mean agreement and
+block means, k and P(k), the decomposition of ``average_vision`` into its parts). Writes ``reports/reliability_snapshot_2024-01-01.md`` with its figure and prints the tables.
 
 The snapshot stores no benchmark tree. If the loader cannot infer it, the tree of the
 2025-05-07 export restricted to the snapshot's benchmarks is given (only the leaves and their
@@ -64,8 +65,11 @@ def main(argv=None) -> int:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         dim = af.dimensionality(cleaned.matrix, n_boot=args.n_boot, seed=args.seed)
+        t_dim = time.time() - t0
         sec = run_reliability_section(table, cleaned, dim, method="spearman", groups=cleaned.domains,
                                       n_boot=args.n_boot, ci=0.95, seed=args.seed)
+    print(f"dimensionality {t_dim / 60:.1f} min, reliability section {(time.time() - t0 - t_dim) / 60:.1f} min",
+          file=sys.stderr)
     out = Path(args.out)
     fig_dir = out.parent / "figures"
     fig_dir.mkdir(parents=True, exist_ok=True)

@@ -43,8 +43,15 @@ class ReliabilitySection:
     k_corrected_distribution : dict of str -> dict
         P(k) over resamples on the corrected matrix.
     widening : DataFrame or None
-        Headline numbers with the interval over models, over models + score error
-        (``noise="errors"``) and over families: quantity, source, value, ci_low, ci_high, width.
+        The headline numbers (mean agreement and block means, k and P(k) of each rule, the
+        decomposition's primary shares) with their interval over the resampling unit alone and
+        with score error added (``noise="errors"``), when the input has errors and ``n_boot > 0``:
+        kind ("agreement" | "k" | "decomposition"), quantity, interval over, value, ci_low, ci_high,
+        width, se (bootstrap SE), p_k (P(k) of the full-data k, k rows only), width_ratio and
+        se_ratio (to the interval / SE without score error; NaN for a zero width) and error_share
+        (``1 - se_ratio**-2``: the share of the replicates' variance that score error adds, as the
+        antithetic replicates add a variance; less noisy than the widths' ratio, whose interval
+        ends carry the Monte-Carlo error of a few replicates in each tail).
     gap_closed : dict of str -> float
         Per block, the share of the distance from the raw mean to 1 that the correction closes,
         ``(corrected - raw) / (1 - raw)``.
@@ -94,11 +101,14 @@ def _replicate_groups(table, matrix: pd.DataFrame) -> pd.Series | None:
 
 
 def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot: int, ci: float, seed: int,
-                            n_jobs: int = 1, progress: bool = False, clusters=None) -> ReliabilitySection | None:
+                            n_jobs: int = 1, progress: bool = False, clusters=None, agr=None, dec=None,
+                            ci_method: str = "bca") -> ReliabilitySection | None:
     """Compute the section, or None when the input has neither errors nor replicate models.
 
     ``clusters`` (codes-ready: None, a Series model_id -> label or a string the analyses accept) is
-    the resampling unit of the report, passed to every analysis of the section.
+    the resampling unit of the report, passed to every analysis of the section. ``dim`` (and, when
+    given, the report's ``agr`` and ``dec``, computed with the same seed, ``n_boot``, ``ci_method``
+    and clusters) are reused as the intervals without score error; otherwise they are computed here.
     """
     from ..agreement import agreement
     from ..dimensions import dimensionality
@@ -134,24 +144,67 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
     gap = {"mean": (d.mean.value - d.raw_mean.value) / (1 - d.raw_mean.value)}
     gap.update({b: (d.blocks[b].value - d.raw_blocks[b].value) / (1 - d.raw_blocks[b].value) for b in d.blocks})
     widening = None
-    if "errors" in by_source:  # what score error adds to the intervals of the headline numbers
-        rows = []
-        base = agreement(m, method=method, groups=groups, **common)
-        unit = "models" if clusters is None else f"{base.mean.unit}s"
+    if "errors" in by_source and n_boot:  # what score error adds to the intervals of the headline numbers
         # only the errors that are standard errors perturb the scores (flagged ones are not noise)
         usable = errors.reindex(index=m.index, columns=m.columns).astype(float)
         usable[list(by_source["errors"].flags)] = np.nan
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the metrics left unperturbed are listed by noise_scale's warning
-            noisy = agreement(m, method=method, groups=groups, noise="errors", errors=usable, **common)
-        for label, a in ((unit, base), (f"{unit} + score error", noisy)):
-            for q, e in {"mean": a.mean, **a.blocks}.items():
-                rows.append({"quantity": q, "interval over": label, "value": e.value, "ci_low": e.ci[0],
-                             "ci_high": e.ci[1], "width": e.ci[1] - e.ci[0]})
-        widening = pd.DataFrame(rows)
-        widening["width_ratio"] = widening["width"] / widening.groupby("quantity")["width"].transform("first")
+        widening = _widening(table, m, dim, agr, dec, usable, rules, method=method, groups=groups,
+                             common=dict(common, ci_method=ci_method))
     return ReliabilitySection(by_source, used, d, dict(dim.n_dimensions), k_same, k_cor, k_dist, widening, gap,
                               tuple(notes))
+
+
+def _widening(table, m, dim, agr, dec, usable, rules, *, method, groups, common) -> pd.DataFrame:
+    """Headline numbers without and with ``noise="errors"`` (see ``ReliabilitySection.widening``)."""
+    from ..agreement import agreement
+    from ..decomposition import decompose
+    from ..dimensions import dimensionality
+
+    rows = []
+
+    def add(kind, quantity, label, value, low, high, p_k=float("nan"), se=float("nan")):
+        rows.append({"kind": kind, "quantity": quantity, "interval over": label, "value": float(value),
+                     "ci_low": float(low), "ci_high": float(high), "width": float(high - low), "se": float(se),
+                     "p_k": p_k})
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the metrics left unperturbed are listed by noise_scale's warning
+        base = agr if agr is not None else agreement(m, method=method, groups=groups, **common)
+        unit = "models" if common.get("clusters") is None else f"{base.mean.unit}s"
+        with_err = f"{unit} + score error"
+        noisy = agreement(m, method=method, groups=groups, noise="errors", errors=usable, **common)
+        for label, a in ((unit, base), (with_err, noisy)):
+            for q, e in {"mean": a.mean, **a.blocks}.items():
+                add("agreement", q, label, e.value, *e.ci, se=e.se)
+        dim_noisy = dimensionality(m, method=method, rules=rules, noise="errors", errors=usable, null_from=dim,
+                                   **common)
+        for label, dd in ((unit, dim), (with_err, dim_noisy)):
+            for rule in rules:
+                k = dd.n_dimensions.get(rule)
+                if k is None or rule not in dd.k_ci:
+                    continue
+                add("k", f"k ({rule})", label, k, *dd.k_ci[rule], p_k=dd.k_distribution[rule].get(k, 0.0))
+        aggregate = dec.aggregate if dec is not None else "average_vision"
+        tree = getattr(table, "tree", None)
+        if tree is not None and aggregate in table.scores.columns and not tree.is_leaf(aggregate):
+            kw = dict(aggregate=aggregate, levels=False, **common)
+            if dec is not None:
+                kw.update(parts=dec.parts, missing=dec.missing)
+            base_dec = dec if dec is not None else decompose(table, **kw)
+            noisy_dec = decompose(table, noise="errors", **kw)
+            name = base_dec.primary
+            label_of = {"covariance_shares": "covariance share", "shapley": "Shapley share"}
+            for label, dd in ((unit, base_dec), (with_err, noisy_dec)):
+                for part, e in getattr(dd, name).items():
+                    add("decomposition", f"{label_of[name]} {part}", label, e.value, *e.ci, se=e.se)
+    out = pd.DataFrame(rows)
+    first = out.groupby("quantity", sort=False)["width"].transform("first")
+    out["width_ratio"] = np.where(first > 0, out["width"] / first.where(first > 0), np.nan)
+    first_se = out.groupby("quantity", sort=False)["se"].transform("first")
+    out["se_ratio"] = np.where(first_se > 0, out["se"] / first_se.where(first_se > 0), np.nan)
+    # the antithetic term adds variance: the share of the replicates' variance that score error adds
+    out["error_share"] = np.where(out["se_ratio"] >= 1, 1 - out["se_ratio"] ** -2.0, np.nan)
+    return out
 
 
 def reliability_figure(sec: ReliabilitySection):
@@ -183,6 +236,43 @@ def reliability_figure(sec: ReliabilitySection):
     ax.legend(fontsize=7, loc="lower left")
     fig.tight_layout()
     return fig
+
+
+def _render_widening(wide: pd.DataFrame) -> list[str]:
+    """The widening tables (formats ``sec.widening``; computes nothing)."""
+    labels = list(dict.fromkeys(wide["interval over"]))
+    base, noisy = labels[0], labels[-1]
+    rows, krows = [], []
+    for q, g in wide.groupby("quantity", sort=False):
+        b, e = g[g["interval over"] == base].iloc[0], g[g["interval over"] == noisy].iloc[0]
+        if b.kind == "k":
+            krows.append({"rule": q[3:-1], "k": int(b.value), f"interval over {base}": f"[{b.ci_low:.0f}, {b.ci_high:.0f}]",
+                          f"P(k) over {base}": b.p_k, f"interval over {noisy}": f"[{e.ci_low:.0f}, {e.ci_high:.0f}]",
+                          f"P(k) over {noisy}": e.p_k})
+        else:
+            rows.append({"quantity": q, "value": b.value, f"interval over {base}": f"[{b.ci_low:.3f}, {b.ci_high:.3f}]",
+                         f"interval over {noisy}": f"[{e.ci_low:.3f}, {e.ci_high:.3f}]", "width ratio": e.width_ratio,
+                         "SE ratio": e.se_ratio, "error share": e.error_share})
+    lines = ["What the intervals carry: the headline numbers with intervals from resampling alone and from "
+             "resampling plus score error (`noise=\"errors\"`: in each resample every score is also perturbed by its "
+             "own standard error, as an antithetic pair ±ε whose half-difference is added to the resample's value, "
+             "so the extra attenuation of a second dose of error cancels and only the spread it adds remains). "
+             "Width ratio: width with score error over width without (its interval ends carry the Monte-Carlo "
+             "error of the few replicates in each tail, so a ratio just below 1 means no visible widening); SE ratio: "
+             "the same for the bootstrap standard errors; error share: 1 − SE ratio⁻², the share of the replicates' "
+             "variance that score error adds. "
+             + ("Decomposition: the errors of the leaves are carried up the tree to the parts (errors that are not "
+                "standard errors, such as the Geirhos2021 error-consistency ones, are not used). "
+                if (wide["kind"] == "decomposition").any() else "")
+             + "Resampling models already carries score error as far as it varies the scores between models, so "
+             "the combined interval is conservative. Models versus families: see the section on resampling units.", "",
+             markdown_table(pd.DataFrame(rows)), ""]
+    if krows:
+        lines += ["Number of dimensions: the percentile interval of k and P(k) of the full-data k. With score error "
+                  "each resample's k is that of its perturbed scores, which hold the error twice (k cannot be "
+                  "recentred), so this is a stress test: how stable k is when that much more error is added; it "
+                  "leans towards fewer dimensions.", "", markdown_table(pd.DataFrame(krows)), ""]
+    return lines
 
 
 def _e(est: Estimate) -> str:
@@ -238,13 +328,7 @@ def render_reliability_section(sec: ReliabilitySection, figure_path: str | None,
                                                     sec.k_corrected_distribution.get(r, {}).items()))}
                                                for r, k in sec.k_corrected.items()])), ""]
     if sec.widening is not None:
-        lines += ["What the intervals carry: the headline numbers with intervals from resampling alone and from "
-                  "resampling plus score error (`noise=\"errors\"`: every score perturbed by its own standard "
-                  "error in each resample); width ratio relative to resampling alone. Models versus families: see "
-                  "the section on resampling units.",
-                  "", markdown_table(sec.widening.assign(value=[_e(Estimate(v, (lo, hi))) for v, lo, hi in zip(
-                      sec.widening.value, sec.widening.ci_low, sec.widening.ci_high)])[
-                      ["quantity", "interval over", "value", "width", "width_ratio"]]), ""]
+        lines += _render_widening(sec.widening)
     nn = d.blocks.get("neural-neural")
     if nn is not None:
         raw = d.raw_blocks["neural-neural"]

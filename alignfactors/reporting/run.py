@@ -390,7 +390,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.set_postfix_str("reliability")
             rel_section = run_reliability_section(table, cleaned, dim, method=opts["method"], groups=groups,
                                                   n_boot=int(n_boot), ci=opts["ci"], seed=seed,
-                                                  n_jobs=opts["n_jobs"], progress=progress, clusters=clusters)
+                                                  n_jobs=opts["n_jobs"], progress=progress, clusters=clusters,
+                                                  agr=agr, dec=dec, ci_method=opts["ci_method"])
             bar.update()
             bar.set_postfix_str("done")
             bar.update()
