@@ -73,8 +73,8 @@ def _values(d) -> dict:
 def run(table, n_boot: int, baseline: bool):
     kernel, make = dec_mod._subset_r2, dec_mod._make_statistic
 
-    def make_old(z, k, weights):  # the previous kernel with the batch size it used
-        stat = make(z, k, weights)
+    def make_old(z, k, *args):  # the previous kernel with the batch size it used
+        stat = make(z, k, *args)
         stat.batch_size = int(max(1, min(256, 2e8 // (8 * (z.shape[0] * (k + 1) + (1 << k) * (k + 1) ** 2)))))
         return stat
 
