@@ -161,10 +161,11 @@ def _benchmark_differences(table, m, ids, sub_selections, selection, nominal, sc
         subs.append((sub.plan, [rs.plan.units.index(u) for u in sub.plan.units]))
     rng = check_seed(seed)
     diff = np.full(n_boot, np.nan)
-    for start in range(0, n_boot, _CHUNK):  # drawn in order, scored a chunk at a time
-        draws = [rs.draw(rng) for _ in range(min(_CHUNK, n_boot - start))]
+    for start in range(0, n_boot, _CHUNK):  # drawn and scored a chunk at a time
+        k = min(_CHUNK, n_boot - start)
+        draws = rs.draw_many(rng, k)
         s = rs.scores_many(draws)
         parts = [rs.scores_many(draws, plan=p, cols=c) if p is not None else np.full(s.shape, np.nan)
                  for p, c in subs]
-        diff[start:start + len(draws)] = _balance_columns(s, parts[0], parts[1], np.ones(s.shape), nominal)[:, 5]
+        diff[start:start + k] = _balance_columns(s, parts[0], parts[1], np.ones(s.shape), nominal)[:, 5]
     return diff

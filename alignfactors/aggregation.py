@@ -456,6 +456,9 @@ def _compute(x, plan, tree) -> np.ndarray:
     return _pc1(x, w, plan.units) if plan.method == "pc1" else _copeland(x, w)
 
 
+#: ``counts`` of :func:`_standardise` for resamples that keep every model once (benchmark resampling).
+_EVERY_MODEL = "every model"
+
 #: Methods :func:`_compute_many` scores for many benchmark resamples at once.
 _MANY = ("brainscore", "mean", "zscore", "rank", "geometric", "minmax", "borda", "domain_zscore")
 
@@ -471,7 +474,7 @@ def _compute_many(x, plan, tree, n_draws: int) -> np.ndarray:
     if plan.method not in _MANY:
         raise ValueError(f"_compute_many has no batched form of {plan.method!r}")
     b = n_draws
-    ones = np.ones((b, x.shape[-2]))
+    ones = _EVERY_MODEL
     if plan.method == "domain_zscore":
         z = _standardise(np.broadcast_to(x, (b, *x.shape[-2:])), ones)
         col = {u: z[:, :, j] for j, u in enumerate(plan.units)}
@@ -558,6 +561,16 @@ def _standardise(v, counts=None) -> np.ndarray:
     resample is standardised as its materialised sample would be (a model drawn c times counts
     c times, one never drawn not at all): the weighted form used by :mod:`alignfactors.comparison`.
     """
+    if counts is _EVERY_MODEL:  # (B, n[, p]), every model once in each resample (benchmark resampling)
+        with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+            warnings.simplefilter("ignore", RuntimeWarning)
+            if np.isnan(v).any():
+                mu, sd = np.nanmean(v, axis=1, keepdims=True), np.nanstd(v, axis=1, ddof=1, keepdims=True)
+            else:
+                mu, sd = v.mean(axis=1, keepdims=True), v.std(axis=1, ddof=1, keepdims=True)
+            flat = ~(sd > 0)
+            out = (v - mu) / np.where(flat, 1.0, sd)
+        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out) if flat.any() else out
     if counts is not None:
         c = counts if v.ndim == 2 else counts[:, :, None]
         present = ~np.isnan(v) & (c > 0)

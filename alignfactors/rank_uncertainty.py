@@ -269,21 +269,41 @@ class _Resampler:
             return _compute(x, plan, self.table.tree)
 
 
+    def draw_many(self, rng: np.random.Generator, k: int):
+        """``k`` resamples at once: (node -> counts (k,), standard normal noise (k, n, p) or None).
+        Each node's children are drawn with replacement, as :meth:`draw` does one at a time."""
+        counts = {}
+        for node, kids in self.groups:
+            idx = rng.integers(0, len(kids), (k, len(kids)))
+            flat = (idx + (np.arange(k) * len(kids))[:, None]).ravel()
+            c = np.bincount(flat, minlength=k * len(kids)).reshape(k, len(kids)).astype(float)
+            counts.update({kid: c[:, j] for j, kid in enumerate(kids)})
+        noise = rng.standard_normal((k, *self.x.shape)) if self.sigma is not None else None
+        return counts, noise
+
     def scores_many(self, draws, plan=None, cols=None) -> np.ndarray:
-        """:meth:`scores` of every draw in ``draws`` at once, (B, n): the node weights become
-        arrays over the draws (:func:`alignfactors.aggregation._compute_many`); rules without a
-        batched form are scored draw by draw."""
+        """:meth:`scores` of many draws at once, (B, n): ``draws`` is a list of :meth:`draw` results
+        or one :meth:`draw_many` result. The node weights become arrays over the draws
+        (:func:`alignfactors.aggregation._compute_many`); rules without a batched form are scored
+        draw by draw."""
         plan = self.plan if plan is None else plan
-        b = len(draws)
-        if plan.method not in _MANY or b == 0:
-            return np.stack([self.scores(d, plan, cols) for d in draws]) if b else np.empty((0, len(self.models)))
+        if isinstance(draws, tuple):  # one draw_many batch
+            counts, noise = draws
+            b = len(next(iter(counts.values()))) if counts else len(noise)
+            if plan.method not in _MANY:
+                return np.stack([self.scores(({k: v[i] for k, v in counts.items()},
+                                              None if noise is None else noise[i]), plan, cols) for i in range(b)])
+        else:
+            b = len(draws)
+            if plan.method not in _MANY or b == 0:
+                return np.stack([self.scores(d, plan, cols) for d in draws]) if b else np.empty((0, len(self.models)))
+            counts = {k: np.array([d[0][k] for d in draws]) for k in draws[0][0]}
+            noise = None if draws[0][1] is None else np.stack([d[1] for d in draws])
         x = self.x if cols is None else self.x[:, cols]
-        if self.sigma is not None and draws[0][1] is not None:
+        if self.sigma is not None and noise is not None:
             sig = self.sigma if cols is None else self.sigma[:, cols]
-            x = x[None] + sig[None] * np.stack([d[1] if cols is None else d[1][:, cols] for d in draws])
-        keys = list(draws[0][0])
-        if keys:
-            counts = {k: np.array([d[0][k] for d in draws]) for k in keys}
+            x = x[None] + sig[None] * (noise if cols is None else noise[:, :, cols])
+        if counts:
             plan = self._weights(plan, counts)
         if plan.missing == "zero":
             x = np.where(np.isnan(x), 0.0, x)
@@ -542,9 +562,9 @@ def rank_uncertainty(
     rank0 = rank_models(pd.Series(s0, index=ids)).to_numpy()
     rng = check_seed(seed)
     dist = np.empty((n_boot, len(ids)))
-    for start in range(0, n_boot, _CHUNK):  # drawn in order, scored a chunk at a time
-        draws = [rs.draw(rng) for _ in range(min(_CHUNK, n_boot - start))]
-        dist[start:start + len(draws)] = rs.scores_many(draws)
+    for start in range(0, n_boot, _CHUNK):  # drawn and scored a chunk at a time
+        k = min(_CHUNK, n_boot - start)
+        dist[start:start + k] = rs.scores_many(rs.draw_many(rng, k))
     order = np.argsort(rank0, kind="stable")
     alpha = (1 - ci) / 2
     if n_boot:

@@ -147,3 +147,7 @@ def test_batched_scores_equal_scores_draw_by_draw(method, resample):
             many = rs.scores_many(draws)
             assert np.array_equal(np.isnan(one), np.isnan(many)), (models is ids, scheme)
             np.testing.assert_allclose(many, one, atol=1e-9, rtol=0)
+            counts, noise = rs.draw_many(np.random.default_rng(1), 7)  # a batch drawn at once
+            split = [({k: v[i] for k, v in counts.items()}, None if noise is None else noise[i]) for i in range(7)]
+            np.testing.assert_allclose(rs.scores_many((counts, noise)), np.stack([rs.scores(d) for d in split]),
+                                       atol=1e-9, rtol=0)
