@@ -221,10 +221,14 @@ def clean(
 
     row_miss = m.isna().sum(axis=1)
     drop_rows = row_miss > 0 if complete else row_miss == len(keep)
-    for model in m.index[drop_rows]:
-        missing_cols = [c for c in keep if pd.isna(m.at[model, c])]
+    dropped = m.loc[drop_rows]
+    isna = dropped.isna().to_numpy()
+    status_rows = table.status.loc[dropped.index, keep].to_numpy() if hasattr(table, "status") else None
+    for i, model in enumerate(dropped.index):
+        where = np.flatnonzero(isna[i])
+        missing_cols = [keep[j] for j in where]
         shown = ", ".join(missing_cols[:3]) + (f", ... (+{len(missing_cols) - 3})" if len(missing_cols) > 3 else "")
-        status = table.status.loc[model, missing_cols].value_counts().to_dict() if hasattr(table, "status") else {}
+        status = pd.Series(status_rows[i, where]).value_counts().to_dict() if status_rows is not None else {}
         how = " / ".join(f"{v} {k}" for k, v in sorted(status.items()))
         log.append((model, "model", f"missing {len(missing_cols)} of {len(keep)} kept metrics ({how}): {shown}",
                     len(missing_cols), len(keep), "missing values" if complete else "no value on any kept metric"))
