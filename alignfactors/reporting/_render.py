@@ -53,8 +53,9 @@ def _figure(n: int, path: str, caption: str) -> str:
     return f"![{caption}]({path})\n\n*Figure {n}. {caption}*"
 
 
-def write_figures(res: ReportResults, folder: Path) -> dict:
-    """Draw and save every figure; returns name -> relative path."""
+def write_figures(res: ReportResults, folder: Path, n_jobs: int = 1) -> dict:
+    """Draw and save every figure (in ``n_jobs`` processes: each figure is independent); returns
+    name -> relative path."""
     from . import figures as F
 
     folder.mkdir(parents=True, exist_ok=True)
@@ -81,11 +82,20 @@ def write_figures(res: ReportResults, folder: Path) -> dict:
         from ._reliability_section import reliability_figure
 
         figs["reliability"] = lambda: reliability_figure(res.reliability)
-    out = {}
-    for name, make in figs.items():
-        F.save_figure(make(), folder / f"{name}.png")
-        out[name] = f"figures/{name}.png"
-    return out
+    if n_jobs == 1:
+        for name, make in figs.items():
+            _draw(make, folder / f"{name}.png")
+    else:
+        from joblib import Parallel, delayed
+
+        Parallel(n_jobs=n_jobs)(delayed(_draw)(make, folder / f"{name}.png") for name, make in figs.items())
+    return {name: f"figures/{name}.png" for name in figs}
+
+
+def _draw(make, path: Path) -> None:
+    from . import figures as F
+
+    F.save_figure(make(), path)
 
 
 def _md_data(res: ReportResults) -> list[str]:

@@ -738,7 +738,7 @@ def report(table, *, out, n_boot: int = 2000, seed: int = 0, progress: bool = Tr
             bar.step("results.json")
             text = dumps_results(results_to_dict(res))
             bar.step("figures")
-            figs = write_figures(res, tmp / "figures")
+            figs = write_figures(res, tmp / "figures", n_jobs=options.get("n_jobs", REPORT_OPTIONS["n_jobs"]))
             bar.step("report.md")
             (tmp / "report.md").write_text(render_markdown(res, figs), encoding="utf-8")
             (tmp / "results.json").write_text(text, encoding="utf-8")
