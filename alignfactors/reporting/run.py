@@ -204,19 +204,19 @@ def _input_hash(table, source) -> dict:
 #: and reliability lead). The run-wide bar weights each step by ``fixed + per_resample * n_boot``;
 #: only the ratios matter. A step missing here weighs ``_DEFAULT_STEP_COST``.
 STEP_COSTS: dict[str, tuple[float, float]] = {
-    "cleaning + agreement": (0.6, 0.0003),
-    "dimensionality": (2.1, 0.0589),
-    "factor analysis": (5.0, 0.0099),
-    "decomposition": (1.2, 0.0020),
-    "aggregation comparison": (5.0, 0.0053),
-    "resampling units": (1.0, 0.0037),
-    "reliability": (1.7, 0.0441),
+    "cleaning + agreement": (0.3, 0.0002),
+    "dimensionality": (1.3, 0.0177),
+    "factor analysis": (3.2, 0.0070),
+    "decomposition": (0.6, 0.0001),
+    "aggregation comparison": (5.4, 0.0097),
+    "resampling units": (1.0, 0.0026),
+    "reliability": (1.2, 0.0097),
     "results.json": (0.2, 0.0),
-    "figures": (4.7, 0.0),
+    "figures": (3.3, 0.0),
     "report.md": (0.1, 0.0),
     # not measured (runs only on a snapshot with timestamps): estimated as the steps it repeats,
     # 4 dates x (agreement + dimensionality + decomposition); 0 when the input has no timestamps
-    "trend": (15.6, 0.2448),
+    "trend": (8.8, 0.0720),
 }
 #: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down;
 #: resampling units: agreement, dimensionality and decomposition under each of 3 units).
