@@ -326,7 +326,8 @@ def dimensionality(
         ``reliability=``. Each resample's parallel-analysis references are looked up by its
         weights in ``null_from.null_references`` instead of being recomputed (the minres fits of
         the null data are most of the cost); the results are identical with or without it. A
-        ``null_from`` with another pool is ignored with a note.
+        ``null_from`` with another pool (other metrics, seed or options) has nothing to reuse and
+        is ignored.
     noise : {None, "errors"}, default=None
         ``"errors"``: each resample also perturbs every score by its own standard error (from
         ``errors=``, else from ``reliability`` when it was estimated from errors), so the
@@ -515,10 +516,8 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     if null_from is not None:
         if not isinstance(null_from, Dimensionality):
             raise ParameterTypeError(f"null_from must be a Dimensionality result; got {type(null_from).__name__}.")
-        if null_from.null_references.get("key") == null_key:
+        if null_from.null_references.get("key") == null_key:  # else another pool: nothing to reuse
             known = null_from.null_references["by_weights"]
-        else:
-            notes.append("null_from was run with another null pool or options; its null references were not used.")
     plans = [RankPlan(z) for z in pool] if method == "spearman" else [None] * len(pool)
     sim_pc, sim_fa = (a[0] for a in _null_eigenvalues(pool, plans, np.ones((1, n)), method, need_fa))
     ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
