@@ -46,11 +46,13 @@ def _wcorr(a: np.ndarray, b: np.ndarray, w: np.ndarray) -> np.ndarray:
     ww = np.where(ok, w, 0.0)
     a0, b0 = np.where(ok, a, 0.0), np.where(ok, b, 0.0)
     sw = ww.sum(axis=1)
-    ma = np.einsum("bn,bn->b", ww, a0) / sw
-    mb = np.einsum("bn,bn->b", ww, b0) / sw
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ma = np.einsum("bn,bn->b", ww, a0) / sw
+        mb = np.einsum("bn,bn->b", ww, b0) / sw
     da, db = np.where(ok, a0 - ma[:, None], 0.0), np.where(ok, b0 - mb[:, None], 0.0)
     cov = np.einsum("bn,bn,bn->b", ww, da, db)
-    return cov / np.sqrt(np.einsum("bn,bn,bn->b", ww, da, da) * np.einsum("bn,bn,bn->b", ww, db, db))
+    with np.errstate(invalid="ignore", divide="ignore"):  # no models or a constant column: undefined (NaN)
+        return cov / np.sqrt(np.einsum("bn,bn,bn->b", ww, da, da) * np.einsum("bn,bn,bn->b", ww, db, db))
 
 
 def _p_best(dists: dict, methods, n_boot) -> dict:

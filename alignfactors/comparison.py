@@ -786,8 +786,10 @@ def compare_aggregations(
     # each rule's benchmark resampling starts from the seed itself (a Generator: from its SeedSequence, not
     # its advancing state), so every rule gets the same stream whether the rules run in turn or in parallel
     bench_seed = root_seed(seed) if isinstance(seed, np.random.Generator) else seed
+    # balance needs both domains: a leaderboard without neural and behavioral metrics has none to audit
+    two_domains = all(any(scorers[m].masks[d].any() for m in methods) for d in _DOMAINS)
     bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, bench_seed, ci, n_jobs=n_jobs) \
-        if n_boot and balance_benchmarks else None
+        if n_boot and balance_benchmarks and two_domains else None
     brows = []
     for m in methods:
         row = {"method": m, "linear": linear[m], "weight_neural": scorers[m].nominal["neural"],
