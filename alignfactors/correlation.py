@@ -71,10 +71,12 @@ class RankPlan:
         last = np.flip(np.minimum.accumulate(np.flip(np.where(end_group, pos, n), axis=0), axis=0), axis=0)
         inv = np.argsort(order, axis=0, kind="stable")
         offset = (np.arange(p) * (n + 1))[:, None]
+        # int32 positions while they fit: a plan per null data set is kept for a whole bootstrap
+        itype = np.int32 if p * (n + 1) < 2**31 else np.int64
         self.shape = (n, p)
-        self.order_t = np.ascontiguousarray(order.T)
-        self.before = (np.take_along_axis(first, inv, axis=0).T + offset).ravel()
-        self.upto = (np.take_along_axis(last, inv, axis=0).T + 1 + offset).ravel()
+        self.order_t = np.ascontiguousarray(order.T).astype(itype)
+        self.before = (np.take_along_axis(first, inv, axis=0).T + offset).ravel().astype(itype)
+        self.upto = (np.take_along_axis(last, inv, axis=0).T + 1 + offset).ravel().astype(itype)
 
 
 def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = None) -> np.ndarray:

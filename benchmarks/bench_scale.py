@@ -122,7 +122,9 @@ def main(argv=None) -> int:
         f"{args.models} models in {rows[0]['families']} families of near-copies (1-8 members), {args.metrics} metrics "
         f"from three factors; family clusters, {args.n_boot} resamples, seed 0, n_jobs {args.n_jobs}. Machine: "
         f"{platform.machine()}, {os.cpu_count()} cores; load average {load[0]:.1f} before, {os.getloadavg()[0]:.1f} after. "
-        f"Peak RSS is each subprocess's own (interpreter and imports included); budget {BUDGET_MB} MB.", "",
+        f"Peak RSS is that of the analysis process (interpreter and imports included); budget {BUDGET_MB} MB."
+        + (f" With n_jobs {args.n_jobs}, each joblib worker holds its own copy of the data and null pool on top of "
+           "it: run with --n-jobs 1 for the whole footprint in one process." if args.n_jobs != 1 else ""), "",
         "| analysis | what it computes | wall s | CPU s | peak RSS (MB) | within 2 GB | pandas loop wall / this wall |",
         "|---|---|---|---|---|---|---|",
     ]
