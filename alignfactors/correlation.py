@@ -27,6 +27,7 @@ __all__ = [
 ]
 
 CORR_METHODS = ("spearman", "pearson", "kendall")
+_CHUNK_ELEMENTS = 2e7  # resamples x models x metrics per pass of the weighted kernels (~160 MB in float64)
 
 
 def check_method(method: str) -> str:
@@ -160,6 +161,12 @@ def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spe
     Spearman and Pearson use the weighted fast path (pass ``ties=RankPlan(x)`` to reuse the
     sort across batches); Kendall (no such path) materialises each resample and calls pandas.
     """
+    n, p = np.shape(x) if ties is None else ties.shape
+    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, n * p)))
+    if method in ("spearman", "pearson") and weights.shape[0] > chunk:
+        # resamples are independent: bound the (B, p, n) temporaries of a large table by chunks
+        return np.concatenate([resampled_correlation(x, weights[s:s + chunk], method, ties)
+                               for s in range(0, weights.shape[0], chunk)])
     if method == "spearman":
         return _weighted_spearman(_doubled_ranks(x, weights, ties), weights)
     if method == "pearson":
