@@ -258,9 +258,11 @@ def fa1_fit_batch(r: np.ndarray, *, max_iter: int = 50, tol: float = 1e-11) -> t
     exact Hessian, batched over the stack with numpy: the per-matrix L-BFGS-B of
     :func:`fa1_values` costs about 2 ms in scipy's Python loop, which dominates parallel analysis
     (20 null matrices per bootstrap resample). Newton's quadratic convergence from the principal-axis
-    start reaches a gradient norm below ``tol`` in a few steps. A matrix whose step does not
-    converge, whose solution leaves psych's bound h^2 <= 0.995 or whose Hessian is not positive
-    definite there (a saddle) is refitted by :func:`fa1_values`, so the result is always the
+    start reaches a gradient norm below ``tol`` in a few steps (an indefinite Hessian on the way is
+    shifted to positive definite). Loadings that pass psych's bound h^2 <= 0.995 are fixed at it
+    and the rest refitted, kept where the KKT sign condition holds. A matrix whose steps do not
+    converge, that fails that condition or whose Hessian over the free loadings is not positive
+    definite at the end (a saddle) is refitted by :func:`fa1_values`, so the result is always the
     bounded minimum that :func:`fa1_values` finds (to ~1e-7, its tolerance). The start is the
     same principal axis as :func:`fa1_values`'s: the objective can have several minima (a
     power-iteration or warm start was measured to land in another one now and then), so the

@@ -536,21 +536,12 @@ def _kid_weights(plan, kids, b: int) -> np.ndarray:
     return np.stack([np.broadcast_to(np.asarray(plan.weights.get(k, 1.0), dtype=float), (b,)) for k in kids], axis=1)
 
 
-def _weighted_mean_many(vals, w) -> np.ndarray:
-    """:func:`_weighted_mean` of (B, n, k) values with per-resample weights (B, k)."""
-    present = ~np.isnan(vals)
-    den = np.einsum("bnk,bk->bn", present.astype(float), w)
-    num = np.einsum("bnk,bk->bn", np.where(present, vals, 0.0), w)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
-
-
 def _combine_tree_many(node, plan, col, b) -> np.ndarray:
     if node not in plan.children:
         return np.broadcast_to(col[node], (b, col[node].shape[-1]))
     kids = plan.children[node]
     vals = np.stack([_combine_tree_many(k, plan, col, b) for k in kids], axis=-1)
-    out = _weighted_mean_many(vals, _kid_weights(plan, kids, b))
+    out = _weighted_mean(vals, _kid_weights(plan, kids, b))
     return np.round(out, 3) if plan.round_nodes else out
 
 
@@ -625,7 +616,7 @@ def _combine_standardised(node, plan, col, counts=None, n_draws=None) -> np.ndar
     kids = plan.children[node]
     vals = np.stack([_combine_standardised(k, plan, col, counts, n_draws) for k in kids], axis=-1)
     if n_draws is not None:
-        return _standardise(_weighted_mean_many(vals, _kid_weights(plan, kids, n_draws)), counts)
+        return _standardise(_weighted_mean(vals, _kid_weights(plan, kids, n_draws)), counts)
     w = np.array([plan.weights.get(k, 1.0) for k in kids])
     return _standardise(_weighted_mean(vals, w), counts)
 
@@ -719,9 +710,15 @@ def _combine_tree(node, plan, col) -> np.ndarray:
 
 
 def _weighted_mean(vals, w) -> np.ndarray:
+    """Mean of the present values along the last axis, weighted by ``w``: one weight vector (k,)
+    for values (..., k), or one per resample (B, k) for values (B, n, k)."""
     present = ~np.isnan(vals)
-    den = present @ w
-    num = np.where(present, vals, 0.0) @ w
+    if w.ndim == 1:
+        den = present @ w
+        num = np.where(present, vals, 0.0) @ w
+    else:
+        den = np.einsum("bnk,bk->bn", present.astype(float), w)
+        num = np.einsum("bnk,bk->bn", np.where(present, vals, 0.0), w)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
 

@@ -43,7 +43,7 @@ from ._formatting import json_number, markdown_table, text_table
 from .aggregation import (_MANY, AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _compute_many, _pruned_tree,
                           _validate_aggregate, rank_models)
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from .resampling import check_n_boot_ci, check_seed
+from .resampling import _counts, check_n_boot_ci, check_seed
 from .io.table import ScoreTable
 
 __all__ = ["rank_uncertainty", "RankUncertainty", "RESAMPLE_OPTIONS", "simultaneous_rank_intervals", "best_set"]
@@ -252,31 +252,16 @@ class _Resampler:
         """Scores under ``draw`` (None: the original data) with this rule's plan, or with ``plan``
         over the columns ``cols`` of the leaf matrix (a sub-aggregate on the same draw)."""
         plan = self.plan if plan is None else plan
-        x = self.x if cols is None else self.x[:, cols]
-        if draw is not None:
-            counts, noise = draw
-            if noise is not None:
-                sig = self.sigma if cols is None else self.sigma[:, cols]
-                x = x + sig * (noise if cols is None else noise[:, cols])
-            plan = self._weights(plan, counts)
-        if plan.missing == "zero":
-            x = np.where(np.isnan(x), 0.0, x)
-        if plan.method == "geometric":
-            x = np.maximum(x, plan.geometric_floor or np.finfo(float).tiny)
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore", DegenerateDataWarning)
-            warnings.simplefilter("ignore", RuntimeWarning)
-            return _compute(x, plan, self.table.tree)
-
+        counts, noise = draw if draw is not None else ({}, None)
+        x = self._leaf_matrix(cols, None if noise is None else noise[None])
+        return self._score(x if noise is None else x[0], self._weights(plan, counts), None)
 
     def draw_many(self, rng: np.random.Generator, k: int):
         """``k`` resamples at once: (node -> counts (k,), standard normal noise (k, n, p) or None).
         Each node's children are drawn with replacement, as :meth:`draw` does one at a time."""
         counts = {}
         for node, kids in self.groups:
-            idx = rng.integers(0, len(kids), (k, len(kids)))
-            flat = (idx + (np.arange(k) * len(kids))[:, None]).ravel()
-            c = np.bincount(flat, minlength=k * len(kids)).reshape(k, len(kids)).astype(float)
+            c = _counts(rng.integers(0, len(kids), (k, len(kids))), len(kids))
             counts.update({kid: c[:, j] for j, kid in enumerate(kids)})
         noise = rng.standard_normal((k, *self.x.shape)) if self.sigma is not None else None
         return counts, noise
@@ -290,21 +275,29 @@ class _Resampler:
         if isinstance(draws, tuple):  # one draw_many batch
             counts, noise = draws
             b = len(next(iter(counts.values()))) if counts else len(noise)
-            if plan.method not in _MANY:
-                return np.stack([self.scores(({k: v[i] for k, v in counts.items()},
-                                              None if noise is None else noise[i]), plan, cols) for i in range(b)])
-        else:
+        else:  # a list of draw() results, stacked into one batch
             b = len(draws)
-            if plan.method not in _MANY or b == 0:
-                return np.stack([self.scores(d, plan, cols) for d in draws]) if b else np.empty((0, len(self.models)))
+            if b == 0:
+                return np.empty((0, len(self.models)))
             counts = {k: np.array([d[0][k] for d in draws]) for k in draws[0][0]}
             noise = None if draws[0][1] is None else np.stack([d[1] for d in draws])
+        if plan.method not in _MANY:
+            return np.stack([self.scores(({k: v[i] for k, v in counts.items()},
+                                          None if noise is None else noise[i]), plan, cols) for i in range(b)])
+        return self._score(self._leaf_matrix(cols, noise), self._weights(plan, counts), b)
+
+    def _leaf_matrix(self, cols, noise=None):
+        """The leaf matrix (columns ``cols``; all when None), (n, p); with ``noise`` (B, n, p) of
+        standard normal draws, each draw's perturbed copy x + noise * standard error, (B, n, p)."""
         x = self.x if cols is None else self.x[:, cols]
-        if self.sigma is not None and noise is not None:
-            sig = self.sigma if cols is None else self.sigma[:, cols]
-            x = x[None] + sig[None] * (noise if cols is None else noise[:, :, cols])
-        if counts:
-            plan = self._weights(plan, counts)
+        if noise is None:
+            return x
+        sig = self.sigma if cols is None else self.sigma[:, cols]
+        return x[None] + sig[None] * (noise if cols is None else noise[:, :, cols])
+
+    def _score(self, x, plan, n_draws):
+        """The rule on the leaf matrix, missing cells and the geometric floor as aggregate() treats
+        them: one draw (``n_draws`` None, :func:`_compute`) or a batch (:func:`_compute_many`)."""
         if plan.missing == "zero":
             x = np.where(np.isnan(x), 0.0, x)
         if plan.method == "geometric":
@@ -312,7 +305,9 @@ class _Resampler:
         with warnings.catch_warnings(), np.errstate(all="ignore"):
             warnings.simplefilter("ignore", DegenerateDataWarning)
             warnings.simplefilter("ignore", RuntimeWarning)
-            return _compute_many(x, plan, self.table.tree, b)
+            if n_draws is None:
+                return _compute(x, plan, self.table.tree)
+            return _compute_many(x, plan, self.table.tree, n_draws)
 
 
 def _leaves(children, node):

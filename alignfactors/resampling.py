@@ -316,13 +316,9 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 bar.update(len(out[s : s + batch_size]))
         return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
-    from joblib import Parallel, delayed, effective_n_jobs
+    from joblib import Parallel, delayed
 
-    # A task runs several consecutive batches: the statistic (with its data) is pickled once per
-    # task, not once per batch; ~4 tasks per worker keep the load balanced and the progress moving.
-    jobs = effective_n_jobs(n_jobs)
-    per_task = max(1, -(-len(starts) // (4 * jobs)))
-    groups = [starts[i:i + per_task] for i in range(0, len(starts), per_task)]
+    groups = _task_groups(starts, n_jobs)
     tasks = ([(idx[s : s + batch_size], next(eps)) for s in g] for g in groups)
     results = Parallel(n_jobs=n_jobs, return_as="generator")(
         delayed(_batch_group)(statistic, chunks, n, codes, both) for chunks in tasks)
@@ -332,6 +328,16 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 out[s : s + batch_size] = r
                 bar.update(len(r))
     return out
+
+
+def _task_groups(batches: list, n_jobs: int) -> list[list]:
+    """Consecutive batches grouped into worker tasks: the statistic (with its data) is pickled once
+    per task, not once per batch; about 4 tasks per worker keep the load balanced and the
+    progress moving."""
+    from joblib import effective_n_jobs
+
+    per_task = max(1, -(-len(batches) // (4 * effective_n_jobs(n_jobs))))
+    return [batches[i:i + per_task] for i in range(0, len(batches), per_task)]
 
 
 def _batch_group(statistic, chunks, n, codes=None, both=True):
@@ -364,10 +370,9 @@ def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray 
                 outs.append(_jackknife_batch(statistic, rows, n, codes))
                 bar.update(len(rows))
         else:  # a few tasks per worker, each several batches (one pickling of the statistic per task)
-            from joblib import Parallel, delayed, effective_n_jobs
+            from joblib import Parallel, delayed
 
-            per_task = max(1, -(-len(batches) // (4 * effective_n_jobs(n_jobs))))
-            groups = [batches[i:i + per_task] for i in range(0, len(batches), per_task)]
+            groups = _task_groups(batches, n_jobs)
             results = Parallel(n_jobs=n_jobs, return_as="generator")(
                 delayed(_jackknife_group)(statistic, g, n, codes) for g in groups)
             for g, res in zip(groups, results):
