@@ -58,6 +58,7 @@ class _LoadingsStatistic:
         self.x, self.model, self.align = x, model, align
         self.k = int(model.n_factors)
         self.target = full.loadings_.to_numpy()
+        self.target_ss = np.einsum("ij,ij->j", self.target, self.target)
         self.batch_size = 64
         self.ties = RankPlan(x) if model.corr_method == "spearman" else None
         r = full.corr_.to_numpy()
@@ -66,20 +67,21 @@ class _LoadingsStatistic:
         self.T0 = None
         rot = model.rotation if self.k > 1 else None
         self.rotation = None if rot in (None, "none") else rot
-        if self.rotation in _GPA:
-            _, self.T0, _ = self._gpa(self.A0[None])
-            self.T0 = self.T0[0]
+        if self.rotation in _GPA:  # the full-data rotation by GPA from the identity, as FactorModel's
+            self.T0 = K.gpa_rotate(self.A0, self._criterion(), oblique=_GPA[self.rotation])[1]
         p = self.target.shape[0]
         self.full_value = np.concatenate([self.target.ravel(), np.ones(self.k), [0.0, float(bool(full.heywood_))]])
         self.width = p * self.k + self.k + 2
 
-    def _gpa(self, A: np.ndarray, Tmat: np.ndarray | None = None):
-        p = A.shape[1]
-        crit = {"quartimax": K.vgq_quartimax, "equamax": lambda L: K.vgq_cf(L, self.k / (2 * p)),
+    def _criterion(self):
+        p = self.A0.shape[0]
+        return {"quartimax": K.vgq_quartimax, "equamax": lambda L: K.vgq_cf(L, self.k / (2 * p)),
                 "geomin_ort": lambda L: K.vgq_geomin(L, GEOMIN_DELTA), "geomin_obl": lambda L: K.vgq_geomin(L, GEOMIN_DELTA),
                 "oblimin": lambda L: K.vgq_oblimin(L, float(self.model.gamma)),
                 "quartimin": lambda L: K.vgq_oblimin(L, 0.0)}[self.rotation]
-        L, T, conv, _ = K.gpa_rotate(A, crit, oblique=_GPA[self.rotation], Tmat=Tmat)
+
+    def _gpa(self, A: np.ndarray, Tmat: np.ndarray | None = None):
+        L, T, conv, _ = K.rotate_batch(A, self._criterion(), oblique=_GPA[self.rotation], Tmat=Tmat)
         return L, T, conv
 
     def __call__(self, weights: np.ndarray, noise: np.ndarray | None = None) -> np.ndarray:
@@ -100,27 +102,25 @@ class _LoadingsStatistic:
             corr = np.stack([resampled_correlation(self.x + noise[b], weights[b:b + 1], method,
                                                    ties=RankPlan(self.x + noise[b]) if method == "spearman" else None)[0]
                              for b in todo])
-        fits = []  # (row, unrotated loadings, converged, at_bound)
-        ftol, gtol = REFIT_TOL
-        for b, r in zip(todo, corr):
-            if not np.isfinite(r).all():
-                continue  # a metric constant in this resample: undefined, counted by the engine
-            try:
-                if self.model.smooth:
-                    r = cor_smooth(r)[0]
-                A, psi, conv, _ = K.extract(r, self.k, self.model.method, start=self.psi0,
-                                            max_iter=int(self.model.max_iter), ftol=ftol, gtol=gtol)
-            except (np.linalg.LinAlgError, FloatingPointError):
-                continue
-            at_bound = psi is not None and bool(np.any(psi <= LOWER_BOUND + 1e-6))
-            fits.append((b, A, conv, at_bound))
-        if not fits:
+        keep = np.isfinite(corr).all(axis=(1, 2))  # a metric constant in this resample: undefined, counted by the engine
+        rows, corr = todo[keep], corr[keep]
+        if rows.size == 0:
             return out
-        rows = [f[0] for f in fits]
-        A = np.stack([f[1] for f in fits])
+        ftol, gtol = REFIT_TOL
+        try:
+            if self.model.smooth:
+                corr = _smooth_batch(corr)
+            A, psi, conv, _ = K.extract_batch(corr, self.k, self.model.method, start=self.psi0,
+                                              max_iter=int(self.model.max_iter), ftol=ftol, gtol=gtol)
+        except (np.linalg.LinAlgError, FloatingPointError):  # a bad matrix: fit one at a time, drop the failures
+            A, psi, conv, rows = self._fit_each(corr, rows)
+            if rows.size == 0:
+                return out
+        at_bound = np.zeros(rows.size, bool) if psi is None else np.any(psi <= LOWER_BOUND + 1e-6, axis=1)
         if self.rotation in _GPA:
-            Q = np.stack([linalg.orthogonal_procrustes(a, self.A0)[0] for a in A])
-            L, T, rconv = self._gpa(A, Q @ self.T0)
+            M = np.swapaxes(A, -1, -2) @ self.A0  # orthogonal Procrustes of each A onto A0: U V' of svd(A' A0)
+            u, _, vt = np.linalg.svd(M)
+            L, T, rconv = self._gpa(A, (u @ vt) @ self.T0)
             if _GPA[self.rotation]:
                 phis = np.swapaxes(T, -1, -2) @ T
             else:
@@ -130,13 +130,47 @@ class _LoadingsStatistic:
             L = np.stack([x[0] for x in rot])
             phis = np.stack([np.eye(self.k) if x[1] is None else x[1] for x in rot])
             rconv = np.array([x[2] for x in rot])
-        for j, (b, _, conv, at_bound) in enumerate(fits):
+        h2 = np.einsum("bij,bjk,bik->bi", L, phis, L)
+        nonconv = ~(conv & np.asarray(rconv, bool))
+        heywood = at_bound | np.any(h2 >= 1, axis=1)
+        for j, b in enumerate(rows):
             a = _align(L[j], self.target, self.align)
-            h2 = np.einsum("ij,jk,ik->i", L[j], phis[j], L[j])
-            cong = np.diag(tucker_congruence(a, self.target))
-            nonconv = not (conv and bool(np.asarray(rconv)[j]))
-            out[b] = np.concatenate([a.ravel(), cong, [float(nonconv), float(at_bound or bool(np.any(h2 >= 1)))]])
+            cong = np.einsum("ij,ij->j", a, self.target) / np.sqrt(np.einsum("ij,ij->j", a, a) * self.target_ss)
+            out[b, : self.width - 2 - self.k] = a.ravel()
+            out[b, self.width - 2 - self.k: self.width - 2] = cong
+        out[rows, -2] = nonconv
+        out[rows, -1] = heywood
         return out
+
+    def _fit_each(self, corr, rows):
+        """Smoothing and extraction one matrix at a time (as the batch does), without those that fail."""
+        ftol, gtol = REFIT_TOL
+        fits, ok = [], []
+        for r in corr:
+            try:
+                if self.model.smooth:
+                    r = cor_smooth(r)[0]
+                fits.append(K.extract(r, self.k, self.model.method, start=self.psi0, max_iter=int(self.model.max_iter),
+                                      ftol=ftol, gtol=gtol))
+                ok.append(True)
+            except (np.linalg.LinAlgError, FloatingPointError):
+                ok.append(False)
+        rows = rows[np.array(ok, bool)]
+        if not fits:
+            return None, None, None, rows
+        psi = None if fits[0][1] is None else np.stack([f[1] for f in fits])
+        return np.stack([f[0] for f in fits]), psi, np.array([f[2] for f in fits], bool), rows
+
+
+def _smooth_batch(corr: np.ndarray) -> np.ndarray:
+    """:func:`cor_smooth` of each matrix of a stack: only those whose smallest eigenvalue (one batched
+    ``eigvalsh``) is below 1e-10 go through it (it leaves the others unchanged: its threshold is eps)."""
+    low = np.flatnonzero(np.linalg.eigvalsh(corr)[:, 0] < 1e-10)
+    if low.size:
+        corr = corr.copy()
+        for i in low:
+            corr[i] = cor_smooth(corr[i])[0]
+    return corr
 
 
 @dataclass(frozen=True)
