@@ -18,10 +18,19 @@ full ``n_boot = 2000`` run (2000 resamples + one jackknife refit per model for B
 The other routes measured while choosing (warm start of the uniquenesses alone, looser optimiser
 tolerances, one-at-a-time vs batched GPA) are timed with ``--routes``.
 
+``--vs-ref REF`` (default: 83aa1b9, the per-resample L-BFGS-B + batched GPA route) also runs
+``bootstrap_loadings`` as the report calls it (family clusters, BCa, ``--n-boot-report`` resamples,
+seed 0, n_jobs 1) once with the code of commit REF and once with this tree, each in its own process
+with BLAS on one thread, recording every replicate the engine asks for; it prints both CPU times
+(``time.process_time``: other jobs share the machine), the per-resample differences of the aligned
+loadings, the non-converged / Heywood counts, and how far the report's BCa endpoints and the
+percentile endpoints moved, in units of their Monte-Carlo standard error.
+
 Run from the project root::
 
     python benchmarks/bench_loadings.py                 # n_boot 200, k 5, oblimin; writes reports/benchmark_loadings.md
     python benchmarks/bench_loadings.py --n-boot 400 --routes
+    python benchmarks/bench_loadings.py --routes --vs-ref 83aa1b9 --n-boot-report 2000
 """
 
 from __future__ import annotations
@@ -70,6 +79,9 @@ def main(argv=None) -> int:
     ap.add_argument("--routes", action="store_true", help="also time the intermediate routes")
     ap.add_argument("--baseline-ref", default="9c4ddf9",
                     help="git commit whose FactorModel is 'today's' refit (default: the start of round 2); '' to skip")
+    ap.add_argument("--vs-ref", default="83aa1b9",
+                    help="git commit whose bootstrap_loadings is compared as the report calls it; '' to skip")
+    ap.add_argument("--n-boot-report", type=int, default=2000)
     ap.add_argument("--out", default=str(ROOT / "reports" / "benchmark_loadings.md"))
     args = ap.parse_args(argv)
 
@@ -116,7 +128,7 @@ def main(argv=None) -> int:
     say("| --- | ---: | ---: |")
     m = 2000 + n
     say(f"| old: FactorModel refit from scratch | {t_old * 1e3:.1f} | {t_old * m:.0f} |")
-    say(f"| new: warm-started, batched GPA | {t_new * 1e3:.1f} | {t_new * m:.0f} |")
+    say(f"| new: warm-started, batched Newton (minres, rotation) | {t_new * 1e3:.1f} | {t_new * m:.0f} |")
     say(f"\nSpeed-up (old / new): **{t_old / t_new:.1f}x**\n")
     if args.baseline_ref:
         t_base = _baseline(args.baseline_ref, args.k, args.rotation, idx[: min(64, args.n_boot)])
@@ -146,6 +158,8 @@ def main(argv=None) -> int:
     say("| --- | ---: | ---: | ---: | ---: |")
     for a, dmax, se, rmax, share in rows:
         say(f"| {a:.1%} | {dmax:.2e} | {se:.2e} | {rmax:.3f} | {share:.1%} |")
+    if args.vs_ref:
+        _vs_ref(args.vs_ref, args.k, args.rotation, args.n_boot_report, say)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text("\n".join(lines) + "\n")
     print(f"\nwrote {args.out}")
@@ -194,12 +208,108 @@ def _baseline(ref: str, k: int, rotation: str, idx: np.ndarray):
         return float(out.stdout.strip().splitlines()[-1])
 
 
+_REPORT_CALL = r"""
+import sys, time, warnings
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+warnings.simplefilter("ignore")
+from threadpoolctl import threadpool_limits
+import alignfactors as af
+from alignfactors import factor_bootstrap as FB
+assert af.__file__.startswith(sys.argv[1]), af.__file__
+X = af.clean(af.load_brainscore(sys.argv[2])).matrix
+fm = af.FactorModel(int(sys.argv[4]), rotation=sys.argv[5], corr_method="spearman").fit(X)
+rec = []
+call = FB._LoadingsStatistic.__call__
+def recorded(self, weights, noise=None):
+    out = call(self, weights, noise)
+    rec.append(out)
+    return out
+FB._LoadingsStatistic.__call__ = recorded
+with threadpool_limits(limits=1, user_api="blas"):
+    t = time.process_time()
+    res = FB.bootstrap_loadings(X, fm, n_boot=int(sys.argv[6]), seed=0, n_jobs=1, progress=False, clusters="families",
+                                ci_method="bca")
+    cpu = time.process_time() - t
+np.savez(sys.argv[3], cpu=cpu, out=np.vstack(rec), lo=res.loadings["ci_low"].to_numpy(),
+         hi=res.loadings["ci_high"].to_numpy(), counts=[res.n_nonconverged, res.n_heywood, res.n_undefined])
+"""
+
+
+def _report_call(src: str, k: int, rotation: str, n_boot: int, out: Path):
+    import subprocess
+
+    run = subprocess.run([sys.executable, "-c", _REPORT_CALL, src, str(DATA), str(out), str(k), rotation, str(n_boot)],
+                         capture_output=True, text=True, cwd=str(out.parent))
+    if run.returncode:
+        print(f"note: bootstrap_loadings of {src} failed: {run.stderr[-800:]}", file=sys.stderr)
+        return None
+    return dict(np.load(out))
+
+
+def _vs_ref(ref: str, k: int, rotation: str, n_boot: int, say) -> None:
+    """bootstrap_loadings as the report calls it: the code of commit ``ref`` against this tree."""
+    import subprocess
+    import tempfile
+
+    if not DATA.exists():
+        print("note: the comparison with a commit needs the real export; skipped", file=sys.stderr)
+        return
+    with tempfile.TemporaryDirectory() as tmp:
+        arch = subprocess.run(["git", "-C", str(ROOT), "archive", ref, "alignfactors"], capture_output=True)
+        if arch.returncode:
+            print(f"note: git archive {ref} failed; comparison skipped", file=sys.stderr)
+            return
+        old_src = Path(tmp) / "old"
+        old_src.mkdir()
+        subprocess.run(["tar", "-x", "-C", str(old_src)], input=arch.stdout, check=True)
+        old = _report_call(str(old_src), k, rotation, n_boot, Path(tmp) / "old.npz")
+        new = _report_call(str(ROOT), k, rotation, n_boot, Path(tmp) / "new.npz")
+    if old is None or new is None:
+        return
+    pk = old["lo"].size
+    o, n = old["out"], new["out"]
+    say(f"## bootstrap_loadings as the report calls it: commit {ref} vs this tree\n")
+    say(f"Cleaned 2025 matrix, FactorModel({k}, rotation={rotation!r}), family clusters, BCa, n_boot={n_boot}, "
+        f"seed 0, n_jobs 1, BLAS 1 thread; {o.shape[0]} replicates (resamples + leave-one-family-out "
+        f"jackknife), the same weights for both. CPU seconds of the whole call (time.process_time).\n")
+    say("| code | CPU s | non-converged | Heywood | failed |")
+    say("| --- | ---: | ---: | ---: | ---: |")
+    say(f"| {ref} (L-BFGS-B per resample + batched GPA) | {float(old['cpu']):.1f} | {int(old['counts'][0])} | "
+        f"{int(old['counts'][1])} | {int(old['counts'][2])} |")
+    say(f"| this tree (batched Newton) | {float(new['cpu']):.1f} | {int(new['counts'][0])} | {int(new['counts'][1])} | "
+        f"{int(new['counts'][2])} |")
+    say(f"\nCPU ratio: **{float(old['cpu']) / float(new['cpu']):.1f}x**\n")
+    d = np.abs(o[:, :pk] - n[:, :pk]).max(axis=1)
+    gpa_stop = o[:, -2] == 1
+    say(f"Aligned loadings per replicate, |old - new| (max over the {pk} loadings): median {np.median(d):.1e}, "
+        f"99th percentile {np.quantile(d, 0.99):.1e}, max {d.max():.1e}; replicates above 1e-3: {int((d > 1e-3).sum())}, "
+        f"all of them among the {int(gpa_stop.sum())} that the old code flagged non-converged (GPA stopped at 1000 "
+        f"iterations): {bool(np.all(gpa_stop[d > 1e-3]))}. Max over the replicates the old code converged: "
+        f"{d[~gpa_stop].max():.1e}.\n")
+    boot_o, boot_n = o[:n_boot, :pk], n[:n_boot, :pk]
+    rows = []
+    for a, col in ((0.025, "lo"), (0.975, "hi")):
+        se = _quantile_mcse(boot_n, a)
+        perc = np.abs(np.quantile(boot_o, a, axis=0) - np.quantile(boot_n, a, axis=0)) / se
+        bca = np.abs(old[col] - new[col]) / se
+        rows.append((a, "BCa (the report's)", np.abs(old[col] - new[col]).max(), np.median(se), bca.max(), np.mean(bca < 1)))
+        rows.append((a, "percentile", np.abs(np.quantile(boot_o, a, axis=0) - np.quantile(boot_n, a, axis=0)).max(),
+                     np.median(se), perc.max(), np.mean(perc < 1)))
+    say("| endpoint | interval | max abs(old - new) | median MC SE | max abs(old - new) / MC SE | share within 1 MC SE |")
+    say("| --- | --- | ---: | ---: | ---: | ---: |")
+    for a, kind, dmax, se, rmax, share in rows:
+        say(f"| {a:.1%} | {kind} | {dmax:.2e} | {se:.2e} | {rmax:.3f} | {share:.1%} |")
+    say("\nMC SE: order-statistic estimate of the endpoint's quantile at the nominal level from this tree's "
+        "resamples (for BCa, whose levels are adjusted, an approximation).\n")
+
+
 def _routes(X, model, full, weights) -> dict:
     """ms per resample of the routes considered (each on the same resamples)."""
     from scipy import linalg
 
     from alignfactors import _factor_kernels as K
-    from alignfactors.correlation import RankPlan, resampled_correlation
+    from alignfactors.correlation import RankPlan, cor_smooth, resampled_correlation
 
     x = X.to_numpy(dtype=float)
     k = int(model.n_factors)
@@ -228,6 +338,10 @@ def _routes(X, model, full, weights) -> dict:
                                                             for i in range(len(A))])
     timed("oblimin GPA batched (64), identity start", lambda: K.gpa_rotate(A, crit, oblique=True))
     timed("oblimin GPA batched (64), warm start", lambda: K.gpa_rotate(A, crit, oblique=True, Tmat=Ts))
+    sm = np.stack([cor_smooth(r)[0] for r in corr])
+    timed("minres batched Newton (64), warm start, tol 1e-10", lambda: K.extract_batch(sm, k, "minres", start=psi0))
+    timed("oblimin batched Newton (64), warm start, tol 1e-10",
+          lambda: K.rotate_newton(A, crit, oblique=True, Tmat=Ts))
     return out
 
 
