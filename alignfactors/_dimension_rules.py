@@ -17,7 +17,7 @@ from scipy import special, stats
 from ._factor_kernels import eigh_desc as _eigh_desc
 from ._factor_kernels import fa1_fit_batch as _fa1_fit_batch
 from ._factor_kernels import fa1_values as _fa1_values  # psych's fa(r, 1)$values, one implementation
-from .correlation import resampled_correlation
+from .correlation import RankPlan, resampled_correlation, stacked_correlation
 
 _EPS = np.finfo(float).eps
 
@@ -118,18 +118,22 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
     compared with null data of its own kind. Components: eigenvalues of the weighted null
     correlation; factors: one-factor minres eigenvalues of it (psych's ``fa(r, 1)$values``, all
     of a batch fitted at once by :func:`_fa1_fit_batch`); NaN when not needed or undefined.
+    ``plans``: :func:`null_plan` of the pool (one sort of all sets side by side), or None.
     """
     b, (m, _, p) = weights.shape[0], pool.shape
     pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
-    rs_all = np.empty((b, m, p, p))
-    for i in range(m):
-        rs_all[:, i] = resampled_correlation(pool[i], weights, method, plans[i])
+    rs_all = stacked_correlation(pool, weights, method, plans)
     ok = np.all(np.isfinite(rs_all), axis=(2, 3))
     if ok.any():
         pcs[ok] = np.linalg.eigvalsh(rs_all[ok])[:, ::-1]
         if need_fa:
             fas[ok] = _fa1_fit_batch(rs_all[ok])[0]
     return pcs, fas
+
+
+def null_plan(pool, method):
+    """The rank plan of the null data sets side by side (Spearman), else None."""
+    return RankPlan(np.hstack(list(pool))) if method == "spearman" else None
 
 
 def _threshold(sims, quantile, axis=0):

@@ -386,12 +386,13 @@ def _jackknife_group(statistic, groups, n, codes):
 
 
 def _quantiles(sorted_d: np.ndarray, m: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Linear-interpolation quantiles (numpy's default) of the first ``m[j]`` values of each sorted column."""
+    """Linear-interpolation quantiles (numpy's default) of the first ``m[j]`` values of each sorted row
+    of ``sorted_d`` (components x resamples)."""
     h = probs * np.maximum(m - 1, 0)
     lo = np.floor(h).astype(np.int64)
     hi = np.minimum(lo + 1, np.maximum(m - 1, 0))
-    cols = np.arange(sorted_d.shape[1])
-    a, b = sorted_d[lo, cols], sorted_d[hi, cols]
+    rows = np.arange(sorted_d.shape[0])
+    a, b = sorted_d[rows, lo], sorted_d[rows, hi]
     return a + (b - a) * (h - lo)
 
 
@@ -415,29 +416,34 @@ def _intervals(theta_hat, dist, jack, level, method, chunk=512):
             a_all[~np.all(np.isfinite(jack), axis=0)] = np.nan
     for c0 in range(0, p, chunk):
         sl = slice(c0, min(p, c0 + chunk))
-        d = np.asarray(dist[:, sl], dtype=float)
+        # components x resamples: the sort and the reductions run along contiguous rows
+        d = np.array(dist[:, sl].T, dtype=float, order="C")
         finite = np.isfinite(d)
-        d = np.where(finite, d, np.nan)
-        m = finite.sum(axis=0)
-        n_undef[sl] = d.shape[0] - m
+        all_finite = bool(finite.all())
+        if not all_finite:
+            d[~finite] = np.nan
+        m = finite.sum(axis=1)
+        n_undef[sl] = d.shape[1] - m
         th = theta_hat[sl]
         ok = (m >= 2) & np.isfinite(th)
         with np.errstate(all="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            se[sl] = np.where(m >= 2, np.nanstd(d, axis=0, ddof=1) if d.size else np.nan, np.nan)
-            probs = np.broadcast_to(np.array([[alpha], [1 - alpha]]), (2, d.shape[1])).copy()
+            if d.size:
+                sd = np.std(d, axis=1, ddof=1) if all_finite else np.nanstd(d, axis=1, ddof=1)
+                se[sl] = np.where(m >= 2, sd, np.nan)
+            probs = np.broadcast_to(np.array([[alpha], [1 - alpha]]), (2, d.shape[0])).copy()
             chunk_used = np.where(ok, "percentile", "none").astype(object)
             if method == "bca" and jack is not None:
-                z0 = special.ndtri(np.sum(d < th, axis=0) / np.maximum(m, 1))
+                z0 = special.ndtri(np.sum(d < th[:, None], axis=1) / np.maximum(m, 1))
                 a = a_all[sl]
                 adj = z0 + (z0 + z) / (1 - a * (z0 + z))
                 pb = special.ndtr(adj)
                 good = ok & np.isfinite(z0) & np.isfinite(a) & np.all(np.isfinite(pb), axis=0)
                 probs[:, good] = pb[:, good]
                 chunk_used[good] = "bca"
-        s = np.sort(d, axis=0)
-        q_low = _quantiles(s, m, probs[0])
-        q_high = _quantiles(s, m, probs[1])
+        d.sort(axis=1)  # NaN last, as the quantiles over the first m values need
+        q_low = _quantiles(d, m, probs[0])
+        q_high = _quantiles(d, m, probs[1])
         low[sl] = np.where(ok, q_low, np.nan)
         high[sl] = np.where(ok, q_high, np.nan)
         used[sl] = chunk_used
