@@ -315,6 +315,14 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e, both)
                 bar.update(len(out[s : s + batch_size]))
         return out
+    if getattr(statistic, "threads", False):  # numpy-bound and quick: threads, no worker start-up
+        with _thread_pool(n_jobs) as pool, resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
+            futures = [pool.submit(_one_batch, statistic, idx[s : s + batch_size], n, codes, e, both)
+                       for s, e in zip(starts, eps)]
+            for s, fut in zip(starts, futures):
+                out[s : s + batch_size] = fut.result()
+                bar.update(len(out[s : s + batch_size]))
+        return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
 
@@ -328,6 +336,16 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 out[s : s + batch_size] = r
                 bar.update(len(r))
     return out
+
+
+def _thread_pool(n_jobs: int):
+    """Threads for a statistic marked ``threads = True`` (its time is in numpy calls that release
+    the GIL), with single-threaded BLAS inside: the parallelism is across batches, as with processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from joblib import effective_n_jobs
+
+    return ThreadPoolExecutor(max_workers=effective_n_jobs(n_jobs))
 
 
 def _task_groups(batches: list, n_jobs: int) -> list[list]:
@@ -369,6 +387,12 @@ def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray 
             for rows in batches:
                 outs.append(_jackknife_batch(statistic, rows, n, codes))
                 bar.update(len(rows))
+        elif getattr(statistic, "threads", False):
+            with _thread_pool(n_jobs) as pool:
+                for rows, res in zip(batches, [pool.submit(_jackknife_batch, statistic, rows, n, codes)
+                                               for rows in batches]):
+                    outs.append(res.result())
+                    bar.update(len(rows))
         else:  # a few tasks per worker, each several batches (one pickling of the statistic per task)
             from joblib import Parallel, delayed
 
