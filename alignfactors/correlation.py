@@ -120,13 +120,15 @@ def _doubled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = N
 
 
 def _corr_from_cov(cov: np.ndarray) -> np.ndarray:
+    """Correlations from covariances (B, p, p), in place on ``cov`` (float64); NaN where a variance is 0."""
     d = np.sqrt(np.einsum("bii->bi", cov))
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov / d[:, :, None] / d[:, None, :]
-    r = np.clip(r, -1.0, 1.0)
-    idx = np.arange(r.shape[1])
-    r[:, idx, idx] = np.where(d > 0, 1.0, np.nan)
-    return r
+        cov /= d[:, :, None]
+        cov /= d[:, None, :]
+    np.clip(cov, -1.0, 1.0, out=cov)
+    idx = np.arange(cov.shape[1])
+    cov[:, idx, idx] = np.where(d > 0, 1.0, np.nan)
+    return cov
 
 
 def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:

@@ -3,7 +3,8 @@
 Contenders, each timed in its own subprocess (so peak RSS is its own):
 
 a. ``agreement(matrix, n_boot=2000, seed=0)``: the package's path, intervals included
-   (BCa, so also the jackknife and an interval for every pair).
+   (BCa, so also the jackknife and an interval for every pair); a1. the same with
+   ``n_jobs=2``, its batches in two threads of the process (no worker start-up).
 b. The pandas loop: 2000 x ``matrix.iloc[rows].corr("spearman")`` and the mean of the upper
    triangle (no intervals at all). A subset of resamples is timed and scaled linearly.
 c. pingouin's per-pair bootstrap: ``pingouin.compute_bootci(x, y, func="spearman",
@@ -191,7 +192,7 @@ def render(results: dict, memory: dict | None, command: str, load: tuple) -> str
         f"| a. `agreement(matrix, groups=domains, n_boot=2000, seed=0)` | mean, domain blocks, every pair, "
         "BCa intervals for all | "
         f"{a['seconds']:.2f} | measured | 1.0 | {a['peak_rss_mb']:.0f} |",
-        f"| a1. the same with `n_jobs=2` (two joblib processes) | same as a, identical numbers | "
+        f"| a1. the same with `n_jobs=2` (its batches in two threads) | same as a, identical numbers | "
         f"{a1['seconds']:.2f} | measured | {a1['seconds'] / a['seconds']:.2f} | {a1['peak_rss_mb']:.0f} |",
         f"| b. `matrix.iloc[rows].corr('spearman')` loop + mean of upper triangle | mean only, no interval | "
         f"{b['seconds']:.2f} | "
