@@ -23,17 +23,26 @@ _EPS = np.finfo(float).eps
 
 
 def _map_values(r, w, v, max_k: int, power: int) -> np.ndarray:
-    """Velicer's MAP as ``psych:::vss``'s ``map()``, m = 1..max_k (NaN for m >= p)."""
+    """Velicer's MAP as ``psych:::vss``'s ``map()``, m = 1..max_k (NaN for m >= p).
+
+    All m at once: the partial covariances ``R - a_1 a_1' - ... - a_m a_m'`` are the running sums
+    of ``[R, -a_1 a_1', ...]`` (the same subtractions, in the same order, as one at a time)."""
     p = r.shape[0]
     out = np.full(max_k, np.nan)
-    c = r.copy()
-    for m in range(1, min(max_k, p - 1) + 1):
-        a = v[:, m - 1] * math.sqrt(max(w[m - 1], 0.0))
-        c = c - np.outer(a, a)
-        d = np.sqrt(np.diag(c))
-        rstar = c / d[:, None] / d[None, :]
-        np.fill_diagonal(rstar, 0.0)
-        out[m - 1] = np.sum(rstar**power) / (p * (p - 1))
+    k = min(max_k, p - 1)
+    if k < 1:
+        return out
+    a = v[:, :k] * np.sqrt(np.maximum(w[:k], 0.0))
+    stack = np.empty((k + 1, p, p))
+    stack[0] = r
+    np.multiply(a.T[:, :, None], a.T[:, None, :], out=stack[1:])
+    np.negative(stack[1:], out=stack[1:])
+    c = np.cumsum(stack, axis=0)[1:]
+    d = np.sqrt(np.einsum("kii->ki", c))
+    rstar = c / d[:, :, None] / d[:, None, :]
+    idx = np.arange(p)
+    rstar[:, idx, idx] = 0.0
+    out[:k] = np.sum(rstar**power, axis=(1, 2)) / (p * (p - 1))
     return out
 
 
