@@ -637,7 +637,9 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             return out
 
         eigen_statistic.batch_size = 64
-        k_statistic.batch_size = 8
+        # 20 null matrices per resample: 8 resamples a batch at p ~ 50; more when the matrices are small,
+        # so that numpy's per-call overhead is shared by as much work
+        k_statistic.batch_size = int(max(8, min(64, 8 * (50 / max(p, 1)) ** 2)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common)
