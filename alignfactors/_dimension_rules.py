@@ -165,25 +165,39 @@ def _cv_folds(n, codes, rng, n_splits=5):
     return list(GroupKFold(n_splits=min(n_splits, g), shuffle=True, random_state=state).split(np.zeros(n), groups=codes))
 
 
-def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None):
+def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None, n_jobs=1):
     """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors.
 
     With cluster ``codes`` the folds are grouped (sklearn ``GroupKFold``, shuffled): a cluster's
     models are never split between training and held-out data, so near-copies cannot be
-    predicted from each other.
+    predicted from each other. With ``n_jobs`` the folds of each k are fitted in parallel
+    (each fit is deterministic: the same scores for any n_jobs).
     """
-    from sklearn.decomposition import FactorAnalysis
-
     z = x if method == "pearson" else _normal_scores(x)
     z = (z - z.mean(axis=0)) / z.std(axis=0)
     folds = _cv_folds(x.shape[0], codes, rng, n_splits)
     scores = np.full(max_k, np.nan)
+    parallel = None
+    if n_jobs != 1:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=n_jobs)
+    for k in range(1, max_k + 1):
+        if parallel is None:
+            fold_scores = [_fa_fold_score(z, k, tr, te) for tr, te in folds]
+        else:
+            fold_scores = parallel(delayed(_fa_fold_score)(z, k, tr, te) for tr, te in folds)
+        scores[k - 1] = np.mean(fold_scores)
+        # held-out likelihood is unimodal in k in practice; stop `patience` steps past the best
+        if k - (int(np.nanargmax(scores)) + 1) >= patience:
+            break
+    return scores
+
+
+def _fa_fold_score(z, k, train, test):
+    """Held-out log-likelihood per model of sklearn's FactorAnalysis with k factors fitted on ``train``."""
+    from sklearn.decomposition import FactorAnalysis
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for k in range(1, max_k + 1):
-            scores[k - 1] = np.mean([FactorAnalysis(n_components=k, random_state=0).fit(z[tr]).score(z[te])
-                                     for tr, te in folds])
-            # held-out likelihood is unimodal in k in practice; stop `patience` steps past the best
-            if k - (int(np.nanargmax(scores)) + 1) >= patience:
-                break
-    return scores
+        return FactorAnalysis(n_components=k, random_state=0).fit(z[train]).score(z[test])

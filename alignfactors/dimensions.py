@@ -549,7 +549,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     for rule in rules:
         if rule == "cv_likelihood":
             kmax_cv = min(max_k, p - 1)
-            scores = _cv_likelihood(x, method, kmax_cv, child_rng(root, "cv_folds"), codes=codes)
+            scores = _cv_likelihood(x, method, kmax_cv, child_rng(root, "cv_folds"), codes=codes, n_jobs=n_jobs)
             cv = pd.Series(scores, index=pd.Index(range(1, kmax_cv + 1), name="k"), name="cv_loglik")
             n_dims[rule] = int(np.nanargmax(scores)) + 1
         else:
