@@ -165,7 +165,7 @@ def _fa1_start(r: np.ndarray) -> np.ndarray:
     diagonal, as :func:`fa1_values`. Per matrix through LAPACK (Cholesky inverse for the SMCs, one
     eigenpair by dsyevr): 2-3x cheaper than numpy's batched inverse and full eigh at p ~ 50."""
     m, p, _ = r.shape
-    if p <= 16:  # tiny matrices: numpy's batched inverse and eigh beat a Python loop of LAPACK calls
+    if p <= 12:  # tiny matrices: numpy's batched inverse and eigh beat a Python loop of LAPACK calls
         try:
             h = 1 - 1 / np.einsum("bii->bi", np.linalg.inv(r))
         except np.linalg.LinAlgError:  # a singular one in the batch: smc's pseudo-inverse for each
