@@ -305,6 +305,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     from ..factors import FactorModel
 
     opts = _validate_report(table, ".", n_boot, seed, options)
+    warm = _warm_workers(opts["n_jobs"]) if n_boot else None
     if not hasattr(table, "scores"):
         from ..io.loading import load_table
 
@@ -333,6 +334,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             not_clustered = [f.__name__ for f in (bootstrap_loadings,)
                              if clusters is not None and "clusters" not in _clusters_kw(f, clusters)]
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
+            if warm is not None:  # the workers are up and have imported the package
+                list(warm)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
@@ -414,6 +417,24 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                          cleaned, agr, dim, fm, boot_load, dec, comp, scatter, simulated, skipped, caught,
                          units=units, clusters=record, trend=trend_res, factor_fit=fit_table,
                          reliability=rel_section, rankings=rankings)
+
+
+def _warm_workers(n_jobs: int):
+    """Start the worker processes at once: they import the package while this process loads and
+    cleans the table and measures agreement (in threads). Returns the warm-up tasks' generator, to
+    be consumed before the first step that needs the workers; None without workers."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    if n_jobs == 1 or effective_n_jobs(n_jobs) <= 1:
+        return None
+    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_import_package)() for _ in range(effective_n_jobs(n_jobs)))
+
+
+def _import_package() -> int:
+    import alignfactors  # noqa: F401  (the analyses' modules and their dependencies)
+
+    return os.getpid()
 
 
 def _default_aggregate(table, default: str) -> tuple[str, str | None]:
