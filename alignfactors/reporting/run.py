@@ -305,6 +305,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     from ..factors import FactorModel
 
     opts = _validate_report(table, ".", n_boot, seed, options)
+    warm = _warm_workers(opts["n_jobs"]) if n_boot else None
     if not hasattr(table, "scores"):
         from ..io.loading import load_table
 
@@ -333,6 +334,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             not_clustered = [f.__name__ for f in (bootstrap_loadings,)
                              if clusters is not None and "clusters" not in _clusters_kw(f, clusters)]
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
+            if warm is not None:  # the workers are up and have imported the package
+                list(warm)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
@@ -371,7 +374,9 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.set_postfix_str("resampling units")
             units = None
             if opts["compare_units"] and n_boot and cleaned.matrix.index.size:
-                units = _resampling_units(table, cleaned, groups, opts, dec, full)
+                units = _resampling_units(table, cleaned, groups, opts, dec, full,
+                                          {clusters: {"agreement": agr, "dimensionality": dim, "decomposition": dec}}
+                                          if clusters is None or isinstance(clusters, str) else None)
             bar.update()
 
             scatter = None
@@ -414,6 +419,24 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                          reliability=rel_section, rankings=rankings)
 
 
+def _warm_workers(n_jobs: int):
+    """Start the worker processes at once: they import the package while this process loads and
+    cleans the table and measures agreement (in threads). Returns the warm-up tasks' generator, to
+    be consumed before the first step that needs the workers; None without workers."""
+    from joblib import Parallel, delayed, effective_n_jobs
+
+    if n_jobs == 1 or effective_n_jobs(n_jobs) <= 1:
+        return None
+    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
+        delayed(_import_package)() for _ in range(effective_n_jobs(n_jobs)))
+
+
+def _import_package() -> int:
+    import alignfactors  # noqa: F401  (the analyses' modules and their dependencies)
+
+    return os.getpid()
+
+
 def _default_aggregate(table, default: str) -> tuple[str, str | None]:
     """The aggregate the report decomposes when the option is not set: ``default`` if the table
     has it as a parent, else the table's single top-level parent column (e.g. a detected
@@ -443,8 +466,9 @@ def _factor_fit_table(matrix, dim, opts):
                             method=opts["factor_method"], corr_method=opts["method"])
 
 
-def _resampling_units(table, cleaned, groups, opts, dec, full):
-    """Headline numbers under the model, family and architecture bootstrap, when the names show families."""
+def _resampling_units(table, cleaned, groups, opts, dec, full, reuse=None):
+    """Headline numbers under the model, family and architecture bootstrap, when the names show families
+    (``reuse``: the report's own results for its unit, taken where their options match)."""
     from ..families import cluster_labels
     from ..units import compare_units
 
@@ -459,7 +483,7 @@ def _resampling_units(table, cleaned, groups, opts, dec, full):
         pass
     return compare_units(table, matrix=cleaned.matrix, groups=groups, units=units, method=opts["method"],
                          aggregate=None if dec is None else dec.aggregate, parts=None if dec is None else dec.parts,
-                         **full)
+                         reuse=reuse, **full)
 
 
 def _trend_dates(table) -> list[str]:
