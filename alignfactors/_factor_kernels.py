@@ -609,8 +609,9 @@ def extract_batch(s: np.ndarray, k: int, method: str, *, start: np.ndarray | Non
     fit's ``gtol``). A matrix whose fit leaves the bounds [0.005, 1] (a Heywood case), ends where the
     Hessian is not positive definite (a saddle), has its k-th eigenvalue non-positive or tied with
     the next, or does not converge in 50 steps is fitted by :func:`extract` (L-BFGS-B) from the same
-    start with ``ftol``/``gtol``/``max_iter``: the result is always the bounded minimum that
-    :func:`extract` finds, the Newton ones to ~1e-9 (its tolerance). ml and principal: per matrix.
+    start with ``ftol``/``gtol``/``max_iter``: the result is the bounded minimum that :func:`extract`
+    finds, to ~1e-6 (where extract's own tolerance stops it). ml and principal: per matrix. ``n_iter``
+    counts Newton steps (L-BFGS-B iterations for the matrices refitted by :func:`extract`).
     Start: ``start`` (e.g. the full-data uniquenesses) or psych's ``1 - smc``.
 
     >>> import numpy as np
