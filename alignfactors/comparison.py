@@ -34,6 +34,7 @@ from .rank_uncertainty import RESAMPLE_OPTIONS
 from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
 from ._options import check_options, provenance, seed_record
 from .families import cluster_codes
+from ._rule_agreement_kernels import _batched_kendall, _batched_ranks, _batched_topk, _batched_topk_overlap
 from ._balance_kernels import _BAL_NAMES, _balance_columns, _p_best, _wcorr, _wsd  # noqa: F401
 from .families import matrix_names
 from .attenuation import table_noise_errors
@@ -736,18 +737,25 @@ def compare_aggregations(
     def statistic(w, noise=None):
         B = len(w)
         sc = {m: scorers[m](w) if noise is None else scorers[m](w, noise[:, :, cols_of[m]]) for m in methods}
-        rk = {m: np.empty((B, n)) for m in methods}
+        rk, level, tied = {}, {}, {}
+        for m in methods:  # each rule's rank of every drawn model, all resamples at once
+            rk[m], level[m], tied[m] = _batched_ranks(sc[m]["all"], w)
         agree = np.full((B, 3 * len(pairs)), np.nan)
-        for i in range(B):
+        clean = np.logical_and.reduce([(np.isfinite(sc[m]["all"]) | (w <= 0)).all(axis=1) for m in methods])
+        rows = np.flatnonzero(clean)  # every rule scores every drawn model: Kendall and top-k batched
+        if len(rows):
+            wc = w[rows]
+            taus = _batched_kendall([level[m][rows] for m in methods], wc, [tied[m][rows] for m in methods])
+            tops = {m: _batched_topk(sc[m]["all"][rows], wc, k_eff) for m in methods}
+            for j, (a, b) in enumerate(pairs):
+                agree[rows, 3 * j] = taus[:, index[a], index[b]]
+                agree[rows, 3 * j + 2] = _batched_topk_overlap(tops[a][0], tops[b][0], tops[a][1], k_eff)
+        for i in np.flatnonzero(~clean):  # a rule without a score for a drawn model: pair by pair
             drawn = np.flatnonzero(w[i] > 0)
             wi = w[i, drawn]
-            per = {m: _resample_view(sc[m]["all"][i, drawn], wi) for m in methods}
-            for m in methods:
-                rk[m][i] = np.nan
-                rk[m][i, drawn] = per[m][0]
-            taus = _wkendall_all([per[m][1] for m in methods], wi)
+            signs = {m: _resample_view(sc[m]["all"][i, drawn], wi)[1] for m in methods}
             for j, (a, b) in enumerate(pairs):
-                agree[i, 3 * j] = taus[index[a], index[b]] if taus is not None else _wkendall(per[a][1], per[b][1], wi)
+                agree[i, 3 * j] = _wkendall(signs[a], signs[b], wi)
                 agree[i, 3 * j + 2] = _topk_overlap(sc[a]["all"][i, drawn], sc[b]["all"][i, drawn], k_eff)
         for j, (a, b) in enumerate(pairs):
             # Spearman = weighted Pearson of the average ranks in the materialised resample
