@@ -151,3 +151,22 @@ def test_batched_scores_equal_scores_draw_by_draw(method, resample):
             split = [({k: v[i] for k, v in counts.items()}, None if noise is None else noise[i]) for i in range(7)]
             np.testing.assert_allclose(rs.scores_many((counts, noise)), np.stack([rs.scores(d) for d in split]),
                                        atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("case", ["plain", "flat_pairs", "nan"])
+def test_best_set_blocked_sweep_equals_the_full_sweep(case):
+    """The cache-blocked sweep over k >= j (symmetric pair SDs) gives the same critical value and
+    set as the sweep over every ordered pair (``chunk=`` forces it)."""
+    rng = np.random.default_rng(5)
+    s = rng.normal(size=40)
+    d = s + rng.normal(0, 0.4, (300, 40)) * rng.uniform(0.2, 2, 40)
+    if case == "flat_pairs":  # two models without spread and two with identical replicates
+        d[:, 3] = s[3]
+        d[:, 7] = s[7]
+        d[:, 9] = d[:, 8] + (s[9] - s[8])
+    if case == "nan":
+        d[5, 2] = np.nan
+    fast, c_fast = best_set(s, d)
+    slow, c_slow = best_set(s, d, chunk=3)
+    assert fast.tolist() == slow.tolist()
+    assert c_fast == c_slow or (np.isnan(c_fast) and np.isnan(c_slow))
