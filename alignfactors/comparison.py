@@ -28,7 +28,8 @@ from ._formatting import estimates_frame, json_number, markdown_table, text_tabl
 from .aggregation import AGGREGATION_METHODS, _domain_zscore, _validate_aggregate, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from ._aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
+from ._aggregation_audits import (_benchmark_jobs, _benchmark_summary, _iia_rule, _iia_summary, _leave_metric_out_rule,
+                                  _monotone_f, _monotone_frame, _monotone_rule, _monotone_units, _run_tasks)
 from .estimate import Estimate
 from .rank_uncertainty import RESAMPLE_OPTIONS
 from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
@@ -796,8 +797,24 @@ def compare_aggregations(
     bench_seed = root_seed(seed) if isinstance(seed, np.random.Generator) else seed
     # balance needs both domains: a leaderboard without neural and behavioral metrics has none to audit
     two_domains = all(any(scorers[m].masks[d].any() for m in methods) for d in _DOMAINS)
-    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, bench_seed, ci, n_jobs=n_jobs) \
-        if n_boot and balance_benchmarks and two_domains else None
+    rank_kw = dict(resample=rank_resample, n_boot=n_boot, ci=ci, seed=bench_seed, models=ids, metrics=metrics,
+                   top=k_eff)
+    # the audits are independent tasks, each rule's with its own streams of the seed: run one after another
+    # or in n_jobs workers, with the same numbers
+    bench_jobs = _benchmark_jobs(table, methods, ids, scorers, n_boot, bench_seed) \
+        if n_boot and balance_benchmarks and two_domains else []
+    tasks = [(("bench", key), job) for key, job in bench_jobs]
+    tasks += [(("rank", m), (_rank_uncertainty, (table,), dict(method=m, **rank_kw))) for m in methods]
+    if iia:
+        tasks += [(("iia", m), (_iia_rule, (scorers[m], m, ids, full[m]["all"][0]))) for m in methods]
+    if metric_sensitivity:
+        tasks += [(("sens", m), (_leave_metric_out_rule, (table, m, scorers[m].units, scores[m]))) for m in methods]
+    if monotone is not False:
+        f, mono_units = _monotone_f(monotone), _monotone_units(methods, scorers)
+        tasks += [(("mono", m), (_monotone_rule, (table, m, scorers[m], f, mono_units, scores[m]))) for m in methods]
+    done = dict(zip([k for k, _ in tasks], _run_tasks([t for _, t in tasks], n_jobs)))
+    bench = _benchmark_summary([k for k, _ in bench_jobs], [done[("bench", k)] for k, _ in bench_jobs], methods,
+                               n_boot, ci) if bench_jobs else None
     brows = []
     for m in methods:
         row = {"method": m, "linear": linear[m], "weight_neural": scorers[m].nominal["neural"],
@@ -820,21 +837,11 @@ def compare_aggregations(
     absdiff = balance["difference"].abs()
     best_balance = str(balance.loc[absdiff.idxmin(), "method"]) if absdiff.notna().any() else ""
 
-    rank_kw = dict(resample=rank_resample, n_boot=n_boot, ci=ci, seed=bench_seed, models=ids, metrics=metrics,
-                   top=k_eff)
-    if n_jobs == 1:
-        uncertainty = {m: _rank_uncertainty(table, method=m, **rank_kw) for m in methods}
-    else:  # each rule draws from its own stream of seed: the same numbers for any n_jobs
-        from joblib import Parallel, delayed
-
-        uncertainty = dict(zip(methods, Parallel(n_jobs=n_jobs)(delayed(_rank_uncertainty)(table, method=m, **rank_kw)
-                                                                 for m in methods)))
+    uncertainty = {m: done[("rank", m)] for m in methods}
     rank_intervals = pd.concat([u.to_frame() for u in uncertainty.values()], ignore_index=True)
-    iia_df = iia_sum = None
-    if iia:
-        iia_df, iia_sum = _iia(scorers, methods, ids, full)
-    sens = _leave_metric_out(table, methods, ids, scores, scorers) if metric_sensitivity else None
-    mono = _monotone(table, methods, ids, scores, scorers, monotone) if monotone is not False else None
+    iia_df, iia_sum = _iia_summary([r for m in methods for r in done[("iia", m)]]) if iia else (None, None)
+    sens = pd.DataFrame([r for m in methods for r in done[("sens", m)]]) if metric_sensitivity else None
+    mono = _monotone_frame([done[("mono", m)] for m in methods], methods) if monotone is not False else None
     options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
                          n=n, missing=missing, clusters=clusters)
     if noise is not None:
