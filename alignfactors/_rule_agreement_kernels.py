@@ -78,13 +78,18 @@ def _batched_kendall(levels: list, w: np.ndarray, tied: list) -> np.ndarray:
     n_tot = w.sum(axis=1)
     exact32 = B == 0 or (float(n_tot.max()) ** 2 < 2**24 and bool(np.all(w == np.round(w))))
     dtype = np.float32 if exact32 else np.float64
-    signs = np.empty((B, R, M, M), np.int8)
-    for r, lev in enumerate(levels):
-        lv = np.take_along_axis(lev, idx, axis=1)  # padding: any level, weight 0
-        np.subtract(lv[:, None, :] > lv[:, :, None], lv[:, None, :] < lv[:, :, None], out=signs[:, r], dtype=np.int8)
-    flat = signs.reshape(B, R, M * M).astype(dtype)
-    ww = (wd[:, :, None] * wd[:, None, :]).astype(dtype).reshape(B, 1, M * M)
-    gram = np.matmul(flat * ww, flat.transpose(0, 2, 1)).astype(float)  # integers: exact
+    # padding: any level, weight 0; integer levels are exact in float32 (n < 2**24)
+    lev = np.stack([np.take_along_axis(lv, idx, axis=1) for lv in levels], axis=1).astype(dtype)  # (B, R, M)
+    wd = wd.astype(dtype)
+    sign = np.empty((R, M, M), dtype)  # one resample at a time: the (R, M, M) arrays stay in cache
+    flat = sign.reshape(R, M * M)
+    weighted = np.empty_like(flat)
+    gram = np.empty((B, R, R))
+    for b in range(B):
+        np.subtract(lev[b][:, None, :], lev[b][:, :, None], out=sign)
+        np.clip(sign, -1, 1, out=sign)  # integer levels: the sign of the difference
+        np.multiply(flat, np.outer(wd[b], wd[b]).reshape(1, -1), out=weighted)
+        gram[b] = weighted @ flat.T  # integers: exact
     ties = (np.stack(tied, axis=1) - n_tot[:, None]) / 2  # (B, R)
     n0 = n_tot * (n_tot - 1) / 2
     left = n0[:, None] - ties
