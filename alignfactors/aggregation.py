@@ -589,7 +589,7 @@ def _standardise(v, counts=None) -> np.ndarray:
             sd = np.sqrt((cc * dev * dev).sum(axis=1, keepdims=True) / (total - 1))
             flat = ~(sd > 0)
             out = (v - mu) / np.where(flat, 1.0, sd)
-        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out)
+        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out) if flat.any() else out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mu, sd = np.nanmean(v, axis=0), np.nanstd(v, axis=0, ddof=1)

@@ -390,11 +390,15 @@ class _Scorer:
         if self.method in _FAST:
             t = self._transform(w)
             out = {}
+            nan = bool(np.isnan(t).any())  # else the mean is nanmean's sum divided by the count, without a copy
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a model without values in a domain
                 for key, mask in self.masks.items():
-                    tt = t[:, :, mask]
-                    out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)
+                    if not mask.any():
+                        out[key] = np.full(w.shape, np.nan)
+                        continue
+                    tt = t[:, :, mask]  # a copy, in the memory order its mean has always been summed in
+                    out[key] = np.nanmean(tt, axis=2) if nan else tt.mean(axis=2)
             return out
         if self.method in _TREE_WEIGHTED:
             out = {k: np.full(w.shape, np.nan) for k in self.keys}
