@@ -17,23 +17,32 @@ from scipy import special, stats
 from ._factor_kernels import eigh_desc as _eigh_desc
 from ._factor_kernels import fa1_fit_batch as _fa1_fit_batch
 from ._factor_kernels import fa1_values as _fa1_values  # psych's fa(r, 1)$values, one implementation
-from .correlation import resampled_correlation
+from .correlation import RankPlan, resampled_correlation, stacked_correlation
 
 _EPS = np.finfo(float).eps
 
 
 def _map_values(r, w, v, max_k: int, power: int) -> np.ndarray:
-    """Velicer's MAP as ``psych:::vss``'s ``map()``, m = 1..max_k (NaN for m >= p)."""
+    """Velicer's MAP as ``psych:::vss``'s ``map()``, m = 1..max_k (NaN for m >= p).
+
+    All m at once: the partial covariances ``R - a_1 a_1' - ... - a_m a_m'`` are the running sums
+    of ``[R, -a_1 a_1', ...]`` (the same subtractions, in the same order, as one at a time)."""
     p = r.shape[0]
     out = np.full(max_k, np.nan)
-    c = r.copy()
-    for m in range(1, min(max_k, p - 1) + 1):
-        a = v[:, m - 1] * math.sqrt(max(w[m - 1], 0.0))
-        c = c - np.outer(a, a)
-        d = np.sqrt(np.diag(c))
-        rstar = c / d[:, None] / d[None, :]
-        np.fill_diagonal(rstar, 0.0)
-        out[m - 1] = np.sum(rstar**power) / (p * (p - 1))
+    k = min(max_k, p - 1)
+    if k < 1:
+        return out
+    a = v[:, :k] * np.sqrt(np.maximum(w[:k], 0.0))
+    stack = np.empty((k + 1, p, p))
+    stack[0] = r
+    np.multiply(a.T[:, :, None], a.T[:, None, :], out=stack[1:])
+    np.negative(stack[1:], out=stack[1:])
+    c = np.cumsum(stack, axis=0)[1:]
+    d = np.sqrt(np.einsum("kii->ki", c))
+    rstar = c / d[:, :, None] / d[:, None, :]
+    idx = np.arange(p)
+    rstar[:, idx, idx] = 0.0
+    out[:k] = np.sum(rstar**power, axis=(1, 2)) / (p * (p - 1))
     return out
 
 
@@ -118,18 +127,22 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
     compared with null data of its own kind. Components: eigenvalues of the weighted null
     correlation; factors: one-factor minres eigenvalues of it (psych's ``fa(r, 1)$values``, all
     of a batch fitted at once by :func:`_fa1_fit_batch`); NaN when not needed or undefined.
+    ``plans``: :func:`null_plan` of the pool (one sort of all sets side by side), or None.
     """
     b, (m, _, p) = weights.shape[0], pool.shape
     pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
-    rs_all = np.empty((b, m, p, p))
-    for i in range(m):
-        rs_all[:, i] = resampled_correlation(pool[i], weights, method, plans[i])
+    rs_all = stacked_correlation(pool, weights, method, plans)
     ok = np.all(np.isfinite(rs_all), axis=(2, 3))
     if ok.any():
         pcs[ok] = np.linalg.eigvalsh(rs_all[ok])[:, ::-1]
         if need_fa:
             fas[ok] = _fa1_fit_batch(rs_all[ok])[0]
     return pcs, fas
+
+
+def null_plan(pool, method):
+    """The rank plan of the null data sets side by side (Spearman), else None."""
+    return RankPlan(np.hstack(list(pool))) if method == "spearman" else None
 
 
 def _threshold(sims, quantile, axis=0):
@@ -152,25 +165,39 @@ def _cv_folds(n, codes, rng, n_splits=5):
     return list(GroupKFold(n_splits=min(n_splits, g), shuffle=True, random_state=state).split(np.zeros(n), groups=codes))
 
 
-def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None):
+def _cv_likelihood(x, method, max_k, rng, n_splits=5, patience=2, codes=None, n_jobs=1):
     """Mean held-out log-likelihood per model of FactorAnalysis with k = 1..max_k factors.
 
     With cluster ``codes`` the folds are grouped (sklearn ``GroupKFold``, shuffled): a cluster's
     models are never split between training and held-out data, so near-copies cannot be
-    predicted from each other.
+    predicted from each other. With ``n_jobs`` the folds of each k are fitted in parallel
+    (each fit is deterministic: the same scores for any n_jobs).
     """
-    from sklearn.decomposition import FactorAnalysis
-
     z = x if method == "pearson" else _normal_scores(x)
     z = (z - z.mean(axis=0)) / z.std(axis=0)
     folds = _cv_folds(x.shape[0], codes, rng, n_splits)
     scores = np.full(max_k, np.nan)
+    parallel = None
+    if n_jobs != 1:
+        from joblib import Parallel, delayed
+
+        parallel = Parallel(n_jobs=n_jobs)
+    for k in range(1, max_k + 1):
+        if parallel is None:
+            fold_scores = [_fa_fold_score(z, k, tr, te) for tr, te in folds]
+        else:
+            fold_scores = parallel(delayed(_fa_fold_score)(z, k, tr, te) for tr, te in folds)
+        scores[k - 1] = np.mean(fold_scores)
+        # held-out likelihood is unimodal in k in practice; stop `patience` steps past the best
+        if k - (int(np.nanargmax(scores)) + 1) >= patience:
+            break
+    return scores
+
+
+def _fa_fold_score(z, k, train, test):
+    """Held-out log-likelihood per model of sklearn's FactorAnalysis with k factors fitted on ``train``."""
+    from sklearn.decomposition import FactorAnalysis
+
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for k in range(1, max_k + 1):
-            scores[k - 1] = np.mean([FactorAnalysis(n_components=k, random_state=0).fit(z[tr]).score(z[te])
-                                     for tr, te in folds])
-            # held-out likelihood is unimodal in k in practice; stop `patience` steps past the best
-            if k - (int(np.nanargmax(scores)) + 1) >= patience:
-                break
-    return scores
+        return FactorAnalysis(n_components=k, random_state=0).fit(z[train]).score(z[test])

@@ -165,6 +165,16 @@ def _fa1_start(r: np.ndarray) -> np.ndarray:
     diagonal, as :func:`fa1_values`. Per matrix through LAPACK (Cholesky inverse for the SMCs, one
     eigenpair by dsyevr): 2-3x cheaper than numpy's batched inverse and full eigh at p ~ 50."""
     m, p, _ = r.shape
+    if p <= 12:  # tiny matrices: numpy's batched inverse and eigh beat a Python loop of LAPACK calls
+        try:
+            h = 1 - 1 / np.einsum("bii->bi", np.linalg.inv(r))
+        except np.linalg.LinAlgError:  # a singular one in the batch: smc's pseudo-inverse for each
+            h = np.stack([1 - 1 / np.diag(np.linalg.pinv(x)) for x in r])
+        start = r.copy()
+        idx = np.arange(p)
+        start[:, idx, idx] = np.clip(h, LOWER_BOUND, 1 - LOWER_BOUND)
+        w, v = np.linalg.eigh(start)
+        return v[:, :, -1] * np.sqrt(np.maximum(w[:, -1], 1e-6))[:, None]
     out = np.empty((m, p))
     for i in range(m):
         c, info = lapack.dpotrf(r[i], lower=1)
@@ -180,21 +190,30 @@ def _fa1_start(r: np.ndarray) -> np.ndarray:
     return out
 
 
-def _fa1_fun_grad(lv: np.ndarray, ro: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Batched one-factor minres objective sum_{i != j} (r_ij - l_i l_j)^2 and its gradient; ro has a zero diagonal."""
-    e = ro - lv[:, :, None] * lv[:, None, :]
+def _fa1_fun_grad(lv: np.ndarray, ro: np.ndarray, residuals: bool = False):
+    """Batched one-factor minres objective sum_{i != j} (r_ij - l_i l_j)^2 and its gradient; ro has a zero
+    diagonal. With ``residuals``, also the residual matrices e (zero diagonal), from which
+    :func:`_fa1_hessian` builds the Hessian in two passes."""
+    e = lv[:, :, None] * lv[:, None, :]
+    np.subtract(ro, e, out=e)
     idx = np.arange(lv.shape[1])
     e[:, idx, idx] = 0.0
-    return np.einsum("bij,bij->b", e, e), -4.0 * np.einsum("bij,bj->bi", e, lv)
+    f, g = np.einsum("bij,bij->b", e, e), -4.0 * np.matmul(e, lv[:, :, None])[:, :, 0]
+    return (f, g, e) if residuals else (f, g)
 
 
-def _fa1_hessian(lv: np.ndarray, ro: np.ndarray) -> np.ndarray:
-    """Its exact Hessian: 4 (diag(|l|^2 - l_i^2) - R_offdiag + 2 (l l')_offdiag)."""
+def _fa1_hessian(lv: np.ndarray, ro: np.ndarray | None = None, e: np.ndarray | None = None) -> np.ndarray:
+    """Its exact Hessian, 4 (diag(|l|^2 - l_i^2) - R_offdiag + 2 (l l')_offdiag), divided by 4.
+
+    Off the diagonal it is ``l l' - e`` with the residuals ``e = R_offdiag - l l'`` (computed from
+    ``ro`` when not given)."""
+    if e is None:
+        e = _fa1_fun_grad(lv, ro, residuals=True)[2]
     idx = np.arange(lv.shape[1])
-    s = np.einsum("bi,bi->b", lv, lv)
-    h = -ro + 2.0 * lv[:, :, None] * lv[:, None, :]
-    h[:, idx, idx] = s[:, None] - lv * lv
-    return 4.0 * h
+    h = lv[:, :, None] * lv[:, None, :]
+    h -= e
+    h[:, idx, idx] = np.einsum("bi,bi->b", lv, lv)[:, None] - lv * lv
+    return h
 
 
 def _fa1_newton(load: np.ndarray, roff: np.ndarray, fixed: np.ndarray, rows: np.ndarray, max_iter: int,
@@ -205,49 +224,66 @@ def _fa1_newton(load: np.ndarray, roff: np.ndarray, fixed: np.ndarray, rows: np.
     definite (Levenberg-Marquardt) so that every step descends."""
     p = load.shape[1]
     idx = np.arange(p)
-    f, g = _fa1_fun_grad(load[rows], roff[rows])
-    g = np.where(fixed, 0.0, g)
+    any_fixed = bool(fixed.any())
+    ro = roff[rows]
+    la = load[rows]
+    f, g, e = _fa1_fun_grad(la, ro, residuals=True)
+    if any_fixed:
+        g = np.where(fixed, 0.0, g)
     active = np.arange(rows.size)
+    fx = fixed
     done = np.zeros(rows.size, bool)
     for _ in range(max_iter):
         conv = np.max(np.abs(g), axis=1) < tol
         done[active[conv]] = True
-        keep = ~conv
-        active, f, g = active[keep], f[keep], g[keep]
+        if conv.any():  # the converged leave the batch (their loadings are already in place)
+            keep = ~conv
+            active, f, g, la, ro, e, fx = active[keep], f[keep], g[keep], la[keep], ro[keep], e[keep], fx[keep]
         if active.size == 0:
             break
-        la, ro, fx = load[rows[active]], roff[rows[active]], fixed[active]
-        h = _fa1_hessian(la, ro)
-        h = np.where(fx[:, :, None] | fx[:, None, :], 0.0, h)
-        h[:, idx, idx] = np.where(fx, 1.0, h[:, idx, idx])
+        h = _fa1_hessian(la, e=e)  # a quarter of the Hessian: the step solves h s = g / 4
+        if any_fixed:
+            h = np.where(fx[:, :, None] | fx[:, None, :], 0.0, h)
+            h[:, idx, idx] = np.where(fx, 1.0, h[:, idx, idx])
+        gq = 0.25 * g
         try:
-            step = np.linalg.solve(h, g[:, :, None])[:, :, 0]
+            step = np.linalg.solve(h, gq[:, :, None])[:, :, 0]
             bad = ~(np.einsum("bi,bi->b", g, step) > 0) | ~np.isfinite(step).all(axis=1)
         except np.linalg.LinAlgError:  # a singular Hessian somewhere in the batch
             step, bad = np.zeros_like(g), np.ones(active.size, bool)
         if bad.any():
             hb = h[bad]
             lam = np.linalg.eigvalsh(hb)[:, 0]
-            hb[:, idx, idx] += (np.maximum(0.0, -lam) + 1e-3 * np.maximum(1.0, np.abs(hb).max(axis=(1, 2))))[:, None]
-            step[bad] = np.linalg.solve(hb, g[bad][:, :, None])[:, :, 0]
+            # the shift of the full Hessian (4 h): |lambda_min| + 1e-3 max(1, max |4 h|), in units of h
+            hb[:, idx, idx] += (np.maximum(0.0, -lam) + 0.25e-3 * np.maximum(1.0, 4.0 * np.abs(hb).max(axis=(1, 2))))[:, None]
+            step[bad] = np.linalg.solve(hb, gq[bad][:, :, None])[:, :, 0]
         t = np.ones(active.size)
-        new_l, new_f, new_g = la.copy(), f.copy(), g.copy()
+        new_l, new_f, new_g, new_e = la.copy(), f.copy(), g.copy(), e
         pending = np.arange(active.size)
         for _ls in range(30):
-            cand = la[pending] - t[pending, None] * step[pending]
-            fc, gc = _fa1_fun_grad(cand, ro[pending])
+            whole = pending.size == active.size
+            cand = la - step if whole and _ls == 0 else la[pending] - t[pending, None] * step[pending]
+            fc, gc, ec = _fa1_fun_grad(cand, ro if whole else ro[pending], residuals=True)
             ok = np.isfinite(fc) & (fc <= f[pending] + 1e-15 * np.abs(f[pending]))
-            new_l[pending[ok]], new_f[pending[ok]] = cand[ok], fc[ok]
-            new_g[pending[ok]] = np.where(fx[pending[ok]], 0.0, gc[ok])
+            acc = pending[ok]
+            if whole and ok.all():
+                new_l, new_f, new_e = cand, fc, ec
+                new_g = np.where(fx, 0.0, gc) if any_fixed else gc
+            else:
+                if new_e is e:
+                    new_e = e.copy()
+                new_l[acc], new_f[acc], new_e[acc] = cand[ok], fc[ok], ec[ok]
+                new_g[acc] = np.where(fx[acc], 0.0, gc[ok]) if any_fixed else gc[ok]
             pending = pending[~ok]
             if pending.size == 0:
                 break
             t[pending] /= 2
-        load[rows[active]], f, g = new_l, new_f, new_g
+        la, f, g, e = new_l, new_f, new_g, new_e
+        load[rows[active]] = la
         if pending.size:  # no decrease along the Newton direction: left to the caller's fallback
             keep = np.ones(active.size, bool)
             keep[pending] = False
-            active, f, g = active[keep], f[keep], g[keep]
+            active, f, g, la, ro, e, fx = active[keep], f[keep], g[keep], la[keep], ro[keep], e[keep], fx[keep]
     return done
 
 

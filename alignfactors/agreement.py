@@ -293,6 +293,8 @@ def agreement(
 
         # ~64 resamples a batch keeps the (B, p, n) rank arrays cache-friendly and bounded (~50 MB).
         statistic.batch_size = int(max(1, min(64, 5e7 // (8 * x.shape[0] * p * 4 + 8 * p * p))))
+        # numpy-bound batches of a few ms: with n_jobs they run in threads (see resampling.bootstrap)
+        statistic.threads = correction is None
     else:
         def statistic(w, noise=None):
             out = []

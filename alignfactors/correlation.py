@@ -23,6 +23,7 @@ __all__ = [
     "resampled_ranks",
     "weighted_pearson",
     "resampled_correlation",
+    "stacked_correlation",
     "cor_smooth",
 ]
 
@@ -53,9 +54,9 @@ def correlation_matrix(matrix: pd.DataFrame, method: str = "spearman") -> tuple[
 class RankPlan:
     """Precomputed tie structure of a complete matrix ``x`` (n, p) for :func:`resampled_ranks`.
 
-    Holds each column's stable sort order and, for every row, the flat positions (in a
-    ``(p, n + 1)`` array of per-column cumulative counts) of the count before its tie group
-    and of the count up to the end of its tie group.
+    Holds each column's stable sort order and, for every (column, row), the rows (in a
+    ``((n + 1) * p, B)`` array of cumulative counts, sorted position major) holding the count
+    before its tie group and the count up to the end of its tie group.
     """
 
     def __init__(self, x: np.ndarray):
@@ -71,13 +72,13 @@ class RankPlan:
         end_group[:-1] = new_group[1:]
         last = np.flip(np.minimum.accumulate(np.flip(np.where(end_group, pos, n), axis=0), axis=0), axis=0)
         inv = np.argsort(order, axis=0, kind="stable")
-        offset = (np.arange(p) * (n + 1))[:, None]
         # int32 positions while they fit: a plan per null data set is kept for a whole bootstrap
         itype = np.int32 if p * (n + 1) < 2**31 else np.int64
+        cols = np.arange(p)[:, None]
         self.shape = (n, p)
-        self.order_t = np.ascontiguousarray(order.T).astype(itype)
-        self.before = (np.take_along_axis(first, inv, axis=0).T + offset).ravel().astype(itype)
-        self.upto = (np.take_along_axis(last, inv, axis=0).T + 1 + offset).ravel().astype(itype)
+        self.order = order.ravel().astype(itype)  # sorted position major: row of x at (position, column)
+        self.before = (np.take_along_axis(first, inv, axis=0).T * p + cols).ravel().astype(itype)
+        self.upto = ((np.take_along_axis(last, inv, axis=0).T + 1) * p + cols).ravel().astype(itype)
 
 
 def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = None) -> np.ndarray:
@@ -87,36 +88,47 @@ def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = 
     ``C_before + (W_group + 1) / 2`` where ``C_before`` counts the drawn rows with smaller
     values and ``W_group`` the drawn rows tied with it (copies of a row are ties). A row
     with count 0 gets the rank it would have with weight 0; it enters no weighted sum.
-    Counts are integers, so the cumulative sums run in the smallest integer type that holds
-    ``2 n`` (int16 up to n = 16,000): the gathers are memory-bound and this halves their traffic.
     """
-    return 0.5 * _doubled_ranks(x, weights, ties)
+    n, p = np.shape(x) if ties is None else ties.shape
+    return 0.5 * _doubled_ranks(x, weights, ties).T.reshape(weights.shape[0], p, n)
 
 
 def _doubled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = None) -> np.ndarray:
-    """Twice :func:`resampled_ranks`, as integers (B, p, n): ``C_before + C_upto + 1``."""
+    """Twice :func:`resampled_ranks` as integers, ``C_before + C_upto + 1``, resample-minor: (p * n, B).
+
+    The cumulative counts are laid out sorted-position major, ``((n + 1) * p, B)``: the scatter
+    of the counts, the running sum (one vectorised add per sorted position; ``np.cumsum`` along
+    an axis does not vectorise) and the two gathers then all move whole contiguous rows of B
+    counts. Counts are integers, so everything runs in the smallest integer type that holds
+    ``2 n + 1`` (int16 up to n = 16,000): the passes are memory-bound.
+    """
     plan = ties if ties is not None else RankPlan(x)
     n, p = plan.shape
     b = weights.shape[0]
     dtype = np.int16 if 2 * n + 1 < np.iinfo(np.int16).max else np.int32 if 2 * n + 1 < 2**31 else np.int64
-    cs = np.zeros((b, p, n + 1), dtype=dtype)
-    cs[:, :, 1:] = np.rint(weights).astype(dtype)[:, plan.order_t]
-    np.cumsum(cs, axis=2, out=cs)
-    flat = cs.reshape(b, -1)
-    total = np.take(flat, plan.before, axis=1)
-    total += np.take(flat, plan.upto, axis=1)
+    wt = np.ascontiguousarray(np.rint(weights).astype(dtype).T)  # (n, B)
+    cs = np.empty((n + 1, p, b), dtype=dtype)
+    cs[0] = 0
+    np.take(wt, plan.order.reshape(n, p), axis=0, out=cs[1:], mode="clip")
+    for k in range(1, n + 1):
+        np.add(cs[k], cs[k - 1], out=cs[k])
+    flat = cs.reshape((n + 1) * p, b)
+    total = np.take(flat, plan.before, axis=0)
+    total += np.take(flat, plan.upto, axis=0)
     total += 1
-    return total.reshape(b, p, n)
+    return total
 
 
 def _corr_from_cov(cov: np.ndarray) -> np.ndarray:
+    """Correlations from covariances (B, p, p), in place on ``cov`` (float64); NaN where a variance is 0."""
     d = np.sqrt(np.einsum("bii->bi", cov))
     with np.errstate(invalid="ignore", divide="ignore"):
-        r = cov / d[:, :, None] / d[:, None, :]
-    r = np.clip(r, -1.0, 1.0)
-    idx = np.arange(r.shape[1])
-    r[:, idx, idx] = np.where(d > 0, 1.0, np.nan)
-    return r
+        cov /= d[:, :, None]
+        cov /= d[:, None, :]
+    np.clip(cov, -1.0, 1.0, out=cov)
+    idx = np.arange(cov.shape[1])
+    cov[:, idx, idx] = np.where(d > 0, 1.0, np.nan)
+    return cov
 
 
 def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -133,26 +145,26 @@ def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:
 
 
 def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted Pearson of resample ranks (given doubled, as integers) by ``S - r r^T / N``.
+    """Weighted Pearson of resample ranks, given doubled as integers (p * n, B) from :func:`_doubled_ranks`.
 
-    Doubled ranks and counts are integers, so ``S = D diag(w) D^T`` and ``r = D w`` are sums of
-    integers: exact in any summation order, which makes the result independent of BLAS
-    blocking. Centred at ``N + 1`` the products are below ``N^3``; while that is below 2^24 (N <=
-    255 drawn models) they are exact in float32 too, which halves the memory traffic; larger
-    resamples use float64 (exact up to n ~ 10^5).
+    Centred at ``N + 1`` (N drawn models), the doubled ranks ``d`` of a column sum to zero under
+    the weights (the ranks of N items sum to N (N + 1) / 2 whatever the ties), so the weighted
+    covariance is ``S = D diag(w) D^T`` alone. Its entries are sums of integers: exact in any
+    summation order, which makes the result independent of BLAS blocking. The products are below
+    ``N^3``; while that is below 2^24 (N <= 255 drawn models) they are exact in float32 too,
+    which halves the memory traffic; larger resamples use float64 (exact up to n ~ 10^5).
     """
+    b = weights.shape[0]
+    pn = doubled.shape[0]
+    n = weights.shape[1]
     total = weights.sum(axis=1)
-    if total.max() <= 255:
-        d = doubled.astype(np.float32)
-        d -= (total + 1).astype(np.float32)[:, None, None]
-        w = weights.astype(np.float32)
-    else:
-        d, w = doubled.astype(np.float64), weights
-    dw = d * w[:, None, :]
+    ftype = np.float32 if total.max() <= 255 else np.float64
+    d = np.empty((b, pn), dtype=ftype)
+    np.subtract(doubled.T, (total + 1).astype(ftype)[:, None], out=d)  # the transpose rides on the cast
+    d = d.reshape(b, pn // n, n)
+    dw = d * weights.astype(ftype)[:, None, :]
     s = np.matmul(dw, np.swapaxes(d, 1, 2)).astype(np.float64)
-    r = dw.sum(axis=2, dtype=np.float64)
-    cov = s - r[:, :, None] * r[:, None, :] / total[:, None, None]
-    return _corr_from_cov(cov)
+    return _corr_from_cov(s)
 
 
 def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spearman", ties=None) -> np.ndarray:
@@ -178,6 +190,44 @@ def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spe
             out[i] = pd.DataFrame(x[rows]).corr(method="kendall").to_numpy()
         return out
     raise ParameterError(f"method must be one of {CORR_METHODS}; got {method!r}.")
+
+
+def stacked_correlation(stack: np.ndarray, weights: np.ndarray, method: str = "spearman",
+                        ties: RankPlan | None = None) -> np.ndarray:
+    """Correlation matrices of m data sets under the same resamples: ``(B, m, p, p)``.
+
+    ``stack`` is (m, n, p), every set complete. The same as calling :func:`resampled_correlation`
+    on each set, in one pass: pass ``ties=RankPlan(np.hstack(stack))`` (the sets side by side,
+    ``(n, m p)``) to reuse the sort; the ranks of all sets are built together and each set's
+    matrix is one product of a batched matmul. Used for the null data sets of parallel analysis.
+    """
+    m, n, p = stack.shape
+    b = weights.shape[0]
+    if method != "spearman":
+        return np.stack([resampled_correlation(z, weights, method) for z in stack], axis=1)
+    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, n * p * m)))
+    if b > chunk:
+        return np.concatenate([stacked_correlation(stack, weights[s:s + chunk], method, ties)
+                               for s in range(0, b, chunk)])
+    wide = None if ties is not None else np.hstack(list(stack))
+    doubled = _doubled_ranks(wide, weights, ties)  # (m p n, B)
+    return _weighted_spearman(doubled, weights).reshape(b, m, p, p) if m == 1 else \
+        _weighted_spearman_blocks(doubled, weights, m)
+
+
+def _weighted_spearman_blocks(doubled: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
+    """:func:`_weighted_spearman` of m column blocks at once: ``(B, m, p, p)``."""
+    b, n = weights.shape
+    p = doubled.shape[0] // (m * n)
+    total = weights.sum(axis=1)
+    ftype = np.float32 if total.max() <= 255 else np.float64
+    d = np.empty((b, doubled.shape[0]), dtype=ftype)
+    np.subtract(doubled.T, (total + 1).astype(ftype)[:, None], out=d)
+    d = d.reshape(b, m * p, n)
+    dw = (d * weights.astype(ftype)[:, None, :]).reshape(b * m, p, n)
+    d = d.reshape(b * m, p, n)
+    s = np.matmul(dw, np.swapaxes(d, 1, 2)).astype(np.float64)
+    return _corr_from_cov(s).reshape(b, m, p, p)
 
 
 def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:

@@ -25,7 +25,7 @@ from ._formatting import estimates_frame, json_number, markdown_table, text_tabl
 from .correlation import CORR_METHODS, RankPlan, cor_smooth, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError, SmoothingWarning
 from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_fit_batch, _fa1_values, _map_values, _normal_scores,
-                              _null_eigenvalues, _null_pool, _rule_ks, _threshold)
+                              _null_eigenvalues, _null_pool, null_plan, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
 from ._options import check_options, provenance, seed_record, unit_of
@@ -518,7 +518,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             raise ParameterTypeError(f"null_from must be a Dimensionality result; got {type(null_from).__name__}.")
         if null_from.null_references.get("key") == null_key:  # else another pool: nothing to reuse
             known = null_from.null_references["by_weights"]
-    plans = [RankPlan(z) for z in pool] if method == "spearman" else [None] * len(pool)
+    plans = null_plan(pool, method)
     sim_pc, sim_fa = (a[0] for a in _null_eigenvalues(pool, plans, np.ones((1, n)), method, need_fa))
     ref_pc, ref_fa = _threshold(sim_pc, parallel_quantile), _threshold(sim_fa, parallel_quantile)
     q_level = 0.95 if parallel_quantile is None else parallel_quantile
@@ -549,7 +549,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     for rule in rules:
         if rule == "cv_likelihood":
             kmax_cv = min(max_k, p - 1)
-            scores = _cv_likelihood(x, method, kmax_cv, child_rng(root, "cv_folds"), codes=codes)
+            scores = _cv_likelihood(x, method, kmax_cv, child_rng(root, "cv_folds"), codes=codes, n_jobs=n_jobs)
             cv = pd.Series(scores, index=pd.Index(range(1, kmax_cv + 1), name="k"), name="cv_loglik")
             n_dims[rule] = int(np.nanargmax(scores)) + 1
         else:
@@ -637,7 +637,9 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             return out
 
         eigen_statistic.batch_size = 64
-        k_statistic.batch_size = 8
+        # 20 null matrices per resample: 8 resamples a batch at p ~ 50; more when the matrices are small,
+        # so that numpy's per-call overhead is shared by as much work
+        k_statistic.batch_size = int(max(8, min(64, 8 * (50 / max(p, 1)) ** 2)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common)

@@ -315,6 +315,14 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 out[s : s + batch_size] = _one_batch(statistic, idx[s : s + batch_size], n, codes, e, both)
                 bar.update(len(out[s : s + batch_size]))
         return out
+    if getattr(statistic, "threads", False):  # numpy-bound and quick: threads, no worker start-up
+        with _thread_pool(n_jobs) as pool, resample_bar(idx.shape[0], desc=desc, enabled=progress) as bar:
+            futures = [pool.submit(_one_batch, statistic, idx[s : s + batch_size], n, codes, e, both)
+                       for s, e in zip(starts, eps)]
+            for s, fut in zip(starts, futures):
+                out[s : s + batch_size] = fut.result()
+                bar.update(len(out[s : s + batch_size]))
+        return out
     # joblib's process workers already run BLAS with cpu_count // n_jobs threads.
     from joblib import Parallel, delayed
 
@@ -328,6 +336,16 @@ def _run_batches(statistic, idx, n, batch_size, n_jobs, progress, desc, out, cod
                 out[s : s + batch_size] = r
                 bar.update(len(r))
     return out
+
+
+def _thread_pool(n_jobs: int):
+    """Threads for a statistic marked ``threads = True`` (its time is in numpy calls that release
+    the GIL), with single-threaded BLAS inside: the parallelism is across batches, as with processes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from joblib import effective_n_jobs
+
+    return ThreadPoolExecutor(max_workers=effective_n_jobs(n_jobs))
 
 
 def _task_groups(batches: list, n_jobs: int) -> list[list]:
@@ -369,6 +387,12 @@ def _jackknife(statistic: Statistic, n: int, batch_size: int, codes: np.ndarray 
             for rows in batches:
                 outs.append(_jackknife_batch(statistic, rows, n, codes))
                 bar.update(len(rows))
+        elif getattr(statistic, "threads", False):
+            with _thread_pool(n_jobs) as pool:
+                for rows, res in zip(batches, [pool.submit(_jackknife_batch, statistic, rows, n, codes)
+                                               for rows in batches]):
+                    outs.append(res.result())
+                    bar.update(len(rows))
         else:  # a few tasks per worker, each several batches (one pickling of the statistic per task)
             from joblib import Parallel, delayed
 
@@ -386,62 +410,80 @@ def _jackknife_group(statistic, groups, n, codes):
 
 
 def _quantiles(sorted_d: np.ndarray, m: np.ndarray, probs: np.ndarray) -> np.ndarray:
-    """Linear-interpolation quantiles (numpy's default) of the first ``m[j]`` values of each sorted column."""
+    """Linear-interpolation quantiles (numpy's default) of the first ``m[j]`` values of each sorted row
+    of ``sorted_d`` (components x resamples)."""
     h = probs * np.maximum(m - 1, 0)
     lo = np.floor(h).astype(np.int64)
     hi = np.minimum(lo + 1, np.maximum(m - 1, 0))
-    cols = np.arange(sorted_d.shape[1])
-    a, b = sorted_d[lo, cols], sorted_d[hi, cols]
+    rows = np.arange(sorted_d.shape[0])
+    a, b = sorted_d[rows, lo], sorted_d[rows, hi]
     return a + (b - a) * (h - lo)
 
 
-def _intervals(theta_hat, dist, jack, level, method, chunk=512):
-    """Intervals of every component, vectorised over components (in chunks to bound memory).
+def _intervals(theta_hat, dist, jack, level, method, chunk=512, n_threads=1):
+    """Intervals of every component, vectorised over components (in chunks to bound memory;
+    ``n_threads`` run the chunks at once: sorts and reductions release the GIL).
 
     Returns ``low``, ``high``, ``used`` (method per component), ``se`` and ``n_undefined``.
     """
     p = dist.shape[1]
     alpha = (1 - level) / 2
     z = special.ndtri(np.array([alpha, 1 - alpha]))[:, None]
-    low, high, se = np.full(p, np.nan), np.full(p, np.nan), np.full(p, np.nan)
-    used = np.full(p, "none", dtype=object)
-    n_undef = np.zeros(p, dtype=np.int64)
+    out = {"low": np.full(p, np.nan), "high": np.full(p, np.nan), "se": np.full(p, np.nan),
+           "used": np.full(p, "none", dtype=object), "n_undef": np.zeros(p, dtype=np.int64)}
     a_all = np.full(p, np.nan)
-    if jack is not None:
-        with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if jack is not None:
             diff = jack.mean(axis=0) - jack
             denom = 6.0 * np.sum(diff**2, axis=0) ** 1.5
             a_all = np.where(denom > 0, np.sum(diff**3, axis=0) / denom, np.nan)
             a_all[~np.all(np.isfinite(jack), axis=0)] = np.nan
-    for c0 in range(0, p, chunk):
-        sl = slice(c0, min(p, c0 + chunk))
-        d = np.asarray(dist[:, sl], dtype=float)
+        slices = [slice(c0, min(p, c0 + chunk)) for c0 in range(0, p, chunk)]
+        args = (theta_hat, dist, jack, alpha, z, method, a_all, out)
+        if n_threads > 1 and len(slices) > 1:
+            from concurrent.futures import ThreadPoolExecutor
+
+            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+                list(pool.map(lambda sl: _interval_chunk(sl, *args), slices))
+        else:
+            for sl in slices:
+                _interval_chunk(sl, *args)
+    return out["low"], out["high"], out["used"], out["se"], out["n_undef"]
+
+
+def _interval_chunk(sl, theta_hat, dist, jack, alpha, z, method, a_all, out) -> None:
+    """One chunk of :func:`_intervals`, written into ``out``'s slices ``sl``."""
+    with np.errstate(all="ignore"):  # thread-local; the caller silences RuntimeWarnings
+        # components x resamples: the sort and the reductions run along contiguous rows
+        d = np.array(dist[:, sl].T, dtype=float, order="C")
         finite = np.isfinite(d)
-        d = np.where(finite, d, np.nan)
-        m = finite.sum(axis=0)
-        n_undef[sl] = d.shape[0] - m
+        all_finite = bool(finite.all())
+        if not all_finite:
+            d[~finite] = np.nan
+        m = finite.sum(axis=1)
+        out["n_undef"][sl] = d.shape[1] - m
         th = theta_hat[sl]
         ok = (m >= 2) & np.isfinite(th)
-        with np.errstate(all="ignore"), warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            se[sl] = np.where(m >= 2, np.nanstd(d, axis=0, ddof=1) if d.size else np.nan, np.nan)
-            probs = np.broadcast_to(np.array([[alpha], [1 - alpha]]), (2, d.shape[1])).copy()
-            chunk_used = np.where(ok, "percentile", "none").astype(object)
-            if method == "bca" and jack is not None:
-                z0 = special.ndtri(np.sum(d < th, axis=0) / np.maximum(m, 1))
-                a = a_all[sl]
-                adj = z0 + (z0 + z) / (1 - a * (z0 + z))
-                pb = special.ndtr(adj)
-                good = ok & np.isfinite(z0) & np.isfinite(a) & np.all(np.isfinite(pb), axis=0)
-                probs[:, good] = pb[:, good]
-                chunk_used[good] = "bca"
-        s = np.sort(d, axis=0)
-        q_low = _quantiles(s, m, probs[0])
-        q_high = _quantiles(s, m, probs[1])
-        low[sl] = np.where(ok, q_low, np.nan)
-        high[sl] = np.where(ok, q_high, np.nan)
-        used[sl] = chunk_used
-    return low, high, used, se, n_undef
+        if d.size:
+            sd = np.std(d, axis=1, ddof=1) if all_finite else np.nanstd(d, axis=1, ddof=1)
+            out["se"][sl] = np.where(m >= 2, sd, np.nan)
+        probs = np.broadcast_to(np.array([[alpha], [1 - alpha]]), (2, d.shape[0])).copy()
+        chunk_used = np.where(ok, "percentile", "none").astype(object)
+        if method == "bca" and jack is not None:
+            z0 = special.ndtri(np.sum(d < th[:, None], axis=1) / np.maximum(m, 1))
+            a = a_all[sl]
+            adj = z0 + (z0 + z) / (1 - a * (z0 + z))
+            pb = special.ndtr(adj)
+            good = ok & np.isfinite(z0) & np.isfinite(a) & np.all(np.isfinite(pb), axis=0)
+            probs[:, good] = pb[:, good]
+            chunk_used[good] = "bca"
+        d.sort(axis=1)  # NaN last, as the quantiles over the first m values need
+        q_low = _quantiles(d, m, probs[0])
+        q_high = _quantiles(d, m, probs[1])
+        out["low"][sl] = np.where(ok, q_low, np.nan)
+        out["high"][sl] = np.where(ok, q_high, np.nan)
+        out["used"][sl] = chunk_used
 
 
 def bootstrap(
@@ -624,7 +666,13 @@ def bootstrap(
                 dist = np.where(centre, moved, dist[:, p:2 * p]).astype(dtype)
         del idx
         jack = _jackknife(statistic, n, bs, codes, progress, n_jobs) if method == "bca" and n_units > 1 else None
-    low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method)
+    n_threads = 1
+    if getattr(statistic, "threads", False) and n_jobs != 1:
+        from joblib import effective_n_jobs
+
+        n_threads = effective_n_jobs(n_jobs)
+    chunk = min(512, -(-dist.shape[1] // n_threads))
+    low, high, used, se, n_undef = _intervals(theta_hat, dist, jack, ci, method, chunk=chunk, n_threads=n_threads)
     if np.any(n_undef > 0) and np.any(np.isfinite(theta_hat)):
         warnings.warn(
             f"the statistic was undefined on up to {int(n_undef.max())} of {n_boot} resamples "

@@ -15,7 +15,7 @@ from typing import Any, Sequence
 import numpy as np
 import pandas as pd
 
-from ._options import check_options, provenance, unit_of
+from ._options import check_options, provenance, seed_record, unit_of
 from ._formatting import markdown_table, text_table
 from .errors import ParameterError, ParameterTypeError
 
@@ -98,6 +98,20 @@ def _rows(quantity: str, est, unit: str) -> dict:
             "ci_low": est.ci[0], "ci_high": est.ci[1], "se": est.se, "method": est.method}
 
 
+def _reused(result, common: dict, method: str | None, **expected):
+    """``result`` when its recorded options are the ones of this call (else None: recompute)."""
+    if result is None:
+        return None
+    o = getattr(result, "options", {}) or {}
+    want = {"n_boot": int(common["n_boot"]), "ci": float(common["ci"]), "ci_method": common["ci_method"],
+            "seed": seed_record(common["seed"]), **expected}
+    if any(o.get(k) != v for k, v in want.items()):
+        return None
+    if method is not None and getattr(result, "method", method) != method:
+        return None
+    return result
+
+
 def compare_units(
     table: Any,
     *,
@@ -115,6 +129,7 @@ def compare_units(
     batch_size: int | None = None,
     progress: bool | None = None,
     missing: str = "complete",
+    reuse: dict | None = None,
 ) -> UnitComparison:
     """The headline numbers with the interval of each resampling unit, side by side.
 
@@ -145,6 +160,12 @@ def compare_units(
         As every analysis (:func:`alignfactors.resampling.bootstrap`).
     missing : {"complete"}, default="complete"
         The matrix must be complete.
+    reuse : dict, optional
+        Results already computed on the same data, e.g. by a report: ``{unit: {"agreement": ...,
+        "dimensionality": ..., "decomposition": ...}}``. A result is taken instead of being
+        recomputed only when its recorded options (n_boot, ci, ci_method, seed, resampling unit
+        and number of units, correlation method) are those this call would use; otherwise it is
+        recomputed. The numbers are the same either way.
 
     Returns
     -------
@@ -186,15 +207,23 @@ def compare_units(
             lab = cluster_labels(u, matrix.index, table)
             clusters = lab
             design[label] = design_effect(matrix, lab, **common, missing="complete")
-        agr = agreement(matrix, method=method, groups=groups, missing="complete", clusters=clusters, **common)
-        dim = dimensionality(matrix, method=method, rules=["kaiser"], clusters=clusters, **common)
+        given = (reuse or {}).get(u, {})
+        unit_n = {"unit": unit_of(u), "n_units": len(matrix) if u is None else int(pd.Series(clusters).nunique())}
+        agr = _reused(given.get("agreement"), common, method, **unit_n)
+        if agr is None:
+            agr = agreement(matrix, method=method, groups=groups, missing="complete", clusters=clusters, **common)
+        dim = _reused(given.get("dimensionality"), common, method, **unit_n)
+        if dim is None:
+            dim = dimensionality(matrix, method=method, rules=["kaiser"], clusters=clusters, **common)
         rows.append(_rows("agreement mean", agr.mean, label))
         rows += [_rows(f"block {b}", e, label) for b, e in agr.blocks.items()]
         rows.append(_rows("lambda_1", dim.eigenvalue_estimates[1], label))
         rows.append(_rows("participation ratio", dim.participation_ratio, label))
         if aggregate is not None and aggregate in table.scores.columns:
             # every model with the aggregate and its parts, as the report's decomposition
-            dec = decompose(table, aggregate=aggregate, parts=parts, levels=False, clusters=u, **common)
+            dec = _reused(given.get("decomposition"), common, None, unit=unit_n["unit"])
+            if dec is None or dec.aggregate != aggregate or (parts is not None and list(dec.parts) != list(parts)):
+                dec = decompose(table, aggregate=aggregate, parts=parts, levels=False, clusters=u, **common)
             rows += [_rows(f"r2 {p}", e, label) for p, e in dec.r2.items()]
             rows += [_rows(f"shapley {p}", e, label) for p, e in dec.shapley.items()]
         n_units[label] = int(agr.mean.n_units) if agr.mean.n_units is not None else len(matrix)

@@ -3,7 +3,8 @@
 Contenders, each timed in its own subprocess (so peak RSS is its own):
 
 a. ``agreement(matrix, n_boot=2000, seed=0)``: the package's path, intervals included
-   (BCa, so also the jackknife and an interval for every pair).
+   (BCa, so also the jackknife and an interval for every pair); a1. the same with
+   ``n_jobs=2``, its batches in two threads of the process (no worker start-up).
 b. The pandas loop: 2000 x ``matrix.iloc[rows].corr("spearman")`` and the mean of the upper
    triangle (no intervals at all). A subset of resamples is timed and scaled linearly.
 c. pingouin's per-pair bootstrap: ``pingouin.compute_bootci(x, y, func="spearman",
@@ -82,8 +83,18 @@ def _worker(name: str, n_boot: int, subset: int, data: str, profile: bool) -> di
 
             prof = cProfile.Profile()
             prof.enable()
-        res = agreement(matrix, groups=groups, n_boot=n_boot, seed=0, n_jobs=2 if name == "agreement_2jobs" else 1)
-        seconds = time.perf_counter() - t0
+        jobs = 2 if name == "agreement_2jobs" else 1
+        res = agreement(matrix, groups=groups, n_boot=n_boot, seed=0, n_jobs=jobs)
+        cold = time.perf_counter() - t0
+        seconds = cold
+        if name != "memory":  # the first call pays one-time costs (lazy imports, first page faults): time 3 more
+            runs = []
+            for _ in range(3):
+                t1 = time.perf_counter()
+                agreement(matrix, groups=groups, n_boot=n_boot, seed=0, n_jobs=jobs)
+                runs.append(time.perf_counter() - t1)
+            seconds = float(np.median(runs))
+        out["cold_seconds"] = cold
         if profile:
             prof.disable()
             s = io.StringIO()
@@ -190,9 +201,11 @@ def render(results: dict, memory: dict | None, command: str, load: tuple) -> str
         "|---|---|---|---|---|---|",
         f"| a. `agreement(matrix, groups=domains, n_boot=2000, seed=0)` | mean, domain blocks, every pair, "
         "BCa intervals for all | "
-        f"{a['seconds']:.2f} | measured | 1.0 | {a['peak_rss_mb']:.0f} |",
-        f"| a1. the same with `n_jobs=2` (two joblib processes) | same as a, identical numbers | "
-        f"{a1['seconds']:.2f} | measured | {a1['seconds'] / a['seconds']:.2f} | {a1['peak_rss_mb']:.0f} |",
+        f"{a['seconds']:.2f} (first call {a['cold_seconds']:.2f}) | median of 3 calls after the first | 1.0 | "
+        f"{a['peak_rss_mb']:.0f} |",
+        f"| a1. the same with `n_jobs=2` (its batches in two threads) | same as a, identical numbers | "
+        f"{a1['seconds']:.2f} (first call {a1['cold_seconds']:.2f}) | median of 3 calls after the first | "
+        f"{a1['seconds'] / a['seconds']:.2f} | {a1['peak_rss_mb']:.0f} |",
         f"| b. `matrix.iloc[rows].corr('spearman')` loop + mean of upper triangle | mean only, no interval | "
         f"{b['seconds']:.2f} | "
         + ("all 2000 measured" if b['timed'] == 2000 else
@@ -206,9 +219,11 @@ def render(results: dict, memory: dict | None, command: str, load: tuple) -> str
            f"{results['psych']['seconds'] / a['seconds']:.1f} | n/a |"] if "psych" in results else
           ["| d. R `psych::cor.ci` | not timed: Rscript with psych is not installed here | | | | |"]),
         "",
-        f"Goal >= 20x faster than the pandas loop: **{'met' if b['seconds'] / a['seconds'] >= 20 else 'NOT met'}** "
-        f"({b['seconds'] / a['seconds']:.1f}x on one core; with n_jobs=2 "
-        f"{b['seconds'] / a1['seconds']:.1f}x). Peak RSS includes the interpreter and imports "
+        f"Goal >= 20x faster than the pandas loop on this {os.cpu_count()}-core machine: "
+        f"**{'met' if b['seconds'] / min(a['seconds'], a1['seconds']) >= 20 else 'NOT met'}** "
+        f"({b['seconds'] / a['seconds']:.1f}x on one core; {b['seconds'] / a1['seconds']:.1f}x with n_jobs=2; "
+        f"first calls {b['seconds'] / a['cold_seconds']:.1f}x and {b['seconds'] / a1['cold_seconds']:.1f}x). "
+        "Peak RSS includes the interpreter and imports "
         f"(about {a['rss_before_mb']:.0f} MB before the contender started).",
         "",
     ]

@@ -71,3 +71,20 @@ def test_pairwise_n_counts():
     corr, n = correlation_matrix(m, "spearman")
     assert n.loc["a", "b"] == 2 and n.loc["a", "c"] == 3 and n.loc["c", "c"] == 4
     assert corr.loc["a", "c"] == pytest.approx(-1.0)
+
+
+def test_stacked_correlation_equals_each_set_alone():
+    """The null sets' one-pass kernel gives each set's own resampled correlation, ties included."""
+    from alignfactors.correlation import RankPlan, resampled_correlation, stacked_correlation
+
+    rng = np.random.default_rng(3)
+    pool = rng.standard_normal((4, 30, 6))
+    pool[1, :, 2] = np.round(pool[1, :, 2])  # ties in one column of one set
+    w = np.stack([np.bincount(rng.integers(0, 30, 30), minlength=30) for _ in range(5)]).astype(float)
+    w[0, :3] = 0.0
+    got = stacked_correlation(pool, w, "spearman", RankPlan(np.hstack(list(pool))))
+    want = np.stack([resampled_correlation(z, w, "spearman", RankPlan(z)) for z in pool], axis=1)
+    assert got.shape == (5, 4, 6, 6)
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_allclose(stacked_correlation(pool, w, "pearson"),
+                               np.stack([resampled_correlation(z, w, "pearson") for z in pool], axis=1))

@@ -294,12 +294,11 @@ def test_pk_on_iid_noise_acceptance():
 
 
 def test_null_under_resample_weights_is_more_spread():
-    from alignfactors.correlation import RankPlan
-    from alignfactors._dimension_rules import _null_eigenvalues, _null_pool
+    from alignfactors._dimension_rules import _null_eigenvalues, _null_pool, null_plan
 
     rng = np.random.default_rng(0)
     pool = _null_pool(None, 100, 10, 20, "normal", rng)
-    plans = [RankPlan(z) for z in pool]
+    plans = null_plan(pool, "spearman")
     w = np.bincount(rng.integers(0, 100, 100), minlength=100)[None, :].astype(float)
     flat, _ = _null_eigenvalues(pool, plans, np.ones((1, 100)), "spearman", False)
     boot, _ = _null_eigenvalues(pool, plans, w, "spearman", False)

@@ -179,3 +179,25 @@ def test_real_export_families(brainscore_path):
     # the ReAlnetNN_cornet and yudixie checkpoints
     ids = names.index[names.str.match(r"ReAlnet\d\d_cornet")]
     assert len(ids) == 10 and allvar.loc[ids].nunique() == 1
+
+
+@pytest.mark.filterwarnings("ignore::alignfactors.errors.DegenerateDataWarning")
+def test_compare_units_reuses_matching_results_with_the_same_numbers():
+    """Results computed beforehand (as the report's) give the same table; mismatching options are recomputed."""
+    import alignfactors as af
+    from alignfactors.units import compare_units
+
+    t = af.datasets.simulate_leaderboard(60, seed=1)
+    c = af.clean(t)
+    kw = dict(n_boot=40, ci=0.9, ci_method="bca", seed=3)
+    agr = af.agreement(c.matrix, clusters="architecture", **kw)
+    dim = af.dimensionality(c.matrix, rules=["kaiser"], clusters="architecture", **kw)
+    dec = af.decompose(t, levels=False, clusters="architecture", **kw)
+    units = [None, "architecture"]
+    plain = compare_units(t, matrix=c.matrix, units=units, **kw)
+    given = compare_units(t, matrix=c.matrix, units=units, **kw,
+                          reuse={"architecture": {"agreement": agr, "dimensionality": dim, "decomposition": dec}})
+    pd.testing.assert_frame_equal(plain.frame, given.frame)
+    other = af.agreement(c.matrix, clusters="architecture", **dict(kw, seed=4))  # another seed: not taken
+    mixed = compare_units(t, matrix=c.matrix, units=units, **kw, reuse={"architecture": {"agreement": other}})
+    pd.testing.assert_frame_equal(plain.frame, mixed.frame)

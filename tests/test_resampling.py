@@ -65,6 +65,21 @@ def test_results_do_not_depend_on_batch_size_or_n_jobs(batch_size, n_jobs):
     assert ref[0] == got[0]
 
 
+def test_threaded_statistic_gives_the_same_numbers():
+    """A statistic marked ``threads = True`` runs its batches, jackknife and intervals in threads with n_jobs."""
+    x = np.random.default_rng(2).normal(size=(40, 6))
+
+    def stat(w):
+        m = w @ x / w.sum(axis=1, keepdims=True)
+        return np.hstack([m, m**2, np.cumsum(m, axis=1)])
+
+    ref = bootstrap(stat, 40, n_boot=300, seed=4, batch_size=16)
+    stat.threads = True
+    got = bootstrap(stat, 40, n_boot=300, seed=4, batch_size=16, n_jobs=2)
+    np.testing.assert_array_equal(ref.distribution, got.distribution)
+    assert [e.to_dict() for e in ref] == [e.to_dict() for e in got]
+
+
 def test_undefined_resamples_are_counted_and_warned():
     x = np.array([0.0] * 18 + [1.0, 2.0])
 

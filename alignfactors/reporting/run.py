@@ -371,7 +371,9 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             bar.set_postfix_str("resampling units")
             units = None
             if opts["compare_units"] and n_boot and cleaned.matrix.index.size:
-                units = _resampling_units(table, cleaned, groups, opts, dec, full)
+                units = _resampling_units(table, cleaned, groups, opts, dec, full,
+                                          {clusters: {"agreement": agr, "dimensionality": dim, "decomposition": dec}}
+                                          if clusters is None or isinstance(clusters, str) else None)
             bar.update()
 
             scatter = None
@@ -443,8 +445,9 @@ def _factor_fit_table(matrix, dim, opts):
                             method=opts["factor_method"], corr_method=opts["method"])
 
 
-def _resampling_units(table, cleaned, groups, opts, dec, full):
-    """Headline numbers under the model, family and architecture bootstrap, when the names show families."""
+def _resampling_units(table, cleaned, groups, opts, dec, full, reuse=None):
+    """Headline numbers under the model, family and architecture bootstrap, when the names show families
+    (``reuse``: the report's own results for its unit, taken where their options match)."""
     from ..families import cluster_labels
     from ..units import compare_units
 
@@ -459,7 +462,7 @@ def _resampling_units(table, cleaned, groups, opts, dec, full):
         pass
     return compare_units(table, matrix=cleaned.matrix, groups=groups, units=units, method=opts["method"],
                          aggregate=None if dec is None else dec.aggregate, parts=None if dec is None else dec.parts,
-                         **full)
+                         reuse=reuse, **full)
 
 
 def _trend_dates(table) -> list[str]:
