@@ -1,7 +1,9 @@
 """Audits used by :func:`alignfactors.comparison.compare_aggregations`.
 
 Balance under benchmark resampling, independence of irrelevant alternatives (leave one model out),
-leave-one-metric-out sensitivity and invariance to a monotone rescaling of one metric.
+leave-one-metric-out sensitivity and invariance to a monotone rescaling of one metric. Each is
+split into one task per rule (and scheme); :func:`_run_tasks` runs them one after another or in
+joblib workers, with single-threaded BLAS, and the same numbers either way.
 """
 
 from __future__ import annotations
@@ -58,11 +60,6 @@ def _iia_summary(rows: list):
     return df, pd.DataFrame(summ)
 
 
-def _iia(scorers, methods, ids, full):
-    """Independence of irrelevant alternatives of every rule (leave one model out)."""
-    return _iia_summary([r for m in methods for r in _iia_rule(scorers[m], m, ids, full[m]["all"][0])])
-
-
 def _tau_rho(a, b):
     """Spearman and Kendall (tau-b) correlation over the models where both are present."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
@@ -83,10 +80,6 @@ def _leave_metric_out_rule(table, m, units, base: pd.Series) -> list:
         rho, tau = _tau_rho(base.to_numpy(), s.reindex(base.index).to_numpy())
         rows.append({"method": m, "metric": u, "spearman": rho, "kendall": tau})
     return rows
-
-
-def _leave_metric_out(table, methods, ids, scores, scorers):
-    return pd.DataFrame([r for m in methods for r in _leave_metric_out_rule(table, m, scorers[m].units, scores[m])])
 
 
 def _monotone_rule(table, m, scorer, f, units, base: pd.Series) -> list:
@@ -114,7 +107,7 @@ def _monotone_rule(table, m, scorer, f, units, base: pd.Series) -> list:
     return rows
 
 
-def _monotone_frame(per_rule: list, methods) -> pd.DataFrame:
+def _monotone_frame(per_rule: list) -> pd.DataFrame:
     """Rows of every rule, metric by metric (the metrics of all rules in order), rules in turn."""
     by_metric: dict = {}
     for rows in per_rule:
@@ -124,41 +117,27 @@ def _monotone_frame(per_rule: list, methods) -> pd.DataFrame:
 
 
 def _monotone_units(methods, scorers) -> list:
+    """The metrics any rule uses, in order: each is rescaled in turn for every rule."""
     return list(dict.fromkeys(u for m in methods for u in scorers[m].units))
 
 
 def _monotone_f(monotone):
+    """The strictly increasing rescaling: ``x**3`` for ``monotone=True``, else the user's function."""
     return (lambda x: x**3) if monotone is True else monotone
 
 
-def _monotone(table, methods, ids, scores, scorers, monotone):
-    """Kendall's tau between each rule's scores and its scores after ``monotone`` is applied to one
-    metric, for every metric (see :func:`_monotone_rule`)."""
-    f, units = _monotone_f(monotone), _monotone_units(methods, scorers)
-    return _monotone_frame([_monotone_rule(table, m, scorers[m], f, units, scores[m]) for m in methods], methods)
-
-
-def _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, seed, ci=0.95,
-                              schemes=("domain", "tree"), n_jobs=1):
-    """Balance of each rule when its benchmarks are resampled (all models kept).
+def _benchmark_jobs(table, methods, ids, scorers, n_boot, seed, schemes=("domain", "tree")) -> list:
+    """Balance of each rule when its benchmarks are resampled (all models kept): the tasks.
 
     Each rule's score and its neural / behavioral sub-aggregates are recomputed on the same
     benchmark resample (:mod:`alignfactors.rank_uncertainty`), under each scheme: ``"domain"``
     (leaves drawn within each domain: the numbers of metrics per domain stay fixed) and
     ``"tree"`` (children drawn within every tree node of a domain: a flat rule then sees the
-    numbers of metrics per domain change with the datasets drawn). Per rule and scheme:
-    percentile interval of the Shapley difference and the share of resamples in which the rule
-    has the smallest |difference| (rules on the same leaves share the draws). Each (scheme, rule)
-    has its own stream from ``seed``, so ``n_jobs`` workers give the same numbers.
+    numbers of metrics per domain change with the datasets drawn). Returns ((scheme, rule), task)
+    pairs for :func:`_run_tasks`; each task returns the rule's Shapley differences over ``n_boot``
+    resamples from its own stream of ``seed`` (rules on the same leaves share the draws), so any
+    ``n_jobs`` gives the same numbers. :func:`_benchmark_summary` turns them into intervals.
     """
-    jobs = _benchmark_jobs(table, methods, ids, scorers, n_boot, seed, schemes)
-    diffs = _run_tasks([job for _, job in jobs], n_jobs)
-    return _benchmark_summary([key for key, _ in jobs], diffs, methods, n_boot, ci, schemes)
-
-
-def _benchmark_jobs(table, methods, ids, scorers, n_boot, seed, schemes=("domain", "tree")) -> list:
-    """((scheme, rule), task) of :func:`_balance_under_benchmarks`: each task returns the rule's
-    Shapley differences under the scheme's benchmark resamples."""
     args = {m: ([scorers[m].selection(d) if scorers[m].masks[d].any() else None for d in ("neural", "behavioral")],
                 scorers[m].selection("all"), scorers[m].nominal) for m in methods}
     return [((scheme, m), (_benchmark_differences, (table, m, ids, *args[m], scheme, n_boot, seed)))

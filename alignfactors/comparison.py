@@ -845,7 +845,7 @@ def compare_aggregations(
     rank_intervals = pd.concat([u.to_frame() for u in uncertainty.values()], ignore_index=True)
     iia_df, iia_sum = _iia_summary([r for m in methods for r in done[("iia", m)]]) if iia else (None, None)
     sens = pd.DataFrame([r for m in methods for r in done[("sens", m)]]) if metric_sensitivity else None
-    mono = _monotone_frame([done[("mono", m)] for m in methods], methods) if monotone is not False else None
+    mono = _monotone_frame([done[("mono", m)] for m in methods]) if monotone is not False else None
     options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
                          n=n, missing=missing, clusters=clusters)
     if noise is not None:
