@@ -457,7 +457,18 @@ class _Scorer:
         x = self.x
         B, (n, p) = w.shape[0], x.shape
         t = np.full((B, n, p), np.nan)
-        for j in range(p):
+        cols = range(p)
+        if self.method == "rank":  # the metrics every model has: all at once (the same sums, column by column)
+            full = np.array([j for j in range(p) if len(self.rank_parts[j][0]) == n], dtype=int)
+            if len(full):
+                order, start, end = (np.stack([self.rank_parts[j][k] for j in full]) for k in range(3))  # (f, n)
+                cs = np.cumsum(w[:, order], axis=2)  # (B, f, n)
+                above = np.where(start > 0, np.take_along_axis(cs, np.broadcast_to(np.maximum(start - 1, 0), cs.shape),
+                                                               axis=2), 0.0)
+                tied = np.take_along_axis(cs, np.broadcast_to(end, cs.shape), axis=2) - above
+                t[:, order, full[:, None]] = -(1.0 + above + (tied - 1.0) / 2)
+                cols = [j for j in range(p) if j not in set(full.tolist())]
+        for j in cols:
             col = x[:, j]
             present = ~np.isnan(col)
             if self.method == "zscore":

@@ -82,3 +82,24 @@ def test_batched_topk_overlap_equals_the_per_resample_overlap(k):
                 drawn = np.flatnonzero(w[i] > 0)
                 want = _topk_overlap(scores[a][i, drawn], scores[b][i, drawn], k)
                 np.testing.assert_array_equal(got[i], want)
+
+
+def test_rank_scorer_transform_all_columns_at_once_equals_column_by_column():
+    import pandas as pd
+
+    from alignfactors.comparison import _Scorer, _weighted_desc_rank
+    from alignfactors.io.table import ScoreTable
+
+    rng = np.random.default_rng(4)
+    df = pd.DataFrame(np.round(rng.uniform(size=(20, 5)), 1), index=[f"m{i}" for i in range(20)],
+                      columns=["neural_a", "neural_b", "behavior_a", "behavior_b", "behavior_c"])
+    df.iloc[3, 2] = np.nan  # one metric without every model: column by column
+    table = ScoreTable.from_wide(df, aggregates="none")
+    sc = _Scorer(table, "rank", list(df.index))
+    w = rng.multinomial(20, np.ones(20) / 20, size=7).astype(float)
+    got = sc._transform(w)
+    want = np.full(got.shape, np.nan)
+    for j, parts in enumerate(sc.rank_parts):
+        above, tied = _weighted_desc_rank(w, parts)
+        want[:, parts[0], j] = -(1.0 + above + (tied - 1.0) / 2)
+    np.testing.assert_array_equal(got, want)
