@@ -38,6 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ._formatting import json_number, markdown_table, text_table
 from .aggregation import (_MANY, AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _compute_many, _pruned_tree,
@@ -593,9 +594,12 @@ def rank_uncertainty(
     rank0 = rank_models(pd.Series(s0, index=ids)).to_numpy()
     rng = check_seed(seed)
     dist = np.empty((n_boot, len(ids)))
-    for start in range(0, n_boot, _CHUNK):  # drawn and scored a chunk at a time
-        k = min(_CHUNK, n_boot - start)
-        dist[start:start + k] = rs.scores_many(rs.draw_many(rng, k))
+    # small products: multithreaded BLAS only makes its threads wait for each other (up to 50x slower on a busy
+    # machine); the numbers do not depend on it
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, n_boot, _CHUNK):  # drawn and scored a chunk at a time
+            k = min(_CHUNK, n_boot - start)
+            dist[start:start + k] = rs.scores_many(rs.draw_many(rng, k))
     order = np.argsort(rank0, kind="stable")
     alpha = (1 - ci) / 2
     if n_boot:
@@ -610,7 +614,8 @@ def rank_uncertainty(
         finite = np.isfinite(s_ok).all() and np.isfinite(filled).all()
         d_use, s_use = (dist, s0) if finite else (np.where(np.isfinite(dist), dist, np.nanmin(dist) - 1),
                                                   np.where(ok, s0, np.nanmin(s0) - 1))
-        sd = _pair_sd(d_use)  # shared by the simultaneous intervals and the best set
+        with threadpool_limits(limits=1, user_api="blas"):
+            sd = _pair_sd(d_use)  # shared by the simultaneous intervals and the best set
         slo, shi, c = _simultaneous(s_use, d_use, sd, ci, fam, None)
         best_idx, c1 = _best_set(s_use, d_use, sd, ci, 1, None)
     else:
