@@ -476,7 +476,10 @@ def _compute_many(x, plan, tree, n_draws: int) -> np.ndarray:
     b = n_draws
     ones = _EVERY_MODEL
     if plan.method == "domain_zscore":
-        z = _standardise(np.broadcast_to(x, (b, *x.shape[-2:])), ones)
+        if x.ndim == 2 and b > 2:  # one leaf matrix for every resample: its z-scores computed once
+            z = _repeat_rows(_standardise(np.broadcast_to(x, (2, *x.shape)), ones), b)
+        else:
+            z = _standardise(np.broadcast_to(x, (b, *x.shape[-2:])), ones)
         col = {u: z[:, :, j] for j, u in enumerate(plan.units)}
         doms = []
         for units in _domain_groups(plan, tree).values():
@@ -495,6 +498,19 @@ def _compute_many(x, plan, tree, n_draws: int) -> np.ndarray:
         col = {u: values[:, :, j] for j, u in enumerate(plan.units)}
     out = _combine_tree_many(plan.top, plan, col, b)
     return np.exp(out) if plan.method == "geometric" else out
+
+
+def _repeat_rows(z2: np.ndarray, b: int) -> np.ndarray:
+    """``b`` copies of the first row of ``z2`` (2, ...), a computation made on two identical rows, laid
+    out in memory as numpy lays out the same computation on ``b`` rows (axes in the order of
+    ``z2``'s strides), so that every later reduction adds in the same order: the same numbers as
+    computing all ``b`` rows, for the price of two and a copy. (One row would not do: numpy drops
+    a length-1 axis and may then reduce in another order.)"""
+    order = np.argsort(z2.strides, kind="stable")[::-1]
+    shape = (b, *z2.shape[1:])
+    out = np.empty([shape[a] for a in order]).transpose(np.argsort(order))
+    out[...] = z2[:1]
+    return out
 
 
 def _effective_weights_many(plan, b: int) -> np.ndarray:
@@ -573,7 +589,7 @@ def _standardise(v, counts=None) -> np.ndarray:
             sd = np.sqrt((cc * dev * dev).sum(axis=1, keepdims=True) / (total - 1))
             flat = ~(sd > 0)
             out = (v - mu) / np.where(flat, 1.0, sd)
-        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out)
+        return np.where(flat, np.where(np.isnan(v), np.nan, 0.0), out) if flat.any() else out
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         mu, sd = np.nanmean(v, axis=0), np.nanstd(v, axis=0, ddof=1)

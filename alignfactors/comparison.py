@@ -28,12 +28,14 @@ from ._formatting import estimates_frame, json_number, markdown_table, text_tabl
 from .aggregation import AGGREGATION_METHODS, _domain_zscore, _validate_aggregate, aggregate, rank_models
 from ._validation import check_labels
 from .errors import DataError, DegenerateDataWarning, ParameterError, ParameterTypeError
-from ._aggregation_audits import _balance_under_benchmarks, _iia, _leave_metric_out, _monotone
+from ._aggregation_audits import (_benchmark_jobs, _benchmark_summary, _iia_rule, _iia_summary, _leave_metric_out_rule,
+                                  _monotone_f, _monotone_frame, _monotone_rule, _monotone_units, _run_tasks)
 from .estimate import Estimate
 from .rank_uncertainty import RESAMPLE_OPTIONS
 from .rank_uncertainty import rank_uncertainty as _rank_uncertainty
 from ._options import check_options, provenance, seed_record
 from .families import cluster_codes
+from ._rule_agreement_kernels import _batched_kendall, _batched_ranks, _batched_topk, _batched_topk_overlap
 from ._balance_kernels import _BAL_NAMES, _balance_columns, _p_best, _wcorr, _wsd  # noqa: F401
 from .families import matrix_names
 from .attenuation import table_noise_errors
@@ -388,11 +390,15 @@ class _Scorer:
         if self.method in _FAST:
             t = self._transform(w)
             out = {}
+            nan = bool(np.isnan(t).any())  # else the mean is nanmean's sum divided by the count, without a copy
             with np.errstate(all="ignore"), warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)  # a model without values in a domain
                 for key, mask in self.masks.items():
-                    tt = t[:, :, mask]
-                    out[key] = np.nanmean(tt, axis=2) if mask.any() else np.full(w.shape, np.nan)
+                    if not mask.any():
+                        out[key] = np.full(w.shape, np.nan)
+                        continue
+                    tt = t[:, :, mask]  # a copy, in the memory order its mean has always been summed in
+                    out[key] = np.nanmean(tt, axis=2) if nan else tt.mean(axis=2)
             return out
         if self.method in _TREE_WEIGHTED:
             out = {k: np.full(w.shape, np.nan) for k in self.keys}
@@ -451,7 +457,18 @@ class _Scorer:
         x = self.x
         B, (n, p) = w.shape[0], x.shape
         t = np.full((B, n, p), np.nan)
-        for j in range(p):
+        cols = range(p)
+        if self.method == "rank":  # the metrics every model has: all at once (the same sums, column by column)
+            full = np.array([j for j in range(p) if len(self.rank_parts[j][0]) == n], dtype=int)
+            if len(full):
+                order, start, end = (np.stack([self.rank_parts[j][k] for j in full]) for k in range(3))  # (f, n)
+                cs = np.cumsum(w[:, order], axis=2)  # (B, f, n)
+                above = np.where(start > 0, np.take_along_axis(cs, np.broadcast_to(np.maximum(start - 1, 0), cs.shape),
+                                                               axis=2), 0.0)
+                tied = np.take_along_axis(cs, np.broadcast_to(end, cs.shape), axis=2) - above
+                t[:, order, full[:, None]] = -(1.0 + above + (tied - 1.0) / 2)
+                cols = [j for j in range(p) if j not in set(full.tolist())]
+        for j in cols:
             col = x[:, j]
             present = ~np.isnan(col)
             if self.method == "zscore":
@@ -736,18 +753,25 @@ def compare_aggregations(
     def statistic(w, noise=None):
         B = len(w)
         sc = {m: scorers[m](w) if noise is None else scorers[m](w, noise[:, :, cols_of[m]]) for m in methods}
-        rk = {m: np.empty((B, n)) for m in methods}
+        rk, level, tied = {}, {}, {}
+        for m in methods:  # each rule's rank of every drawn model, all resamples at once
+            rk[m], level[m], tied[m] = _batched_ranks(sc[m]["all"], w)
         agree = np.full((B, 3 * len(pairs)), np.nan)
-        for i in range(B):
+        clean = np.logical_and.reduce([(np.isfinite(sc[m]["all"]) | (w <= 0)).all(axis=1) for m in methods])
+        rows = np.flatnonzero(clean)  # every rule scores every drawn model: Kendall and top-k batched
+        if len(rows):
+            wc = w[rows]
+            taus = _batched_kendall([level[m][rows] for m in methods], wc, [tied[m][rows] for m in methods])
+            tops = {m: _batched_topk(sc[m]["all"][rows], wc, k_eff) for m in methods}
+            for j, (a, b) in enumerate(pairs):
+                agree[rows, 3 * j] = taus[:, index[a], index[b]]
+                agree[rows, 3 * j + 2] = _batched_topk_overlap(tops[a][0], tops[b][0], tops[a][1], k_eff)
+        for i in np.flatnonzero(~clean):  # a rule without a score for a drawn model: pair by pair
             drawn = np.flatnonzero(w[i] > 0)
             wi = w[i, drawn]
-            per = {m: _resample_view(sc[m]["all"][i, drawn], wi) for m in methods}
-            for m in methods:
-                rk[m][i] = np.nan
-                rk[m][i, drawn] = per[m][0]
-            taus = _wkendall_all([per[m][1] for m in methods], wi)
+            signs = {m: _resample_view(sc[m]["all"][i, drawn], wi)[1] for m in methods}
             for j, (a, b) in enumerate(pairs):
-                agree[i, 3 * j] = taus[index[a], index[b]] if taus is not None else _wkendall(per[a][1], per[b][1], wi)
+                agree[i, 3 * j] = _wkendall(signs[a], signs[b], wi)
                 agree[i, 3 * j + 2] = _topk_overlap(sc[a]["all"][i, drawn], sc[b]["all"][i, drawn], k_eff)
         for j, (a, b) in enumerate(pairs):
             # Spearman = weighted Pearson of the average ranks in the materialised resample
@@ -788,8 +812,24 @@ def compare_aggregations(
     bench_seed = root_seed(seed) if isinstance(seed, np.random.Generator) else seed
     # balance needs both domains: a leaderboard without neural and behavioral metrics has none to audit
     two_domains = all(any(scorers[m].masks[d].any() for m in methods) for d in _DOMAINS)
-    bench = _balance_under_benchmarks(table, methods, ids, metrics, scorers, n_boot, bench_seed, ci, n_jobs=n_jobs) \
-        if n_boot and balance_benchmarks and two_domains else None
+    rank_kw = dict(resample=rank_resample, n_boot=n_boot, ci=ci, seed=bench_seed, models=ids, metrics=metrics,
+                   top=k_eff)
+    # the audits are independent tasks, each rule's with its own streams of the seed: run one after another
+    # or in n_jobs workers, with the same numbers
+    bench_jobs = _benchmark_jobs(table, methods, ids, scorers, n_boot, bench_seed) \
+        if n_boot and balance_benchmarks and two_domains else []
+    tasks = [(("bench", key), job) for key, job in bench_jobs]
+    tasks += [(("rank", m), (_rank_uncertainty, (table,), dict(method=m, **rank_kw))) for m in methods]
+    if iia:
+        tasks += [(("iia", m), (_iia_rule, (scorers[m], m, ids, full[m]["all"][0]))) for m in methods]
+    if metric_sensitivity:
+        tasks += [(("sens", m), (_leave_metric_out_rule, (table, m, scorers[m].units, scores[m]))) for m in methods]
+    if monotone is not False:
+        f, mono_units = _monotone_f(monotone), _monotone_units(methods, scorers)
+        tasks += [(("mono", m), (_monotone_rule, (table, m, scorers[m], f, mono_units, scores[m]))) for m in methods]
+    done = dict(zip([k for k, _ in tasks], _run_tasks([t for _, t in tasks], n_jobs)))
+    bench = _benchmark_summary([k for k, _ in bench_jobs], [done[("bench", k)] for k, _ in bench_jobs], methods,
+                               n_boot, ci) if bench_jobs else None
     brows = []
     for m in methods:
         row = {"method": m, "linear": linear[m], "weight_neural": scorers[m].nominal["neural"],
@@ -812,21 +852,11 @@ def compare_aggregations(
     absdiff = balance["difference"].abs()
     best_balance = str(balance.loc[absdiff.idxmin(), "method"]) if absdiff.notna().any() else ""
 
-    rank_kw = dict(resample=rank_resample, n_boot=n_boot, ci=ci, seed=bench_seed, models=ids, metrics=metrics,
-                   top=k_eff)
-    if n_jobs == 1:
-        uncertainty = {m: _rank_uncertainty(table, method=m, **rank_kw) for m in methods}
-    else:  # each rule draws from its own stream of seed: the same numbers for any n_jobs
-        from joblib import Parallel, delayed
-
-        uncertainty = dict(zip(methods, Parallel(n_jobs=n_jobs)(delayed(_rank_uncertainty)(table, method=m, **rank_kw)
-                                                                 for m in methods)))
+    uncertainty = {m: done[("rank", m)] for m in methods}
     rank_intervals = pd.concat([u.to_frame() for u in uncertainty.values()], ignore_index=True)
-    iia_df = iia_sum = None
-    if iia:
-        iia_df, iia_sum = _iia(scorers, methods, ids, full)
-    sens = _leave_metric_out(table, methods, ids, scores, scorers) if metric_sensitivity else None
-    mono = _monotone(table, methods, ids, scores, scorers, monotone) if monotone is not False else None
+    iia_df, iia_sum = _iia_summary([r for m in methods for r in done[("iia", m)]]) if iia else (None, None)
+    sens = pd.DataFrame([r for m in methods for r in done[("sens", m)]]) if metric_sensitivity else None
+    mono = _monotone_frame([done[("mono", m)] for m in methods]) if monotone is not False else None
     options = provenance(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, unit=unit, n_units=res.n_units,
                          n=n, missing=missing, clusters=clusters)
     if noise is not None:

@@ -38,6 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from threadpoolctl import threadpool_limits
 
 from ._formatting import json_number, markdown_table, text_table
 from .aggregation import (_MANY, AGGREGATION_METHODS, _VIRTUAL_ROOT, _compute, _compute_many, _pruned_tree,
@@ -378,12 +379,16 @@ def simultaneous_rank_intervals(scores: np.ndarray, dist: np.ndarray, level: flo
     """
     s = np.asarray(scores, float)
     d = np.asarray(dist, float)
+    return _simultaneous(s, d, _pair_sd(d) if d.shape[0] >= 2 else None, level, family, chunk)
+
+
+def _simultaneous(s, d, sd, level, family, chunk):
+    """:func:`simultaneous_rank_intervals` with the pair SDs ``sd`` of :func:`_pair_sd` given."""
     n = s.size
     fam = np.arange(n) if family is None else np.asarray(family, int)
     low, high = np.full(n, np.nan), np.full(n, np.nan)
     if d.shape[0] < 2:
         return low, high, math.nan
-    sd = _pair_sd(d)
     tiny = 1e-12 * max(1.0, float(np.nanmax(np.abs(s))))
     ok = sd > tiny
     dev = d - s[None, :]
@@ -422,27 +427,59 @@ def best_set(scores: np.ndarray, dist: np.ndarray, level: float = 0.95, tau: int
     """
     s = np.asarray(scores, float)
     d = np.asarray(dist, float)
+    return _best_set(s, d, _pair_sd(d) if d.shape[0] >= 2 else None, level, tau, chunk)
+
+
+def _best_set(s, d, sd, level, tau, chunk):
+    """:func:`best_set` with the pair SDs ``sd`` of :func:`_pair_sd` given."""
     n = s.size
     if d.shape[0] < 2:
         return np.arange(n), math.nan
-    sd = _pair_sd(d)
     tiny = 1e-12 * max(1.0, float(np.nanmax(np.abs(s))))
     ok = sd > tiny
     dev = d - s[None, :]
     inv = np.where(ok, 1.0 / np.where(ok, sd, 1.0), 0.0)
-    skip = np.where(ok, 0.0, -np.inf)  # a pair without spread never attains the max
-    chunk = chunk or max(1, int(2e6 // (d.shape[0] * n)))  # (B, chunk, n) blocks of ~16 MB: in cache, in place
-    tmax = np.full(d.shape[0], -np.inf)
-    for j0 in range(0, n, chunk):
-        js = slice(j0, min(n, j0 + chunk))
-        diff = dev[:, None, :] - dev[:, js, None]  # (s*_k - s_k) - (s*_j - s_j)
-        diff *= inv[js]
-        diff += skip[js]
-        np.maximum(tmax, diff.max(axis=(1, 2)), out=tmax)
+    off = ok.copy()
+    np.fill_diagonal(off, False)
+    if chunk is None and off.any() and np.array_equal(inv, inv.T):
+        tmax = _max_abs_t(dev, inv)
+    else:
+        skip = np.where(ok, 0.0, -np.inf)  # a pair without spread never attains the max
+        chunk = chunk or max(1, int(2e6 // (d.shape[0] * n)))  # (B, chunk, n) blocks of ~16 MB: in cache, in place
+        tmax = np.full(d.shape[0], -np.inf)
+        for j0 in range(0, n, chunk):
+            js = slice(j0, min(n, j0 + chunk))
+            diff = dev[:, None, :] - dev[:, js, None]  # (s*_k - s_k) - (s*_j - s_j)
+            diff *= inv[js]
+            diff += skip[js]
+            np.maximum(tmax, diff.max(axis=(1, 2)), out=tmax)
     c = float(np.quantile(tmax, level))
     gap = s[None, :] - s[:, None]
     better = (gap > np.where(ok, c * sd, tiny)).sum(axis=1)
     return np.flatnonzero(better < tau), c
+
+
+def _max_abs_t(dev: np.ndarray, inv: np.ndarray, rows: int = 128, cells: int = 1 << 16) -> np.ndarray:
+    """Per resample, the max over ordered pairs j != k of ``(dev_k - dev_j) * inv_jk`` when ``inv`` is
+    symmetric (as the pair SDs of :func:`_pair_sd` are) and some pair has spread: the pair (k, j)
+    then gives exactly the negated value, so the max is that of ``|dev_k - dev_j| * inv_jk`` over
+    k >= j (a pair without spread, inv 0, gives 0, below the max, which is >= 0). Blocks of
+    ``rows`` resamples x a few j x the k >= j fit in cache; the same numbers as the full sweep."""
+    B, n = dev.shape
+    tmax = np.full(B, -np.inf)
+    c = max(1, cells // (rows * n))
+    buf = np.empty(min(rows, B) * c * n)
+    for b0 in range(0, B, rows):
+        dv = dev[b0:b0 + rows]
+        out = tmax[b0:b0 + rows]
+        for j0 in range(0, n, c):
+            j1 = min(n, j0 + c)
+            diff = buf[:len(dv) * (j1 - j0) * (n - j0)].reshape(len(dv), j1 - j0, n - j0)
+            np.subtract(dv[:, None, j0:], dv[:, j0:j1, None], out=diff)
+            np.abs(diff, out=diff)
+            diff *= inv[j0:j1, j0:]
+            np.maximum(out, diff.max(axis=(1, 2)), out=out)
+    return tmax
 
 
 def _validate(table, method, resample, n_boot, ci, models, metrics, error_kinds):
@@ -557,9 +594,12 @@ def rank_uncertainty(
     rank0 = rank_models(pd.Series(s0, index=ids)).to_numpy()
     rng = check_seed(seed)
     dist = np.empty((n_boot, len(ids)))
-    for start in range(0, n_boot, _CHUNK):  # drawn and scored a chunk at a time
-        k = min(_CHUNK, n_boot - start)
-        dist[start:start + k] = rs.scores_many(rs.draw_many(rng, k))
+    # small products: multithreaded BLAS only makes its threads wait for each other (up to 50x slower on a busy
+    # machine); the numbers do not depend on it
+    with threadpool_limits(limits=1, user_api="blas"):
+        for start in range(0, n_boot, _CHUNK):  # drawn and scored a chunk at a time
+            k = min(_CHUNK, n_boot - start)
+            dist[start:start + k] = rs.scores_many(rs.draw_many(rng, k))
     order = np.argsort(rank0, kind="stable")
     alpha = (1 - ci) / 2
     if n_boot:
@@ -574,8 +614,10 @@ def rank_uncertainty(
         finite = np.isfinite(s_ok).all() and np.isfinite(filled).all()
         d_use, s_use = (dist, s0) if finite else (np.where(np.isfinite(dist), dist, np.nanmin(dist) - 1),
                                                   np.where(ok, s0, np.nanmin(s0) - 1))
-        slo, shi, c = simultaneous_rank_intervals(s_use, d_use, ci, family=fam)
-        best_idx, c1 = best_set(s_use, d_use, ci)
+        with threadpool_limits(limits=1, user_api="blas"):
+            sd = _pair_sd(d_use)  # shared by the simultaneous intervals and the best set
+        slo, shi, c = _simultaneous(s_use, d_use, sd, ci, fam, None)
+        best_idx, c1 = _best_set(s_use, d_use, sd, ci, 1, None)
     else:
         lo = hi = p1 = slo = shi = np.full(len(ids), np.nan)
         c = c1 = math.nan

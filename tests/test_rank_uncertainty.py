@@ -151,3 +151,45 @@ def test_batched_scores_equal_scores_draw_by_draw(method, resample):
             split = [({k: v[i] for k, v in counts.items()}, None if noise is None else noise[i]) for i in range(7)]
             np.testing.assert_allclose(rs.scores_many((counts, noise)), np.stack([rs.scores(d) for d in split]),
                                        atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("case", ["plain", "flat_pairs", "nan"])
+def test_best_set_blocked_sweep_equals_the_full_sweep(case):
+    """The cache-blocked sweep over k >= j (symmetric pair SDs) gives the same critical value and
+    set as the sweep over every ordered pair (``chunk=`` forces it)."""
+    rng = np.random.default_rng(5)
+    s = rng.normal(size=40)
+    d = s + rng.normal(0, 0.4, (300, 40)) * rng.uniform(0.2, 2, 40)
+    if case == "flat_pairs":  # two models without spread and two with identical replicates
+        d[:, 3] = s[3]
+        d[:, 7] = s[7]
+        d[:, 9] = d[:, 8] + (s[9] - s[8])
+    if case == "nan":
+        d[5, 2] = np.nan
+    fast, c_fast = best_set(s, d)
+    slow, c_slow = best_set(s, d, chunk=3)
+    assert fast.tolist() == slow.tolist()
+    assert c_fast == c_slow or (np.isnan(c_fast) and np.isnan(c_slow))
+
+
+@pytest.mark.parametrize("case", ["C", "F", "nan", "flat"])
+def test_leaf_zscores_once_equal_the_whole_batch(case):
+    """domain_zscore under benchmark resampling standardises the leaf matrix once and repeats it in
+    the memory layout of the batch: the same numbers and strides, so later reductions match too."""
+    from alignfactors.aggregation import _EVERY_MODEL, _repeat_rows, _standardise
+
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(37, 9))
+    if case == "F":
+        x = np.asfortranarray(x)
+    if case == "nan":
+        x = np.asfortranarray(x)
+        x[rng.random(x.shape) < 0.1] = np.nan
+    if case == "flat":
+        x[:, 2] = 1.0
+    full = _standardise(np.broadcast_to(x, (50, *x.shape)), _EVERY_MODEL)
+    once = _repeat_rows(_standardise(np.broadcast_to(x, (2, *x.shape)), _EVERY_MODEL), 50)
+    np.testing.assert_array_equal(once, full)
+    assert once.strides == full.strides
+    col_full, col_once = full[:, :, 4], once[:, :, 4]
+    np.testing.assert_array_equal(_standardise(col_once, _EVERY_MODEL), _standardise(col_full, _EVERY_MODEL))

@@ -546,7 +546,7 @@ def run_rankings_extras(table, cleaned, dec, opts, common, clusters=None) -> dic
     methods = [m for m in opts["aggregation_methods"] if m != "brainscore"] + \
         (["brainscore"] if "brainscore" in opts["aggregation_methods"] else [])
     if hasattr(table.tree, "leaves") and all(d in set(cleaned.domains) for d in ("neural", "behavioral")):
-        out["balance_cleanings"] = balance_across_cleanings(table, methods=methods)
+        out["balance_cleanings"] = balance_across_cleanings(table, methods=methods, n_jobs=plain["n_jobs"])
     src = benchmark_sources(table, cleaned.matrix.columns)
     if 1 < src.nunique() < len(src):
         out["sources"] = source_agreement(cleaned.matrix, src, method=opts["method"], clusters=codes, **plain)
