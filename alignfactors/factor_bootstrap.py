@@ -105,7 +105,8 @@ class _LoadingsStatistic:
             corr = np.stack([resampled_correlation(self.x + noise[b], weights[b:b + 1], method,
                                                    ties=RankPlan(self.x + noise[b]) if method == "spearman" else None)[0]
                              for b in todo])
-        keep = np.isfinite(corr).all(axis=(1, 2))  # a metric constant in this resample: undefined, counted by the engine
+        # a metric constant in this resample: undefined, counted by the engine
+        keep = np.isfinite(corr).all(axis=(1, 2))
         rows, corr = todo[keep], corr[keep]
         if rows.size == 0:
             return out

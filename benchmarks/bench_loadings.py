@@ -284,7 +284,8 @@ def _vs_ref(ref: str, k: int, rotation: str, n_boot: int, say) -> None:
     d = np.abs(o[:, :pk] - n[:, :pk]).max(axis=1)
     gpa_stop = o[:, -2] == 1
     say(f"Aligned loadings per replicate, |old - new| (max over the {pk} loadings): median {np.median(d):.1e}, "
-        f"99th percentile {np.quantile(d, 0.99):.1e}, max {d.max():.1e}; replicates above 1e-3: {int((d > 1e-3).sum())}, "
+        f"99th percentile {np.quantile(d, 0.99):.1e}, max {d.max():.1e}; "
+        f"replicates above 1e-3: {int((d > 1e-3).sum())}, "
         f"all of them among the {int(gpa_stop.sum())} that the old code flagged non-converged (GPA stopped at 1000 "
         f"iterations): {bool(np.all(gpa_stop[d > 1e-3]))}. Max over the replicates the old code converged: "
         f"{d[~gpa_stop].max():.1e}.\n")
@@ -296,10 +297,12 @@ def _vs_ref(ref: str, k: int, rotation: str, n_boot: int, say) -> None:
         se = _quantile_mcse(boot_n, a)
         perc = np.abs(np.quantile(boot_o, a, axis=0) - np.quantile(boot_n, a, axis=0)) / se
         bca = np.abs(old[col] - new[col]) / se
-        rows.append((a, "BCa (the report's)", np.abs(old[col] - new[col]).max(), np.median(se), bca.max(), np.mean(bca < 1)))
+        rows.append((a, "BCa (the report's)", np.abs(old[col] - new[col]).max(), np.median(se), bca.max(),
+                     np.mean(bca < 1)))
         rows.append((a, "percentile", np.abs(np.quantile(boot_o, a, axis=0) - np.quantile(boot_n, a, axis=0)).max(),
                      np.median(se), perc.max(), np.mean(perc < 1)))
-    say("| endpoint | interval | max abs(old - new) | median MC SE | max abs(old - new) / MC SE | share within 1 MC SE |")
+    say("| endpoint | interval | max abs(old - new) | median MC SE | max abs(old - new) / MC SE "
+        "| share within 1 MC SE |")
     say("| --- | --- | ---: | ---: | ---: | ---: |")
     for a, kind, dmax, se, rmax, share in rows:
         say(f"| {a:.1%} | {kind} | {dmax:.2e} | {se:.2e} | {rmax:.3f} | {share:.1%} |")
@@ -329,7 +332,8 @@ def _gpa_stopped(weights: np.ndarray, k: int, rotation: str, say) -> None:
     oblique = rotation in ("oblimin", "quartimin", "geomin_obl")
     Ln, _, okn, itn = K.rotate_newton(A, crit, oblique=oblique, Tmat=start)
     Lg, _, okg, itg = K.gpa_rotate(A, crit, oblique=oblique, Tmat=start, eps=1e-6, max_iter=50000)
-    d = [np.abs(_align(Ln[i], stat.target, "tucker") - _align(Lg[i], stat.target, "tucker")).max() for i in range(len(A))]
+    d = [np.abs(_align(Ln[i], stat.target, "tucker") - _align(Lg[i], stat.target, "tucker")).max()
+         for i in range(len(A))]
     say(f"The {len(A)} replicates the old code flagged non-converged (GPA stopped at its 1000 iterations): GPA "
         f"let run on from the same start (eps 1e-6, at most 50,000 iterations) converges in {int(okg.sum())} of "
         f"them, after {int(itg.min())}-{int(itg.max())} iterations, to the Newton solution (Newton: {int(okn.sum())} "
