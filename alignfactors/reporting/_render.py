@@ -82,20 +82,27 @@ def write_figures(res: ReportResults, folder: Path, n_jobs: int = 1) -> dict:
         from ._reliability_section import reliability_figure
 
         figs["reliability"] = lambda: reliability_figure(res.reliability)
+    jobs = [(make, folder / f"{name}.png") for name, make in figs.items()]
     if n_jobs == 1:
-        for name, make in figs.items():
-            _draw(make, folder / f"{name}.png")
-    else:
-        from joblib import Parallel, delayed
+        _draw_all(jobs)
+    else:  # this process draws a share while the workers draw the rest, one task each: the results the
+        # figures close over are pickled once per worker, not once per figure
+        from joblib import Parallel, delayed, effective_n_jobs
 
-        Parallel(n_jobs=n_jobs)(delayed(_draw)(make, folder / f"{name}.png") for name, make in figs.items())
+        k = max(1, min(len(jobs), effective_n_jobs(n_jobs)))
+        shares = [jobs[i::k] for i in range(k)]
+        others = Parallel(n_jobs=n_jobs, return_as="generator")(delayed(_draw_all)(s) for s in shares[1:]) \
+            if k > 1 else ()
+        _draw_all(shares[0])
+        list(others)
     return {name: f"figures/{name}.png" for name in figs}
 
 
-def _draw(make, path: Path) -> None:
+def _draw_all(jobs) -> None:
     from . import figures as F
 
-    F.save_figure(make(), path)
+    for make, path in jobs:
+        F.save_figure(make(), path)
 
 
 def _md_data(res: ReportResults) -> list[str]:
