@@ -433,6 +433,7 @@ def _warm_workers(n_jobs: int):
 
 def _import_package() -> int:
     import alignfactors  # noqa: F401  (the analyses' modules and their dependencies)
+    from . import figures  # noqa: F401  (matplotlib: the workers draw figures at the end)
 
     return os.getpid()
 
