@@ -204,23 +204,24 @@ def _input_hash(table, source) -> dict:
 #: and reliability lead). The run-wide bar weights each step by ``fixed + per_resample * n_boot``;
 #: only the ratios matter. A step missing here weighs ``_DEFAULT_STEP_COST``.
 STEP_COSTS: dict[str, tuple[float, float]] = {
-    "cleaning + agreement": (0.3, 0.0002),
-    "dimensionality": (1.3, 0.0177),
-    "factor analysis": (3.2, 0.0070),
-    "decomposition": (0.6, 0.0001),
-    "aggregation comparison": (5.4, 0.0097),
-    "resampling units": (1.0, 0.0026),
-    "reliability": (1.2, 0.0097),
-    "results.json": (0.2, 0.0),
-    "figures": (3.3, 0.0),
+    "cleaning + agreement": (0.4, 0.0),
+    "dimensionality": (2.3, 0.0161),
+    "factor analysis": (3.2, 0.0028),
+    "decomposition": (0.8, 0.0),
+    "aggregation comparison": (6.2, 0.0072),
+    "resampling units": (1.1, 0.0011),
+    "reliability": (1.3, 0.0099),
+    "results.json": (0.3, 0.0),
+    "figures": (4.7, 0.0),
     "report.md": (0.1, 0.0),
     # not measured (runs only on a snapshot with timestamps): estimated as the steps it repeats,
     # 4 dates x (agreement + dimensionality + decomposition); 0 when the input has no timestamps
-    "trend": (8.8, 0.0720),
+    "trend": (14.0, 0.0644),
 }
 #: Bootstrap bars each step runs (decomposition: the aggregate, then each part one level down;
-#: resampling units: agreement, dimensionality and decomposition under each of 3 units).
-STEP_BARS = {"decomposition": 4, "resampling units": 9}
+#: resampling units: agreement, dimensionality and decomposition under each of 3 units;
+#: reliability: the reliabilities, the corrected agreement and its dimensionality's two).
+STEP_BARS = {"decomposition": 4, "resampling units": 9, "reliability": 4}
 _DEFAULT_STEP_COST = (0.5, 0.002)
 #: Shape of the data STEP_COSTS was measured on: cleaned models and metrics, and the parts one
 #: level below the aggregate that the decomposition's Shapley shares run over (2^parts subsets).
@@ -334,8 +335,6 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             not_clustered = [f.__name__ for f in (bootstrap_loadings,)
                              if clusters is not None and "clusters" not in _clusters_kw(f, clusters)]
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
-            if warm is not None:  # the workers are up and have imported the package
-                list(warm)
             bar.update()
 
             bar.set_postfix_str("dimensionality")
@@ -406,6 +405,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                 caught.append(msg)
     finally:
         bar.close()
+        if warm is not None:  # long done: the analyses' first parallel step queued behind the warm-up
+            list(warm)
     record = {"option": opts["clusters"] if not isinstance(opts["clusters"], pd.Series) else "Series",
               "used": clusters if not isinstance(clusters, pd.Series) else "Series", "unit": unit,
               "n_units": agr.mean.n_units, "not_clustered": not_clustered}
@@ -421,8 +422,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
 
 def _warm_workers(n_jobs: int):
     """Start the worker processes at once: they import the package while this process loads and
-    cleans the table and measures agreement (in threads). Returns the warm-up tasks' generator, to
-    be consumed before the first step that needs the workers; None without workers."""
+    cleans the table and measures agreement (in threads). Returns the warm-up tasks' generator
+    (consumed at the end; the first parallel step simply queues behind it); None without workers."""
     from joblib import Parallel, delayed, effective_n_jobs
 
     if n_jobs == 1 or effective_n_jobs(n_jobs) <= 1:
