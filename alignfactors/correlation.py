@@ -144,8 +144,9 @@ def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return _corr_from_cov(np.matmul(zc * w, np.ascontiguousarray(np.swapaxes(zc, -1, -2))))
 
 
-def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted Pearson of resample ranks, given doubled as integers (p * n, B) from :func:`_doubled_ranks`.
+def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray, m: int = 1) -> np.ndarray:
+    """Weighted Pearson of resample ranks, given doubled as integers (m * p * n, B) from
+    :func:`_doubled_ranks`: ``(B, p, p)``, or ``(B, m, p, p)`` for m column blocks of p metrics each.
 
     Centred at ``N + 1`` (N drawn models), the doubled ranks ``d`` of a column sum to zero under
     the weights (the ranks of N items sum to N (N + 1) / 2 whatever the ties), so the weighted
@@ -154,17 +155,17 @@ def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray) -> np.ndarray:
     ``N^3``; while that is below 2^24 (N <= 255 drawn models) they are exact in float32 too,
     which halves the memory traffic; larger resamples use float64 (exact up to n ~ 10^5).
     """
-    b = weights.shape[0]
-    pn = doubled.shape[0]
-    n = weights.shape[1]
+    b, n = weights.shape
+    p = doubled.shape[0] // (m * n)
     total = weights.sum(axis=1)
     ftype = np.float32 if total.max() <= 255 else np.float64
-    d = np.empty((b, pn), dtype=ftype)
+    d = np.empty((b, doubled.shape[0]), dtype=ftype)
     np.subtract(doubled.T, (total + 1).astype(ftype)[:, None], out=d)  # the transpose rides on the cast
-    d = d.reshape(b, pn // n, n)
-    dw = d * weights.astype(ftype)[:, None, :]
+    d = d.reshape(b * m, p, n)
+    dw = (d.reshape(b, m * p, n) * weights.astype(ftype)[:, None, :]).reshape(b * m, p, n)
     s = np.matmul(dw, np.swapaxes(d, 1, 2)).astype(np.float64)
-    return _corr_from_cov(s)
+    r = _corr_from_cov(s)
+    return r if m == 1 else r.reshape(b, m, p, p)
 
 
 def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spearman", ties=None) -> np.ndarray:
@@ -210,24 +211,7 @@ def stacked_correlation(stack: np.ndarray, weights: np.ndarray, method: str = "s
         return np.concatenate([stacked_correlation(stack, weights[s:s + chunk], method, ties)
                                for s in range(0, b, chunk)])
     wide = None if ties is not None else np.hstack(list(stack))
-    doubled = _doubled_ranks(wide, weights, ties)  # (m p n, B)
-    return _weighted_spearman(doubled, weights).reshape(b, m, p, p) if m == 1 else \
-        _weighted_spearman_blocks(doubled, weights, m)
-
-
-def _weighted_spearman_blocks(doubled: np.ndarray, weights: np.ndarray, m: int) -> np.ndarray:
-    """:func:`_weighted_spearman` of m column blocks at once: ``(B, m, p, p)``."""
-    b, n = weights.shape
-    p = doubled.shape[0] // (m * n)
-    total = weights.sum(axis=1)
-    ftype = np.float32 if total.max() <= 255 else np.float64
-    d = np.empty((b, doubled.shape[0]), dtype=ftype)
-    np.subtract(doubled.T, (total + 1).astype(ftype)[:, None], out=d)
-    d = d.reshape(b, m * p, n)
-    dw = (d * weights.astype(ftype)[:, None, :]).reshape(b * m, p, n)
-    d = d.reshape(b * m, p, n)
-    s = np.matmul(dw, np.swapaxes(d, 1, 2)).astype(np.float64)
-    return _corr_from_cov(s).reshape(b, m, p, p)
+    return _weighted_spearman(_doubled_ranks(wide, weights, ties), weights, m).reshape(b, m, p, p)
 
 
 def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:

@@ -442,9 +442,7 @@ def _intervals(theta_hat, dist, jack, level, method, chunk=512, n_threads=1):
         slices = [slice(c0, min(p, c0 + chunk)) for c0 in range(0, p, chunk)]
         args = (theta_hat, dist, jack, alpha, z, method, a_all, out)
         if n_threads > 1 and len(slices) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            with _thread_pool(n_threads) as pool:
                 list(pool.map(lambda sl: _interval_chunk(sl, *args), slices))
         else:
             for sl in slices:

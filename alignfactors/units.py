@@ -98,18 +98,22 @@ def _rows(quantity: str, est, unit: str) -> dict:
             "ci_low": est.ci[0], "ci_high": est.ci[1], "se": est.se, "method": est.method}
 
 
-def _reused(result, common: dict, method: str | None, **expected):
-    """``result`` when its recorded options are the ones of this call (else None: recompute)."""
-    if result is None:
+def _reused(result, common: dict, same_data: bool, **expected):
+    """``result`` when it was computed on this call's data (``same_data``) with its options (recorded
+    n_boot, ci, ci_method, seed and ``expected``); else None, and it is recomputed."""
+    if result is None or not same_data:
         return None
     o = getattr(result, "options", {}) or {}
     want = {"n_boot": int(common["n_boot"]), "ci": float(common["ci"]), "ci_method": common["ci_method"],
             "seed": seed_record(common["seed"]), **expected}
-    if any(o.get(k) != v for k, v in want.items()):
-        return None
-    if method is not None and getattr(result, "method", method) != method:
-        return None
-    return result
+    return result if all(o.get(k) == v for k, v in want.items()) else None
+
+
+def _same_groups(a, b) -> bool:
+    """Two metric -> domain groupings (or None) are the same."""
+    if a is None or b is None:
+        return a is None and b is None
+    return pd.Series(a).astype(str).sort_index().equals(pd.Series(b).astype(str).sort_index())
 
 
 def compare_units(
@@ -163,9 +167,10 @@ def compare_units(
     reuse : dict, optional
         Results already computed on the same data, e.g. by a report: ``{unit: {"agreement": ...,
         "dimensionality": ..., "decomposition": ...}}``. A result is taken instead of being
-        recomputed only when its recorded options (n_boot, ci, ci_method, seed, resampling unit
-        and number of units, correlation method) are those this call would use; otherwise it is
-        recomputed. The numbers are the same either way.
+        recomputed only when it was computed on these models and metrics (and groups, aggregate,
+        parts, missing policy) with the options this call would use (n_boot, ci, ci_method, seed,
+        correlation method, resampling unit and number of units); otherwise it is recomputed.
+        The numbers are the same either way.
 
     Returns
     -------
@@ -209,10 +214,14 @@ def compare_units(
             design[label] = design_effect(matrix, lab, **common, missing="complete")
         given = (reuse or {}).get(u, {})
         unit_n = {"unit": unit_of(u), "n_units": len(matrix) if u is None else int(pd.Series(clusters).nunique())}
-        agr = _reused(given.get("agreement"), common, method, **unit_n)
+        cols = [str(c) for c in matrix.columns]
+        a, d = given.get("agreement"), given.get("dimensionality")
+        agr = _reused(a, common, a is not None and a.method == method and a.n_models == len(matrix)
+                      and [str(c) for c in a.matrix.columns] == cols and _same_groups(a.groups, groups), **unit_n)
         if agr is None:
             agr = agreement(matrix, method=method, groups=groups, missing="complete", clusters=clusters, **common)
-        dim = _reused(given.get("dimensionality"), common, method, **unit_n)
+        dim = _reused(d, common, d is not None and d.method == method and d.n_models == len(matrix)
+                      and d.n_metrics == len(cols), **unit_n)
         if dim is None:
             dim = dimensionality(matrix, method=method, rules=["kaiser"], clusters=clusters, **common)
         rows.append(_rows("agreement mean", agr.mean, label))
@@ -221,8 +230,10 @@ def compare_units(
         rows.append(_rows("participation ratio", dim.participation_ratio, label))
         if aggregate is not None and aggregate in table.scores.columns:
             # every model with the aggregate and its parts, as the report's decomposition
-            dec = _reused(given.get("decomposition"), common, None, unit=unit_n["unit"])
-            if dec is None or dec.aggregate != aggregate or (parts is not None and list(dec.parts) != list(parts)):
+            g = given.get("decomposition")
+            dec = _reused(g, common, g is not None and g.aggregate == aggregate and g.missing == "as_website"
+                          and (parts is None or list(g.parts) == list(parts)), unit=unit_n["unit"])
+            if dec is None:
                 dec = decompose(table, aggregate=aggregate, parts=parts, levels=False, clusters=u, **common)
             rows += [_rows(f"r2 {p}", e, label) for p, e in dec.r2.items()]
             rows += [_rows(f"shapley {p}", e, label) for p, e in dec.shapley.items()]
