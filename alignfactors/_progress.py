@@ -245,16 +245,21 @@ class StepProgress:
     def sub(self, index: int, fraction: float, kind: str = "bootstrap") -> None:
         """Resample bar ``index`` of ``kind`` in the running step is ``fraction`` done.
 
-        A step's bootstrap bars share the first ``s`` of the step, its jackknife bars the rest,
-        where ``s`` = :attr:`boot_share` of the step (its per-resample share of the cost; default
-        1). Bar k of E expected bars (:attr:`bars`, default 1) covers the k-th E-th of its share.
-        The step's fraction never goes back.
+        A step runs E bootstraps (:attr:`bars`, default 1), each followed by its jackknife (BCa);
+        bootstrap k and its jackknife cover the k-th E-th of the step: the bootstrap the first
+        ``s`` of it, the jackknife the rest, where ``s`` = :attr:`boot_share` of the step (its
+        per-resample share of the cost; default 1). A jackknife belongs to the bootstrap that ran
+        last. The step's fraction never goes back.
         """
         s = self.boot_share.get(self.name, 1.0)
         e = max(self.bars.get(self.name, 1), 1)
-        x = (min(index, e - 1) + min(max(float(fraction), 0.0), 1.0)) / e
-        f = s * x if kind == "bootstrap" else s + (1 - s) * x
-        self.fraction = max(self.fraction, min(f, 1.0))
+        f = min(max(float(fraction), 0.0), 1.0)
+        if kind == "bootstrap":
+            k, within = index, s * f
+        else:
+            k, within = max(self.n_bars.get("bootstrap", 1) - 1, 0), s + (1 - s) * f
+        x = (min(k, e - 1) + within) / e
+        self.fraction = max(self.fraction, min(x, 1.0))
 
     def close(self, ok: bool = True) -> None:
         """End the last step, stop the heartbeat and print the final state."""

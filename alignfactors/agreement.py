@@ -14,7 +14,7 @@ from ._formatting import estimates_frame, json_number, markdown_table, text_tabl
 from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
-from ._options import check_options, provenance, subset_codes
+from ._options import check_options, plain_float, provenance, subset_codes
 from .families import cluster_codes
 from .families import matrix_names
 from .resampling import bootstrap
@@ -248,7 +248,7 @@ def agreement(
                   progress=progress, missing=missing, allowed_missing=("pairwise", "complete"), where="agreement")
     groups = _validate(matrix, method, groups, n_boot, missing)
     codes, unit = cluster_codes(clusters, matrix.index, names=matrix_names(matrix))
-    data = matrix.astype(float)
+    data = plain_float(matrix)
     if missing == "complete":
         keep = data.notna().all(axis=1).to_numpy()
         data = data.loc[keep]

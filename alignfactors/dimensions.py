@@ -28,7 +28,7 @@ from ._dimension_rules import (_cv_likelihood, _eigh_desc, _fa1_fit_batch, _fa1_
                               _null_eigenvalues, _null_pool, null_plan, _rule_ks, _threshold)
 from .estimate import Estimate
 from .families import _design_effect_statistic, matrix_names, resolve_clusters
-from ._options import check_options, provenance, seed_record, unit_of
+from ._options import check_options, plain_float, provenance, seed_record, unit_of
 from .resampling import bootstrap, check_n_boot_ci, child_rng, root_seed
 
 __all__ = ["dimensionality", "Dimensionality", "RULES"]
@@ -469,7 +469,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     notes: list[str] = []
     raw = matrix is not None
     if raw:
-        data = matrix.astype(float)
+        data = plain_float(matrix)
         x = data.to_numpy()
         r_full = correlation_matrix(data, method)[0].to_numpy()
         if correction is not None:  # reliability=: the corrected, cor.smooth-ed matrix (see attenuation.py)
