@@ -6,6 +6,7 @@ rounding happens here and nowhere else.
 
 from __future__ import annotations
 
+from functools import partial
 from importlib import metadata
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -61,27 +62,29 @@ def write_figures(res: ReportResults, folder: Path, n_jobs: int = 1) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     names = res.table.models["model_name"] if "model_name" in res.table.models else None
     labels = None if names is None else names.to_dict()  # figures add the id: F.model_label
+    # each figure gets only the results it draws (not ``res``): a worker receives its share pickled
     figs = {
-        "correlation_heatmap": lambda: F.correlation_heatmap(res.agreement.matrix, res.cleaned.domains,
-                                                             label=f"{res.agreement.method.capitalize()} r"),
-        "scree": lambda: F.scree_plot(res.dimensionality),
-        "loadings": lambda: F.loadings_heatmap(res.factors.loadings_, res.cleaned.domains),
-        "rank_changes": lambda: F.rank_changes(res.comparison.ranks, top=res.options["top_models"], labels=labels),
-        "rank_intervals": lambda: F.rank_intervals(
+        "correlation_heatmap": partial(F.correlation_heatmap, res.agreement.matrix, res.cleaned.domains,
+                                       label=f"{res.agreement.method.capitalize()} r"),
+        "scree": partial(F.scree_plot, res.dimensionality),
+        "loadings": partial(F.loadings_heatmap, res.factors.loadings_, res.cleaned.domains),
+        "rank_changes": partial(F.rank_changes, res.comparison.ranks, top=res.options["top_models"], labels=labels),
+        "rank_intervals": partial(
+            F.rank_intervals,
             res.comparison.rank_intervals[res.comparison.rank_intervals["method"] == res.comparison.methods[0]],
             top=res.options["top_models"], labels=labels,
             title=f"Rank uncertainty of the top {res.options['top_models']} models ({res.comparison.methods[0]})"),
     }
     if res.scatter is not None:
         a = res.scatter.attrs
-        figs["parts_scatter"] = lambda: F.scatter_parts(res.scatter, x=a["x"], y=a["y"],
-                                                        colour_label=f"{a['colour']} rank")
+        figs["parts_scatter"] = partial(F.scatter_parts, res.scatter, x=a["x"], y=a["y"],
+                                        colour_label=f"{a['colour']} rank")
     if getattr(res, "trend", None) is not None:
         figs["trend"] = res.trend.plot
     if getattr(res, "reliability", None) is not None:
         from ._reliability_section import reliability_figure
 
-        figs["reliability"] = lambda: reliability_figure(res.reliability)
+        figs["reliability"] = partial(reliability_figure, res.reliability)
     jobs = [(make, folder / f"{name}.png") for name, make in figs.items()]
     if n_jobs == 1:
         _draw_all(jobs)

@@ -16,6 +16,7 @@ import json
 import os
 import shutil
 import tempfile
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -340,6 +341,8 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
             bar.update()
 
+            if warm is not None:  # this process waits on the workers from here: meanwhile it imports matplotlib
+                threading.Thread(target=_import_figures, daemon=True).start()
             bar.set_postfix_str("dimensionality")
             dim = dimensionality(cleaned.matrix, method=opts["method"], **full, clusters=clusters)
             bar.update()
@@ -449,6 +452,10 @@ def _warm_workers(n_jobs: int):
         return None
     return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
         delayed(_import_package)() for _ in range(effective_n_jobs(n_jobs)))
+
+
+def _import_figures() -> None:
+    from . import figures  # noqa: F401
 
 
 def _import_package() -> int:
