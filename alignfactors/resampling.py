@@ -437,7 +437,8 @@ def _intervals(theta_hat, dist, jack, level, method, chunk=512, n_threads=1):
         if jack is not None:
             diff = jack.mean(axis=0) - jack
             denom = 6.0 * np.sum(diff**2, axis=0) ** 1.5
-            a_all = np.where(denom > 0, np.sum(diff**3, axis=0) / denom, np.nan)
+            # diff * diff**2, not diff**3: numpy's power with exponent 3 calls pow() (30x slower)
+            a_all = np.where(denom > 0, np.sum(diff * diff**2, axis=0) / denom, np.nan)
             a_all[~np.all(np.isfinite(jack), axis=0)] = np.nan
         slices = [slice(c0, min(p, c0 + chunk)) for c0 in range(0, p, chunk)]
         args = (theta_hat, dist, jack, alpha, z, method, a_all, out)
@@ -464,7 +465,12 @@ def _interval_chunk(sl, theta_hat, dist, jack, alpha, z, method, a_all, out) -> 
         th = theta_hat[sl]
         ok = (m >= 2) & np.isfinite(th)
         if d.size:
-            sd = np.std(d, axis=1, ddof=1) if all_finite else np.nanstd(d, axis=1, ddof=1)
+            if all_finite:  # np.std's passes in one product: the centred sum of squares by einsum
+                c = d - d.mean(axis=1, keepdims=True)
+                sd = np.sqrt(np.einsum("ij,ij->i", c, c) / (d.shape[1] - 1)) if d.shape[1] > 1 else np.full(len(d), np.nan)
+                del c
+            else:
+                sd = np.nanstd(d, axis=1, ddof=1)
             out["se"][sl] = np.where(m >= 2, sd, np.nan)
         probs = np.broadcast_to(np.array([[alpha], [1 - alpha]]), (2, d.shape[0])).copy()
         chunk_used = np.where(ok, "percentile", "none").astype(object)
