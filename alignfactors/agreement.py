@@ -293,8 +293,10 @@ def agreement(
 
         # ~64 resamples a batch keeps the (B, p, n) rank arrays cache-friendly and bounded (~50 MB).
         statistic.batch_size = int(max(1, min(64, 5e7 // (8 * x.shape[0] * p * 4 + 8 * p * p))))
-        # numpy-bound batches of a few ms: with n_jobs they run in threads (see resampling.bootstrap)
-        statistic.threads = correction is None
+        # numpy-bound batches of a few ms: with n_jobs they run in threads (see resampling.bootstrap);
+        # a large table gets batches of a resample or two, whose per-row loop of the ranks holds the
+        # GIL: those run in processes (5,000 x 200: 64 s in threads, see reports/benchmark_scale.md)
+        statistic.threads = correction is None and statistic.batch_size >= 8
     else:
         def statistic(w, noise=None):
             out = []
