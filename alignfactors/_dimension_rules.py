@@ -142,7 +142,7 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
 
 def null_plan(pool, method):
     """The rank plan of the null data sets side by side (Spearman), else None."""
-    return RankPlan(np.hstack(list(pool))) if method == "spearman" else None
+    return RankPlan(list(pool)) if method == "spearman" else None
 
 
 def _threshold(sims, quantile, axis=0):

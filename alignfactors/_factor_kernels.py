@@ -26,6 +26,7 @@ import numpy as np
 from scipy import optimize
 from scipy.linalg import lapack
 
+_FA1_CHUNK = 2e6  # matrix cells per fa1_fit_batch pass (16 MB per float64 array)
 LOWER_BOUND = 0.005  # psych::fa (and factor_analyzer) bound the uniquenesses to [0.005, 1]
 _EPS = np.finfo(float).eps
 
@@ -306,6 +307,10 @@ def fa1_fit_batch(r: np.ndarray, *, max_iter: int = 50, tol: float = 1e-11) -> t
     """
     r = np.asarray(r, dtype=float)
     m, p, _ = r.shape
+    step = max(1, int(_FA1_CHUNK // (p * p)))
+    if m > step:  # Newton holds about ten (m, p, p) arrays: bound them (160 null matrices of 200 metrics: 0.3 GB)
+        parts = [fa1_fit_batch(r[s:s + step], max_iter=max_iter, tol=tol) for s in range(0, m, step)]
+        return np.concatenate([a for a, _ in parts]), np.concatenate([b for _, b in parts])
     out, load_out = np.full((m, p), np.nan), np.full((m, p), np.nan)
     if m == 0:
         return out, load_out

@@ -59,8 +59,37 @@ class RankPlan:
     before its tie group and the count up to the end of its tie group.
     """
 
-    def __init__(self, x: np.ndarray):
-        x = np.asarray(x, dtype=float)
+    def __init__(self, x):
+        """``x``: an (n, p) array, or a list of (n, p_j) blocks taken side by side (as ``np.hstack``
+        would, without building it: the null data sets of parallel analysis)."""
+        is_blocks = isinstance(x, (list, tuple)) and len(x) > 0 and all(np.ndim(b) == 2 for b in x)
+        blocks = [np.asarray(b, dtype=float) for b in (x if is_blocks else [x])]
+        n = blocks[0].shape[0]
+        p = sum(b.shape[1] for b in blocks)
+        # int32 positions while they fit: a plan per null data set is kept for a whole bootstrap
+        itype = np.int32 if p * (n + 1) < 2**31 else np.int64
+        order = np.empty((n, p), dtype=itype)   # sorted position major: row of x at (position, column)
+        before, upto = np.empty((p, n), dtype=itype), np.empty((p, n), dtype=itype)
+        # columns are independent: a few at a time, so that the int64 temporaries of the sort stay
+        # small (20 null sets of 5,000 x 200 side by side took 1 GB at once)
+        step = max(1, int(_CHUNK_ELEMENTS // 8 // max(n, 1)))
+        c0 = 0
+        for b in blocks:
+            for j in range(0, b.shape[1], step):
+                xc = b[:, j:j + step]
+                k = xc.shape[1]
+                o, bf, up = self._columns(xc)
+                order[:, c0:c0 + k] = o
+                cols = np.arange(c0, c0 + k)[:, None]
+                before[c0:c0 + k] = bf.T * p + cols
+                upto[c0:c0 + k] = (up.T + 1) * p + cols
+                c0 += k
+        self.shape = (n, p)
+        self.order, self.before, self.upto = order.ravel(), before.ravel(), upto.ravel()
+
+    @staticmethod
+    def _columns(x: np.ndarray):
+        """Stable sort order of each column, and each row's first and last sorted position of its tie group."""
         n, p = x.shape
         order = np.argsort(x, axis=0, kind="stable")
         xs = np.take_along_axis(x, order, axis=0)
@@ -72,13 +101,7 @@ class RankPlan:
         end_group[:-1] = new_group[1:]
         last = np.flip(np.minimum.accumulate(np.flip(np.where(end_group, pos, n), axis=0), axis=0), axis=0)
         inv = np.argsort(order, axis=0, kind="stable")
-        # int32 positions while they fit: a plan per null data set is kept for a whole bootstrap
-        itype = np.int32 if p * (n + 1) < 2**31 else np.int64
-        cols = np.arange(p)[:, None]
-        self.shape = (n, p)
-        self.order = order.ravel().astype(itype)  # sorted position major: row of x at (position, column)
-        self.before = (np.take_along_axis(first, inv, axis=0).T * p + cols).ravel().astype(itype)
-        self.upto = ((np.take_along_axis(last, inv, axis=0).T + 1) * p + cols).ravel().astype(itype)
+        return order, np.take_along_axis(first, inv, axis=0), np.take_along_axis(last, inv, axis=0)
 
 
 def resampled_ranks(x: np.ndarray, weights: np.ndarray, ties: RankPlan | None = None) -> np.ndarray:
