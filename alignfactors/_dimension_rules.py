@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 from scipy import special, stats
@@ -138,6 +139,12 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
         if need_fa:
             fas[ok] = _fa1_fit_batch(rs_all[ok])[0]
     return pcs, fas
+
+
+class PoolShape(NamedTuple):
+    """Stands for the null pool where only its shape is read (Spearman with a rank plan)."""
+
+    shape: tuple
 
 
 def null_plan(pool, method):
