@@ -88,3 +88,24 @@ def test_stacked_correlation_equals_each_set_alone():
     np.testing.assert_array_equal(got, want)
     np.testing.assert_allclose(stacked_correlation(pool, w, "pearson"),
                                np.stack([resampled_correlation(z, w, "pearson") for z in pool], axis=1))
+
+
+def test_rank_plan_from_blocks_and_in_column_chunks_is_the_same_plan(monkeypatch):
+    """The plan of blocks side by side (the null sets, without np.hstack) and a plan built a few
+    columns at a time (to bound the sort's temporaries) are the plan of the whole matrix."""
+    import alignfactors.correlation as C
+
+    rng = np.random.default_rng(5)
+    x = np.round(rng.standard_normal((40, 9)), 1)  # ties
+    whole = C.RankPlan(x)
+    blocks = C.RankPlan([x[:, :4], x[:, 4:]])
+    monkeypatch.setattr(C, "_CHUNK_ELEMENTS", 8 * 40 * 2)  # two columns a pass
+    chunked = C.RankPlan(x)
+    for plan in (blocks, chunked):
+        assert plan.shape == whole.shape
+        for f in ("order", "before", "upto"):
+            np.testing.assert_array_equal(getattr(plan, f), getattr(whole, f))
+            assert getattr(plan, f).dtype == getattr(whole, f).dtype
+    w = np.stack([np.bincount(rng.integers(0, 40, 40), minlength=40) for _ in range(3)]).astype(float)
+    np.testing.assert_array_equal(resampled_correlation(x, w, "spearman", chunked),
+                                  resampled_correlation(x, w, "spearman"))

@@ -163,3 +163,14 @@ def test_rotate_batch_falls_back_to_gpa_with_its_flags(monkeypatch):
     np.testing.assert_array_equal(L[1::2], Lg)
     assert not cg.any() and not conv[1::2].any() and conv[::2].all()
     np.testing.assert_array_equal(it[1::2], itg)
+
+
+def test_fa1_fit_batch_in_passes_is_the_one_pass_fit(monkeypatch):
+    """Bounding the arrays of a large stack (passes of _FA1_CHUNK cells) changes no value."""
+    rng = np.random.default_rng(2)
+    stack = np.stack([np.corrcoef(rng.standard_normal((60, 8)).T) for _ in range(7)])
+    whole = K.fa1_fit_batch(stack)
+    monkeypatch.setattr(K, "_FA1_CHUNK", 3 * 64)  # three matrices a pass
+    parts = K.fa1_fit_batch(stack)
+    np.testing.assert_array_equal(parts[0], whole[0])
+    np.testing.assert_array_equal(parts[1], whole[1])

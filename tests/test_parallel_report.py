@@ -30,3 +30,31 @@ def test_results_identical_on_a_dask_local_cluster(tmp_path):
             Client(cluster), joblib.parallel_config(backend="dask"):
         on_dask = _run(tmp_path, "dask", n_jobs=2)
     assert on_dask == one
+
+
+def test_figure_shares_are_balanced_by_cost_and_keep_every_figure():
+    """The processes drawing figures get about equal measured cost, each figure exactly once."""
+    from alignfactors.reporting._render import FIGURE_COSTS, _balanced_shares
+
+    names = list(FIGURE_COSTS)
+    jobs = [(n, f"{n}.png") for n in names]
+    shares = _balanced_shares(names, jobs, 2)
+    assert sorted(j for s in shares for j in s) == sorted(jobs)
+    loads = [sum(FIGURE_COSTS[n] for n, _ in s) for s in shares]
+    assert max(loads) - min(loads) <= max(FIGURE_COSTS.values())
+    assert _balanced_shares(names[:1], jobs[:1], 2) == [[jobs[0]]]  # no empty share
+
+
+def test_prewarmed_workers_are_taken_once(monkeypatch):
+    """The CLI's early warm-up is used by the report instead of a second one, and consumed."""
+    from alignfactors.reporting import run as R
+
+    started = []
+    monkeypatch.setattr(R, "_PREWARMED", {})
+    R._PREWARMED[2] = iter(["warm"])
+    monkeypatch.setattr(R, "_import_package", lambda: started.append(1))
+    assert list(R._warm_workers(2)) == ["warm"]
+    assert R._PREWARMED == {}
+    R.prewarm(1)  # no workers: nothing kept
+    assert R._PREWARMED == {}
+    assert started == []  # no second warm-up was started

@@ -107,3 +107,18 @@ def test_jackknife_of_bca_is_counted_too(monkeypatch):
     # the step is half the run and its bootstrap half the step: 10, 20, 30 of 40 resamples -> 6, 12, 19%
     assert boots == [6, 12, 19]
     assert after_boot_and_jack == 1.0
+
+
+def test_each_jackknife_follows_its_own_bootstrap(monkeypatch):
+    """A step of several BCa bootstraps: a jackknife moves the bar within its bootstrap's share, so
+    the bar does not jump to the step's end at the first jackknife and stall there."""
+    monkeypatch.setattr(_progress, "LINE_INTERVAL", 0.0)
+    x = np.random.default_rng(0).normal(size=20)
+    with _progress.StepProgress({"boot": 1.0}, file=io.StringIO(), title="t", bars={"boot": 3},
+                                boot_share={"boot": 0.5}) as bar:
+        bar.step("boot")
+        seen = []
+        for _ in range(3):
+            bootstrap(_mean(x), 20, n_boot=40, batch_size=10, seed=0, progress=True)
+            seen.append(bar.fraction)
+    np.testing.assert_allclose(seen, [1 / 3, 2 / 3, 1.0])
