@@ -626,3 +626,48 @@ def test_batched_one_factor_values_equal_the_one_at_a_time_fit():
         got = kern.fa1_fit_batch(stack)[0]
         want = np.stack([kern.fa1_values(r) for r in stack])
         np.testing.assert_allclose(got, want, atol=2e-6)
+
+
+def test_factor_fit_table_in_processes_is_the_same_table_and_warnings():
+    """n_jobs fits the k in worker processes: the same rows, and their warnings re-issued in order."""
+    import warnings
+
+    from alignfactors.adequacy import factor_fit_table
+
+    rng = np.random.default_rng(4)
+    f = rng.normal(size=(120, 2))
+    x = f @ rng.uniform(0.5, 0.8, size=(2, 7)) + rng.normal(size=(120, 7))
+    x = np.column_stack([x, x[:, 0] + 1e-3 * rng.normal(size=120)])  # a near-copy: a Heywood case
+    X = pd.DataFrame(x)
+    out = {}
+    for n_jobs in (1, 2):
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t = factor_fit_table(X, 2, corr_method="pearson", n_jobs=n_jobs)
+        out[n_jobs] = (t, [(w.category, str(w.message)) for w in caught])
+    pd.testing.assert_frame_equal(out[1][0].table, out[2][0].table)
+    assert out[1][1] == out[2][1]
+    assert out[1][0].table["n_heywood"].max() > 0
+
+
+def test_factor_fit_table_reissues_a_fits_warnings(monkeypatch):
+    """A fit's warnings (other than convergence and smoothing, which the table reports itself) come
+    back from its process and are issued again by the caller."""
+    import warnings
+
+    import alignfactors.factors as F
+    from alignfactors.adequacy import _fit_row
+
+    fit = F.FactorModel.fit
+
+    def noisy(self, *a, **kw):
+        warnings.warn("something to say", UserWarning)
+        return fit(self, *a, **kw)
+
+    monkeypatch.setattr(F.FactorModel, "fit", noisy)
+    X = pd.DataFrame(np.random.default_rng(0).normal(size=(60, 5)))
+    row, _, caught = _fit_row(1, X, "minres", "pearson", False, None, 0.08, 0.9)
+    assert row["k"] == 1 and [str(w.message) for w in caught] == ["something to say"]
+    import pickle
+
+    assert pickle.loads(pickle.dumps(caught))[0].category is UserWarning
