@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from ._formatting import estimates_frame, json_number, markdown_table, text_table
-from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation
+from .correlation import RankPlan, check_method, correlation_matrix, resampled_correlation, resampled_pairs
 from .errors import DataError, ParameterError, ParameterTypeError
 from .estimate import Estimate
 from ._options import check_options, plain_float, provenance, subset_codes
@@ -286,9 +286,8 @@ def agreement(
 
         def statistic(w, noise=None):
             if noise is None:
-                r = resampled_correlation(x, w, method, ties)
-            else:
-                r = np.stack([resampled_correlation(x + noise[b], w[b : b + 1], method)[0] for b in range(len(w))])
+                return summarise(resampled_pairs(x, w, iu, method, ties), w)
+            r = np.stack([resampled_correlation(x + noise[b], w[b : b + 1], method)[0] for b in range(len(w))])
             return summarise(r[:, iu[0], iu[1]], w)
 
         # ~64 resamples a batch keeps the (B, p, n) rank arrays cache-friendly and bounded (~50 MB).

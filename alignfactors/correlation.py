@@ -167,7 +167,7 @@ def weighted_pearson(zt: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return _corr_from_cov(np.matmul(zc * w, np.ascontiguousarray(np.swapaxes(zc, -1, -2))))
 
 
-def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray, m: int = 1) -> np.ndarray:
+def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray, m: int = 1, upper=None) -> np.ndarray:
     """Weighted Pearson of resample ranks, given doubled as integers (m * p * n, B) from
     :func:`_doubled_ranks`: ``(B, p, p)``, or ``(B, m, p, p)`` for m column blocks of p metrics each.
 
@@ -186,9 +186,30 @@ def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray, m: int = 1) -> 
     np.subtract(doubled.T, (total + 1).astype(ftype)[:, None], out=d)  # the transpose rides on the cast
     d = d.reshape(b * m, p, n)
     dw = (d.reshape(b, m * p, n) * weights.astype(ftype)[:, None, :]).reshape(b * m, p, n)
-    s = np.matmul(dw, np.swapaxes(d, 1, 2)).astype(np.float64)
-    r = _corr_from_cov(s)
+    s = np.matmul(dw, np.swapaxes(d, 1, 2))
+    if upper is not None:  # only the pairs (i, j) of ``upper``: the same arithmetic as _corr_from_cov's
+        i, j = upper
+        sd = np.sqrt(np.einsum("bii->bi", s).astype(np.float64))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            r = s[:, i, j].astype(np.float64)
+            r /= sd[:, i]
+            r /= sd[:, j]
+        return np.clip(r, -1.0, 1.0, out=r)
+    r = _corr_from_cov(s.astype(np.float64))
     return r if m == 1 else r.reshape(b, m, p, p)
+
+
+def resampled_pairs(x: np.ndarray, weights: np.ndarray, upper, method: str = "spearman", ties=None) -> np.ndarray:
+    """``resampled_correlation(x, weights, method, ties)[:, upper[0], upper[1]]``, (B, len(upper[0])):
+    Spearman computes only those entries (the same values, bit for bit); other methods slice the matrices."""
+    n, p = np.shape(x) if ties is None else ties.shape
+    if method != "spearman":
+        return resampled_correlation(x, weights, method, ties)[:, upper[0], upper[1]]
+    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, n * p)))
+    if weights.shape[0] > chunk:
+        return np.concatenate([resampled_pairs(x, weights[s:s + chunk], upper, method, ties)
+                               for s in range(0, weights.shape[0], chunk)])
+    return _weighted_spearman(_doubled_ranks(x, weights, ties), weights, upper=upper)
 
 
 def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spearman", ties=None) -> np.ndarray:
