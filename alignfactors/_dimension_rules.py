@@ -132,7 +132,11 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
     """
     b, (m, _, p) = weights.shape[0], pool.shape
     pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
-    rs_all = stacked_correlation(pool, weights, method, plans)
+    if plans is None or isinstance(plans, RankPlan):
+        rs_all = stacked_correlation(pool, weights, method, plans)
+    else:  # the sets in groups, each with its own plan (a large pool: see null_plan)
+        rs_all = np.concatenate([stacked_correlation(PoolShape((stop - start, *pool.shape[1:])), weights, method, plan)
+                                 for start, stop, plan in plans], axis=1)
     ok = np.all(np.isfinite(rs_all), axis=(2, 3))
     if ok.any():
         pcs[ok] = np.linalg.eigvalsh(rs_all[ok])[:, ::-1]
@@ -147,9 +151,21 @@ class PoolShape(NamedTuple):
     shape: tuple
 
 
+#: Null-set cells (sets x models x metrics) ranked in one pass; a larger pool is ranked in groups of
+#: sets (5,000 x 200: 5 sets a group), which bounds a worker's rank arrays to ~60 MB.
+_NULL_GROUP_CELLS = 5e6
+
+
 def null_plan(pool, method):
-    """The rank plan of the null data sets side by side (Spearman), else None."""
-    return RankPlan(list(pool)) if method == "spearman" else None
+    """The rank plan of the null data sets side by side (Spearman), else None; for a large pool a
+    tuple of ``(start, stop, plan)`` over groups of sets (the same correlations, less memory a pass)."""
+    if method != "spearman":
+        return None
+    m, n, p = pool.shape
+    per = max(1, int(_NULL_GROUP_CELLS // max(1, n * p)))
+    if per >= m:
+        return RankPlan(list(pool))
+    return tuple((s, min(m, s + per), RankPlan(list(pool[s:s + per]))) for s in range(0, m, per))
 
 
 def _threshold(sims, quantile, axis=0):

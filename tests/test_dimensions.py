@@ -408,3 +408,21 @@ def test_null_from_reuses_the_null_references_and_changes_no_result():
     assert other.k_distribution == dimensionality(x, n_boot=30, seed=2, rules=["parallel_pc", "parallel_fa"]).k_distribution
     with pytest.raises(ParameterTypeError, match="null_from"):
         dimensionality(x, n_boot=5, seed=1, null_from={"key": 1})
+
+
+def test_null_sets_ranked_in_groups_give_the_same_eigenvalues(monkeypatch):
+    """A large pool is ranked a group of sets at a time (bounded memory): the same null eigenvalues,
+    also when the statistic carries only the pool's shape."""
+    import alignfactors._dimension_rules as D
+
+    rng = np.random.default_rng(0)
+    pool = D._null_pool(None, 60, 7, 20, "normal", rng)
+    w = np.stack([np.bincount(rng.integers(0, 60, 60), minlength=60) for _ in range(5)]).astype(float)
+    one = D._null_eigenvalues(pool, D.null_plan(pool, "spearman"), w, "spearman", True)
+    monkeypatch.setattr(D, "_NULL_GROUP_CELLS", 60 * 7 * 3)
+    plans = D.null_plan(pool, "spearman")
+    assert isinstance(plans, tuple) and [(a, b) for a, b, _ in plans][-1] == (18, 20)
+    for carrier in (pool, D.PoolShape(pool.shape)):
+        grouped = D._null_eigenvalues(carrier, plans, w, "spearman", True)
+        np.testing.assert_array_equal(grouped[0], one[0])
+        np.testing.assert_array_equal(grouped[1], one[1])
