@@ -28,7 +28,7 @@ __all__ = [
 ]
 
 CORR_METHODS = ("spearman", "pearson", "kendall")
-_CHUNK_ELEMENTS = 2e7  # resamples x models x metrics per pass of the weighted kernels (~160 MB in float64)
+_CHUNK_ELEMENTS = 5e6  # resamples x models x metrics per pass of the weighted kernels (~60 MB of rank arrays)
 
 
 def check_method(method: str) -> str:
