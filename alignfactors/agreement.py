@@ -272,12 +272,21 @@ def agreement(
 
         correction = _Correction(reliability, data, iu, masks, block_names)
 
+    block_rows = {b: np.flatnonzero(masks[b]) for b in block_names}
+    n_head = 1 + len(block_names) + len(diff_idx)
+
     def summarise(r_upper: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
-        mean = r_upper.mean(axis=1, keepdims=True)
-        blocks = np.column_stack([r_upper[:, masks[b]].mean(axis=1) for b in block_names]) if block_names else np.empty((len(r_upper), 0))
-        diffs = np.column_stack([blocks[:, i] - blocks[:, j] for i, j in diff_idx]) if diff_idx else np.empty((len(r_upper), 0))
-        extra = [correction(r_upper, w)] if correction is not None else []
-        return np.hstack([mean, blocks, diffs, r_upper, *extra])
+        extra = correction(r_upper, w) if correction is not None else None
+        out = np.empty((len(r_upper), n_head + r_upper.shape[1] + (0 if extra is None else extra.shape[1])))
+        out[:, 0] = r_upper.mean(axis=1)
+        for i, b in enumerate(block_names):
+            out[:, 1 + i] = r_upper[:, block_rows[b]].mean(axis=1)
+        for k, (i, j) in enumerate(diff_idx):
+            out[:, 1 + len(block_names) + k] = out[:, 1 + i] - out[:, 1 + j]
+        out[:, n_head:n_head + r_upper.shape[1]] = r_upper
+        if extra is not None:
+            out[:, n_head + r_upper.shape[1]:] = extra
+        return out
 
     x = data.to_numpy()
     complete = not np.isnan(x).any()
