@@ -491,7 +491,7 @@ def _factor_fit_table(matrix, dim, opts):
     else:
         k, source = max(int(dim.n_dimensions.get("parallel_fa", 1)), 1), "the parallel_fa rule"
     return factor_fit_table(matrix, min(k, p - 1), max_factors=opts["max_factors"], source=source,
-                            method=opts["factor_method"], corr_method=opts["method"], n_jobs=opts["n_jobs"])
+                            method=opts["factor_method"], corr_method=opts["method"], n_jobs=opts.get("n_jobs", 1))
 
 
 def _resampling_units(table, cleaned, groups, opts, dec, full, reuse=None):
