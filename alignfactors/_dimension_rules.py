@@ -8,7 +8,6 @@ https://doi.org/10.1027/1614-2241/a000051 (optimal coordinates, acceleration fac
 
 from __future__ import annotations
 
-import math
 import warnings
 from typing import NamedTuple
 
@@ -18,7 +17,7 @@ from scipy import special, stats
 from ._factor_kernels import eigh_desc as _eigh_desc
 from ._factor_kernels import fa1_fit_batch as _fa1_fit_batch
 from ._factor_kernels import fa1_values as _fa1_values  # psych's fa(r, 1)$values, one implementation
-from .correlation import RankPlan, resampled_correlation, stacked_correlation
+from .correlation import RankPlan, stacked_correlation
 
 _EPS = np.finfo(float).eps
 
@@ -128,13 +127,13 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
     compared with null data of its own kind. Components: eigenvalues of the weighted null
     correlation; factors: one-factor minres eigenvalues of it (psych's ``fa(r, 1)$values``, all
     of a batch fitted at once by :func:`_fa1_fit_batch`); NaN when not needed or undefined.
-    ``plans``: :func:`null_plan` of the pool (one sort of all sets side by side), or None.
+    ``plans``: :func:`null_plan` of the pool (sorts of the sets side by side, by group), or None.
     """
     b, (m, _, p) = weights.shape[0], pool.shape
     pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
-    if plans is None or isinstance(plans, RankPlan):
-        rs_all = stacked_correlation(pool, weights, method, plans)
-    else:  # the sets in groups, each with its own plan (a large pool: see null_plan)
+    if plans is None:
+        rs_all = stacked_correlation(pool, weights, method)
+    else:  # the sets in groups, each with its own plan (see null_plan)
         rs_all = np.concatenate([stacked_correlation(PoolShape((stop - start, *pool.shape[1:])), weights, method, plan)
                                  for start, stop, plan in plans], axis=1)
     ok = np.all(np.isfinite(rs_all), axis=(2, 3))
@@ -157,14 +156,13 @@ _NULL_GROUP_CELLS = 5e6
 
 
 def null_plan(pool, method):
-    """The rank plan of the null data sets side by side (Spearman), else None; for a large pool a
-    tuple of ``(start, stop, plan)`` over groups of sets (the same correlations, less memory a pass)."""
+    """The rank plans of the null data sets (Spearman), else None: a tuple of ``(start, stop, plan)``,
+    each plan of the sets ``start:stop`` side by side; one group unless the pool is large (the same
+    correlations, less memory a pass)."""
     if method != "spearman":
         return None
     m, n, p = pool.shape
     per = max(1, int(_NULL_GROUP_CELLS // max(1, n * p)))
-    if per >= m:
-        return RankPlan(list(pool))
     return tuple((s, min(m, s + per), RankPlan(list(pool[s:s + per]))) for s in range(0, m, per))
 
 

@@ -302,11 +302,11 @@ def _cmd_report(args) -> int:
         if key not in REPORT_OPTIONS:
             raise ParameterError(f"--config {args.config}: unknown option {key!r}"
                                  f"{did_you_mean(key, REPORT_OPTIONS)}; allowed: {', '.join(REPORT_OPTIONS)}.")
-    n_jobs = options["n_jobs"] if "n_jobs" in options and args.n_jobs == -1 else args.n_jobs
-    if args.n_boot and isinstance(n_jobs, int) and not isinstance(n_jobs, bool) and n_jobs != 0:
+    if args.n_boot:
         from .reporting.run import prewarm
 
-        prewarm(n_jobs)  # the workers import the package while the input is read
+        # the workers import the package while the input is read
+        prewarm(options["n_jobs"] if "n_jobs" in options and args.n_jobs == -1 else args.n_jobs)
     if args.input is None:
         from .io.datasets import simulate_leaderboard
 

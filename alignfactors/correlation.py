@@ -199,17 +199,22 @@ def _weighted_spearman(doubled: np.ndarray, weights: np.ndarray, m: int = 1, upp
     return r if m == 1 else r.reshape(b, m, p, p)
 
 
+def _in_chunks(kernel, weights: np.ndarray, cells: int) -> np.ndarray:
+    """``kernel(weights)`` a chunk of resamples at a time, ``cells`` (models x metrics) per resample:
+    resamples are independent, so this only bounds the (B, p, n) temporaries of a large table."""
+    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, cells)))
+    if weights.shape[0] <= chunk:
+        return kernel(weights)
+    return np.concatenate([kernel(weights[s:s + chunk]) for s in range(0, weights.shape[0], chunk)])
+
+
 def resampled_pairs(x: np.ndarray, weights: np.ndarray, upper, method: str = "spearman", ties=None) -> np.ndarray:
     """``resampled_correlation(x, weights, method, ties)[:, upper[0], upper[1]]``, (B, len(upper[0])):
     Spearman computes only those entries (the same values, bit for bit); other methods slice the matrices."""
-    n, p = np.shape(x) if ties is None else ties.shape
     if method != "spearman":
         return resampled_correlation(x, weights, method, ties)[:, upper[0], upper[1]]
-    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, n * p)))
-    if weights.shape[0] > chunk:
-        return np.concatenate([resampled_pairs(x, weights[s:s + chunk], upper, method, ties)
-                               for s in range(0, weights.shape[0], chunk)])
-    return _weighted_spearman(_doubled_ranks(x, weights, ties), weights, upper=upper)
+    n, p = np.shape(x) if ties is None else ties.shape
+    return _in_chunks(lambda w: _weighted_spearman(_doubled_ranks(x, w, ties), w, upper=upper), weights, n * p)
 
 
 def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spearman", ties=None) -> np.ndarray:
@@ -219,15 +224,11 @@ def resampled_correlation(x: np.ndarray, weights: np.ndarray, method: str = "spe
     sort across batches); Kendall (no such path) materialises each resample and calls pandas.
     """
     n, p = np.shape(x) if ties is None else ties.shape
-    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, n * p)))
-    if method in ("spearman", "pearson") and weights.shape[0] > chunk:
-        # resamples are independent: bound the (B, p, n) temporaries of a large table by chunks
-        return np.concatenate([resampled_correlation(x, weights[s:s + chunk], method, ties)
-                               for s in range(0, weights.shape[0], chunk)])
     if method == "spearman":
-        return _weighted_spearman(_doubled_ranks(x, weights, ties), weights)
+        return _in_chunks(lambda w: _weighted_spearman(_doubled_ranks(x, w, ties), w), weights, n * p)
     if method == "pearson":
-        return weighted_pearson(np.ascontiguousarray(np.asarray(x, dtype=float).T), weights)
+        xt = np.ascontiguousarray(np.asarray(x, dtype=float).T)
+        return _in_chunks(lambda w: weighted_pearson(xt, w), weights, n * p)
     if method == "kendall":
         out = np.empty((weights.shape[0], x.shape[1], x.shape[1]))
         for i, w in enumerate(weights):
@@ -242,20 +243,16 @@ def stacked_correlation(stack: np.ndarray, weights: np.ndarray, method: str = "s
     """Correlation matrices of m data sets under the same resamples: ``(B, m, p, p)``.
 
     ``stack`` is (m, n, p), every set complete. The same as calling :func:`resampled_correlation`
-    on each set, in one pass: pass ``ties=RankPlan(np.hstack(stack))`` (the sets side by side,
+    on each set, in one pass: pass ``ties=RankPlan(list(stack))`` (the sets side by side,
     ``(n, m p)``) to reuse the sort; the ranks of all sets are built together and each set's
     matrix is one product of a batched matmul. Used for the null data sets of parallel analysis.
     """
     m, n, p = stack.shape
-    b = weights.shape[0]
     if method != "spearman":
         return np.stack([resampled_correlation(z, weights, method) for z in stack], axis=1)
-    chunk = max(1, int(_CHUNK_ELEMENTS // max(1, n * p * m)))
-    if b > chunk:
-        return np.concatenate([stacked_correlation(stack, weights[s:s + chunk], method, ties)
-                               for s in range(0, b, chunk)])
-    wide = None if ties is not None else np.hstack(list(stack))
-    return _weighted_spearman(_doubled_ranks(wide, weights, ties), weights, m).reshape(b, m, p, p)
+    plan = ties if ties is not None else RankPlan(list(stack))
+    return _in_chunks(lambda w: _weighted_spearman(_doubled_ranks(None, w, plan), w, m).reshape(len(w), m, p, p),
+                      weights, n * p * m)
 
 
 def cor_smooth(corr: np.ndarray, eig_tol: float = 1e-12) -> tuple[np.ndarray, bool]:

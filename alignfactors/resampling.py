@@ -467,7 +467,7 @@ def _interval_chunk(sl, theta_hat, dist, jack, alpha, z, method, a_all, out) -> 
         if d.size:
             if all_finite:  # np.std's passes in one product: the centred sum of squares by einsum
                 c = d - d.mean(axis=1, keepdims=True)
-                sd = np.sqrt(np.einsum("ij,ij->i", c, c) / (d.shape[1] - 1)) if d.shape[1] > 1 else np.full(len(d), np.nan)
+                sd = np.sqrt(np.einsum("ij,ij->i", c, c) / max(d.shape[1] - 1, 1))  # m < 2: masked below
                 del c
             else:
                 sd = np.nanstd(d, axis=1, ddof=1)

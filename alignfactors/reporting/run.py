@@ -432,7 +432,10 @@ _PREWARMED: dict = {}
 def prewarm(n_jobs: int) -> None:
     """Start the report's worker processes now (e.g. before the input is read): they import the
     package meanwhile. :func:`run_analyses` with the same ``n_jobs`` then uses them instead of
-    starting its own warm-up. A no-op without workers or when already started."""
+    starting its own warm-up. A no-op without workers, when already started, or for an n_jobs the
+    report will reject (its validation then says why)."""
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
+        return
     if n_jobs not in _PREWARMED:
         warm = _warm_workers(n_jobs)
         if warm is not None:
@@ -460,8 +463,8 @@ def _import_figures() -> None:
 
 def _import_package() -> int:
     import alignfactors  # noqa: F401  (the analyses' modules and their dependencies)
-    from . import figures  # noqa: F401  (matplotlib: the workers draw figures at the end)
 
+    _import_figures()  # matplotlib: the workers draw figures at the end
     return os.getpid()
 
 
