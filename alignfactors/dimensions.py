@@ -262,6 +262,7 @@ def dimensionality(
     null_from: Dimensionality | None = None,
     noise: str | None = None,
     errors: Any = None,
+    eigen_intervals: bool = True,
 ) -> Dimensionality:
     """How many dimensions do the metrics span? Eigenvalues, rules for k and P(k) over resamples.
 
@@ -348,6 +349,10 @@ def dimensionality(
         Standard errors of ``matrix``'s scores (models x metrics, same labels and scale), or the
         ScoreTable the matrix came from (its ``errors``; benchmarks whose ``error_kind`` is
         ``"spread_over_subjects"`` are not perturbed). Only with ``noise="errors"``.
+    eigen_intervals : bool, default=True
+        False: only P(k) and ``k_ci`` are bootstrapped; the eigenvalues, explained shares and the
+        participation ratio are reported without intervals (one bootstrap pass and its jackknife
+        fewer, e.g. when only k is wanted). Recorded in ``options``.
 
     Returns
     -------
@@ -442,8 +447,11 @@ def dimensionality(
     check_options(n_boot=n_boot, ci=ci, ci_method=ci_method, seed=seed, n_jobs=n_jobs, batch_size=batch_size,
                   progress=progress, missing=missing, allowed_missing=("complete",), where="dimensionality")
     codes = _resolve_codes(clusters, matrix, parallel_null)
+    if not isinstance(eigen_intervals, (bool, np.bool_)):
+        raise ParameterTypeError(f"eigen_intervals must be True or False; got {type(eigen_intervals).__name__}.")
     engine = {"ci_method": ci_method, "missing": missing, "clusters": clusters,
-              "unit": "model" if codes is None else unit_of(clusters), "noise": noise, "scale": None}
+              "unit": "model" if codes is None else unit_of(clusters), "noise": noise, "scale": None,
+              "eigen_intervals": bool(eigen_intervals)}
     if noise is not None or errors is not None:
         from .attenuation import resolve_noise
 
@@ -645,16 +653,18 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         k_statistic.batch_size = int(max(8, min(64, 8 * (50 / max(p, 1)) ** 2)))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common)
+            res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common) \
+                if engine.get("eigen_intervals", True) else None
             # the same resamples again (same stream), for k: no jackknife needed
             # with noise, k is the perturbed resample's own (an integer cannot be recentred)
             res_k = bootstrap(k_statistic, n, seed=root, method="percentile", keep_distribution=False,
                               **({"recentre": False} if "noise" in common else {}), **common) if corr_rules else None
-        ests = res.estimates
-        # the kernel's full-data value equals the textbook one to rounding; report the latter
-        eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
-        exp_est = {c: replace(ests[p + i], value=float(explained.iloc[i])) for i, c in enumerate(comps)}
-        pr_est = replace(ests[2 * p], value=pr)
+        if res is not None:
+            ests = res.estimates
+            # the kernel's full-data value equals the textbook one to rounding; report the latter
+            eig_est = {c: replace(ests[i], value=float(w[i])) for i, c in enumerate(comps)}
+            exp_est = {c: replace(ests[p + i], value=float(explained.iloc[i])) for i, c in enumerate(comps)}
+            pr_est = replace(ests[2 * p], value=pr)
         if need_ref and res_k is not None:
             dk = res_k.distribution
             refs = np.where(dk[:, r_k:r_k + 2 * p] == _NO_REF, np.nan, dk[:, r_k:r_k + 2 * p])
@@ -670,14 +680,18 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
             k_dist[rule] = {int(k): float(c / d.size) for k, c in zip(vals, counts)}
             k_ci[rule] = (int(np.quantile(d, alpha, method="inverted_cdf")),
                           int(np.quantile(d, 1 - alpha, method="inverted_cdf")))
-        n_bad = int(np.sum(~np.isfinite(res.distribution[:, 0])))
+        if res is not None:
+            n_bad = int(np.sum(~np.isfinite(res.distribution[:, 0])))
+        else:  # a resample with an undefined correlation matrix has no k under any rule
+            n_bad = 0 if res_k is None else int(np.sum(~np.isfinite(res_k.distribution[:, :r_k]).any(axis=1)))
         if n_bad:
             notes.append(f"{n_bad} of {n_boot} resamples had an undefined correlation matrix and were left out.")
 
     mp_series = pd.Series(mp, index=pd.Index(range(1, max_k + 1), name="k"), name="map")
     options = {"n_iter": int(n_iter), "parallel_quantile": parallel_quantile, "parallel_null": parallel_null,
                "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr",
-               "n_clusters": None if codes is None else int(codes.max()) + 1}
+               "n_clusters": None if codes is None else int(codes.max()) + 1,
+               "eigen_intervals": engine.get("eigen_intervals", True)}
     options.update(provenance(n_boot=n_boot, ci=ci, ci_method=engine["ci_method"], seed=seed, unit=engine["unit"],
                               n_units=n if codes is None else int(codes.max()) + 1, n=n, missing=engine["missing"],
                               clusters=engine["clusters"]))

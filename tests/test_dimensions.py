@@ -410,6 +410,27 @@ def test_null_from_reuses_the_null_references_and_changes_no_result():
         dimensionality(x, n_boot=5, seed=1, null_from={"key": 1})
 
 
+def test_eigen_intervals_false_bootstraps_k_only():
+    """eigen_intervals=False: the same P(k), k intervals and point values, no eigenvalue intervals
+    (the eigenvalue bootstrap is not run); recorded in options."""
+    from alignfactors.dimensions import dimensionality
+
+    rng = np.random.default_rng(3)
+    x = pd.DataFrame(rng.standard_normal((50, 6)) + rng.standard_normal((50, 1)),
+                     columns=[f"m{i}" for i in range(6)])
+    rules = ["parallel_pc", "parallel_fa", "map"]
+    full = dimensionality(x, n_boot=40, seed=4, rules=rules)
+    k_only = dimensionality(x, n_boot=40, seed=4, rules=rules, eigen_intervals=False)
+    assert k_only.k_distribution == full.k_distribution and k_only.k_ci == full.k_ci
+    assert k_only.n_dimensions == full.n_dimensions
+    assert np.isnan(k_only.eigenvalue_estimates[1].ci[0]) and np.isfinite(full.eigenvalue_estimates[1].ci[0])
+    assert k_only.eigenvalue_estimates[1].value == full.eigenvalue_estimates[1].value
+    assert np.isnan(k_only.participation_ratio.ci[1])
+    assert k_only.options["eigen_intervals"] is False and full.options["eigen_intervals"] is True
+    with pytest.raises(ParameterTypeError, match="eigen_intervals"):
+        dimensionality(x, n_boot=5, seed=1, eigen_intervals="no")
+
+
 def test_null_sets_ranked_in_groups_give_the_same_eigenvalues(monkeypatch):
     """A large pool is ranked a group of sets at a time (bounded memory): the same null eigenvalues,
     also when the statistic carries only the pool's shape."""

@@ -134,7 +134,9 @@ def run_reliability_section(table, cleaned, dim, *, method: str, groups, n_boot:
     keep = [c for c in m.columns if c not in d.excluded]
     k_same, k_cor, k_dist = {}, {}, {}
     if len(keep) >= 3:
-        dim_c = dimensionality(m, method=method, reliability=used, rules=rules, null_from=dim, **common)
+        # only k and P(k) are read from it: no eigenvalue intervals (a bootstrap pass and its jackknife)
+        dim_c = dimensionality(m, method=method, reliability=used, rules=rules, null_from=dim, eigen_intervals=False,
+                               **common)
         k_cor, k_dist = dict(dim_c.n_dimensions), dict(dim_c.k_distribution)
         notes.extend(dim_c.notes)
         k_same = dict(dim.n_dimensions) if len(keep) == m.shape[1] else dict(
@@ -177,7 +179,7 @@ def _widening(table, m, dim, agr, dec, usable, rules, *, method, groups, common)
             for q, e in {"mean": a.mean, **a.blocks}.items():
                 add("agreement", q, label, e.value, *e.ci, se=e.se)
         dim_noisy = dimensionality(m, method=method, rules=rules, noise="errors", errors=usable, null_from=dim,
-                                   **common)
+                                   eigen_intervals=False, **common)
         for label, dd in ((unit, dim), (with_err, dim_noisy)):
             for rule in rules:
                 k = dd.n_dimensions.get(rule)
