@@ -292,9 +292,14 @@ def _report_options(p: argparse.ArgumentParser) -> None:
 
 @command("report", "run every analysis; write report.md, figures/ and results.json", options=_report_options)
 def _cmd_report(args) -> int:
+    options = _read_config(args.config) if args.config else {}
+    if args.n_boot:
+        from ._workers import prewarm
+
+        # the workers import the package while this process imports it and reads the input
+        prewarm(options["n_jobs"] if "n_jobs" in options and args.n_jobs == -1 else args.n_jobs)
     from .reporting.run import REPORT_OPTIONS, report
 
-    options = _read_config(args.config) if args.config else {}
     for key in ("n_boot", "seed"):
         if key in options:
             raise ParameterError(f"--config: set {key} with --{key.replace('_', '-')}, not in the config file.")
@@ -302,11 +307,6 @@ def _cmd_report(args) -> int:
         if key not in REPORT_OPTIONS:
             raise ParameterError(f"--config {args.config}: unknown option {key!r}"
                                  f"{did_you_mean(key, REPORT_OPTIONS)}; allowed: {', '.join(REPORT_OPTIONS)}.")
-    if args.n_boot:
-        from .reporting.run import prewarm
-
-        # the workers import the package while the input is read
-        prewarm(options["n_jobs"] if "n_jobs" in options and args.n_jobs == -1 else args.n_jobs)
     if args.input is None:
         from .io.datasets import simulate_leaderboard
 

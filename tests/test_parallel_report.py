@@ -47,14 +47,40 @@ def test_figure_shares_are_balanced_by_cost_and_keep_every_figure():
 
 def test_prewarmed_workers_are_taken_once(monkeypatch):
     """The CLI's early warm-up is used by the report instead of a second one, and consumed."""
+    from alignfactors import _workers as W
     from alignfactors.reporting import run as R
 
     started = []
-    monkeypatch.setattr(R, "_PREWARMED", {})
-    R._PREWARMED[2] = iter(["warm"])
-    monkeypatch.setattr(R, "_import_package", lambda: started.append(1))
-    assert list(R._warm_workers(2)) == ["warm"]
-    assert R._PREWARMED == {}
-    R.prewarm(1)  # no workers: nothing kept
-    assert R._PREWARMED == {}
+    monkeypatch.setattr(W, "_PREWARMED", {})
+    W._PREWARMED[2] = iter(["warm"])
+    monkeypatch.setattr(W, "import_package", lambda: started.append(1))
+    assert R.warm_workers is W.warm_workers and R.prewarm is W.prewarm
+    assert list(W.warm_workers(2)) == ["warm"]
+    assert W._PREWARMED == {}
+    W.prewarm(1)  # no workers: nothing kept
+    assert W._PREWARMED == {}
     assert started == []  # no second warm-up was started
+
+
+def test_package_imports_lazily_and_keeps_its_public_names():
+    """``import alignfactors`` imports no numpy, scipy or pandas (the CLI starts its workers
+    first); every public name still resolves, and a function named like its submodule
+    (agreement, reliability, trend) stays the function after the submodule is imported."""
+    import subprocess
+    import sys
+
+    code = ("import sys, alignfactors as af, alignfactors.cli; "
+            "heavy = [m for m in ('numpy', 'scipy', 'pandas', 'sklearn', 'matplotlib') if m in sys.modules]; "
+            "print('heavy', heavy); "
+            "import alignfactors.agreement, alignfactors.reliability, alignfactors.trend; "
+            "print(all(callable(getattr(af, n)) for n in ('agreement', 'reliability', 'trend'))); "
+            "print(all(hasattr(af, n) for n in af.__all__)); "
+            "print(type(af.datasets).__name__, set(af.__all__) <= set(dir(af)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
+    assert out[:4] == ["heavy []", "True", "True", "module True"]
+    import alignfactors as af
+    from alignfactors.agreement import agreement
+
+    assert af.agreement is agreement
+    with pytest.raises(AttributeError, match="no attribute 'nope'"):
+        af.nope  # noqa: B018

@@ -27,6 +27,7 @@ import pandas as pd
 
 from .._formatting import json_number
 from .._validation import did_you_mean
+from .._workers import prewarm, warm_workers  # noqa: F401  (prewarm: the CLI's entry point before)
 from ..errors import DataError, ParameterError, ParameterTypeError
 from ..estimate import Estimate
 from ._render import package_versions, render_markdown, write_figures
@@ -310,7 +311,7 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
     from ..factors import FactorModel
 
     opts = _validate_report(table, ".", n_boot, seed, options)
-    warm = _warm_workers(opts["n_jobs"]) if n_boot else None
+    warm = warm_workers(opts["n_jobs"]) if n_boot else None
     if not hasattr(table, "scores"):
         from ..io.loading import load_table
 
@@ -341,8 +342,9 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
             agr = agreement(cleaned.matrix, method=opts["method"], groups=groups, clusters=clusters, **full)
             bar.update()
 
-            if warm is not None:  # this process waits on the workers from here: meanwhile it imports matplotlib
-                threading.Thread(target=_import_figures, daemon=True).start()
+            if warm is not None:  # this process waits on the workers from here: meanwhile it imports
+                # matplotlib and statsmodels (the decomposition's joint fit), not in the serial steps later
+                threading.Thread(target=_import_for_main, daemon=True).start()
             bar.set_postfix_str("dimensionality")
             dim = dimensionality(cleaned.matrix, method=opts["method"], **full, clusters=clusters)
             bar.update()
@@ -425,47 +427,13 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                          reliability=rel_section, rankings=rankings)
 
 
-#: Warm-ups started ahead of :func:`run_analyses` by :func:`prewarm` (n_jobs -> their generator).
-_PREWARMED: dict = {}
-
-
-def prewarm(n_jobs: int) -> None:
-    """Start the report's worker processes now (e.g. before the input is read): they import the
-    package meanwhile. :func:`run_analyses` with the same ``n_jobs`` then uses them instead of
-    starting its own warm-up. A no-op without workers, when already started, or for an n_jobs the
-    report will reject (its validation then says why)."""
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs == 0:
-        return
-    if n_jobs not in _PREWARMED:
-        warm = _warm_workers(n_jobs)
-        if warm is not None:
-            _PREWARMED[n_jobs] = warm
-
-
-def _warm_workers(n_jobs: int):
-    """Start the worker processes at once: they import the package while this process loads and
-    cleans the table and measures agreement (in threads). Returns the warm-up tasks' generator
-    (consumed at the end; the first parallel step simply queues behind it); None without workers,
-    or the one :func:`prewarm` started (taken: it is consumed by the caller)."""
-    from joblib import Parallel, delayed, effective_n_jobs
-
-    if n_jobs in _PREWARMED:
-        return _PREWARMED.pop(n_jobs)
-    if n_jobs == 1 or effective_n_jobs(n_jobs) <= 1:
-        return None
-    return Parallel(n_jobs=n_jobs, return_as="generator_unordered")(
-        delayed(_import_package)() for _ in range(effective_n_jobs(n_jobs)))
-
-
 def _import_figures() -> None:
     from . import figures  # noqa: F401
 
 
-def _import_package() -> int:
-    import alignfactors  # noqa: F401  (the analyses' modules and their dependencies)
-
-    _import_figures()  # matplotlib: the workers draw figures at the end
-    return os.getpid()
+def _import_for_main() -> None:
+    _import_figures()
+    import statsmodels.api  # noqa: F401
 
 
 def _default_aggregate(table, default: str) -> tuple[str, str | None]:
