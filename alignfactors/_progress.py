@@ -95,7 +95,7 @@ class StepProgress:
         self.fraction = 0.0        # of the running step, from its resample bars
         self.started = time.monotonic()
         self.step_started = self.started
-        self.last_line = 0.0
+        self.last_line = self.started  # a heartbeat line after LINE_INTERVAL of silence, not at once
         self.owner = True
         self.durations: dict[str, float] = {}       # wall seconds per step
         self.cpu_durations: dict[str, float] = {}   # CPU seconds of this process per step

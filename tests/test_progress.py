@@ -50,6 +50,18 @@ def test_a_silent_pause_gets_a_line(monkeypatch):
     assert re.search(r"^t: \[  0% at \d+ s\] still running: slow \(\d+ s\)$", out.getvalue(), re.M)
 
 
+def test_no_heartbeat_before_the_first_step_within_the_interval(monkeypatch):
+    """The bar opens quietly: a short pause before the first step prints no "still running" line
+    (the first line the report prints is its first step)."""
+    monkeypatch.setattr(_progress, "LINE_INTERVAL", 1.5)
+    out = io.StringIO()
+    with _progress.StepProgress({"first": 1.0}, file=out, title="t") as bar:
+        time.sleep(0.6)  # several heartbeat ticks (every 0.25 s), less than LINE_INTERVAL
+        bar.step("first")
+    lines = out.getvalue().splitlines()
+    assert lines and lines[0].endswith("] first") and "still running" not in out.getvalue()
+
+
 # The whole report's progress through main() (plain lines, --quiet) is tested in test_cli.py on
 # the report it runs anyway.
 
@@ -62,7 +74,7 @@ def test_terminal_mode_draws_one_bar_to_100_percent():
         bootstrap(_mean(x), 20, n_boot=30, batch_size=10, seed=0, progress=True)
         bar.step("b")
     text = out.getvalue()
-    assert "100%" in text and "resample" in text
+    assert "100%" in text and ", a" in text and ", b" in text  # the step names ride on the one bar
     assert _progress.current() is None
 
 
