@@ -298,10 +298,10 @@ def fa1_fit_batch(r: np.ndarray, *, max_iter: int = 50, tol: float = 1e-9) -> tu
     start reaches a gradient norm below ``tol`` in a few steps (an indefinite Hessian on the way is
     shifted to positive definite). ``tol`` 1e-9 leaves the values within ~1e-10 of the fully
     converged ones, 100x inside :func:`fa1_values`'s own tolerance, and saves the last of about
-    five steps on null matrices of 50 metrics (about 10% of the fit). Loadings that pass psych's bound h^2 <= 0.995 are fixed at it
-    and the rest refitted, kept where the KKT sign condition holds. A matrix whose steps do not
-    converge, that fails that condition or whose Hessian over the free loadings is not positive
-    definite at the end (a saddle) is refitted by :func:`fa1_values`, so the result is always the
+    five steps on null matrices of 50 metrics (about 10% of the fit). Loadings that pass psych's
+    bound h^2 <= 0.995 are fixed at it and the rest refitted, kept where the KKT sign condition
+    holds. A matrix whose steps do not converge, that fails that condition or whose Hessian over
+    the free loadings is not positive definite at the end (a saddle) is refitted by :func:`fa1_values`, so the result is always the
     bounded minimum that :func:`fa1_values` finds (to ~1e-7, its tolerance). The start is the
     same principal axis as :func:`fa1_values`'s: the objective can have several minima (a
     power-iteration or warm start was measured to land in another one now and then), so the

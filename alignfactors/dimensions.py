@@ -448,7 +448,7 @@ def dimensionality(
                   progress=progress, missing=missing, allowed_missing=("complete",), where="dimensionality")
     codes = _resolve_codes(clusters, matrix, parallel_null)
     if not isinstance(eigen_intervals, (bool, np.bool_)):
-        raise ParameterTypeError(f"eigen_intervals must be True or False; got {type(eigen_intervals).__name__}.")
+        raise ParameterTypeError(f"eigen_intervals must be True or False; got {eigen_intervals!r}.")
     engine = {"ci_method": ci_method, "missing": missing, "clusters": clusters,
               "unit": "model" if codes is None else unit_of(clusters), "noise": noise, "scale": None,
               "eigen_intervals": bool(eigen_intervals)}
@@ -472,7 +472,8 @@ _REF_RULES = ("parallel_pc", "parallel_fa", "optimal_coordinates", "acceleration
 def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_quantile, parallel_null, map_power,
                     n_boot, ci, seed, n_jobs, batch_size, progress, codes=None, engine=None, correction=None,
                     null_from=None):
-    engine = engine or {"ci_method": "bca", "missing": "complete", "clusters": None, "unit": "model"}
+    engine = engine or {"ci_method": "bca", "missing": "complete", "clusters": None, "unit": "model",
+                        "eigen_intervals": True}
     root = root_seed(seed)
     notes: list[str] = []
     raw = matrix is not None
@@ -654,7 +655,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             res = bootstrap(eigen_statistic, n, seed=root, method=engine["ci_method"], **common) \
-                if engine.get("eigen_intervals", True) else None
+                if engine["eigen_intervals"] else None
             # the same resamples again (same stream), for k: no jackknife needed
             # with noise, k is the perturbed resample's own (an integer cannot be recentred)
             res_k = bootstrap(k_statistic, n, seed=root, method="percentile", keep_distribution=False,
@@ -691,7 +692,7 @@ def _dimensionality(matrix, corr, rules, n, p, max_k, method, n_iter, parallel_q
     options = {"n_iter": int(n_iter), "parallel_quantile": parallel_quantile, "parallel_null": parallel_null,
                "map_power": int(map_power), "max_k": max_k, "input": "matrix" if raw else "corr",
                "n_clusters": None if codes is None else int(codes.max()) + 1,
-               "eigen_intervals": engine.get("eigen_intervals", True)}
+               "eigen_intervals": engine["eigen_intervals"]}
     options.update(provenance(n_boot=n_boot, ci=ci, ci_method=engine["ci_method"], seed=seed, unit=engine["unit"],
                               n_units=n if codes is None else int(codes.max()) + 1, n=n, missing=engine["missing"],
                               clusters=engine["clusters"]))

@@ -169,7 +169,8 @@ def compare_units(
         "dimensionality": ..., "decomposition": ...}}``. A result is taken instead of being
         recomputed only when it was computed on these models and metrics (and groups, aggregate,
         parts, missing policy) with the options this call would use (n_boot, ci, ci_method, seed,
-        correlation method, resampling unit and number of units); otherwise it is recomputed.
+        correlation method, resampling unit and number of units; a dimensionality with its eigenvalue
+        intervals); otherwise it is recomputed.
         The numbers are the same either way.
 
     Returns
@@ -221,7 +222,7 @@ def compare_units(
         if agr is None:
             agr = agreement(matrix, method=method, groups=groups, missing="complete", clusters=clusters, **common)
         dim = _reused(d, common, d is not None and d.method == method and d.n_models == len(matrix)
-                      and d.n_metrics == len(cols), **unit_n)
+                      and d.n_metrics == len(cols), eigen_intervals=True, **unit_n)
         if dim is None:
             dim = dimensionality(matrix, method=method, rules=["kaiser"], clusters=clusters, **common)
         rows.append(_rows("agreement mean", agr.mean, label))

@@ -201,3 +201,6 @@ def test_compare_units_reuses_matching_results_with_the_same_numbers():
     other = af.agreement(c.matrix, clusters="architecture", **dict(kw, seed=4))  # another seed: not taken
     mixed = compare_units(t, matrix=c.matrix, units=units, **kw, reuse={"architecture": {"agreement": other}})
     pd.testing.assert_frame_equal(plain.frame, mixed.frame)
+    k_only = af.dimensionality(c.matrix, rules=["kaiser"], clusters="architecture", eigen_intervals=False, **kw)
+    no_ci = compare_units(t, matrix=c.matrix, units=units, **kw, reuse={"architecture": {"dimensionality": k_only}})
+    pd.testing.assert_frame_equal(plain.frame, no_ci.frame)  # no eigenvalue intervals: recomputed

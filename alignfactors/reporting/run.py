@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._formatting import json_number
 from .._validation import did_you_mean
-from .._workers import prewarm, warm_workers  # noqa: F401  (prewarm: the CLI's entry point before)
+from .._workers import prewarm, warm_workers  # noqa: F401  (prewarm: still importable from here)
 from ..errors import DataError, ParameterError, ParameterTypeError
 from ..estimate import Estimate
 from ._render import package_versions, render_markdown, write_figures
@@ -427,13 +427,10 @@ def run_analyses(table, *, n_boot: int = 2000, seed: int = 0, progress: bool = T
                          reliability=rel_section, rankings=rankings)
 
 
-def _import_figures() -> None:
-    from . import figures  # noqa: F401
-
-
 def _import_for_main() -> None:
-    _import_figures()
     import statsmodels.api  # noqa: F401
+
+    from . import figures  # noqa: F401
 
 
 def _default_aggregate(table, default: str) -> tuple[str, str | None]:
