@@ -628,6 +628,25 @@ def test_batched_one_factor_values_equal_the_one_at_a_time_fit():
         np.testing.assert_allclose(got, want, atol=2e-6)
 
 
+def test_batched_one_factor_fit_of_small_null_matrices_past_the_bound(monkeypatch):
+    """Null matrices of 8 metrics: many one-factor fits head past psych's bound and leave the
+    unbounded Newton pass after 8 steps instead of drifting on to the 50-step limit; the bounded
+    refit gives the same minimum as without that exit, and fa1_values' minimum but for rare
+    matrices where the two optimisers reach different local minima from the same start."""
+    from alignfactors import _factor_kernels as kern
+
+    rng = np.random.default_rng(5)
+    stack = np.stack([np.corrcoef(rng.standard_normal((25, 8)).T) for _ in range(300)])
+    got, load = kern.fa1_fit_batch(stack)
+    monkeypatch.setattr(kern, "_FA1_LEAVE_AFTER", 10**6)
+    np.testing.assert_allclose(kern.fa1_fit_batch(stack)[0], got, atol=1e-8)
+    at_bound = np.isclose(np.abs(load), np.sqrt(1 - kern.LOWER_BOUND)).any(axis=1)
+    assert at_bound.sum() >= 20  # the path is exercised
+    want = np.stack([kern.fa1_values(r) for r in stack])
+    same = np.abs(got - want).max(axis=1) < 2e-6
+    assert same.mean() >= 0.99
+
+
 def test_factor_fit_table_in_processes_is_the_same_table_and_warnings():
     """n_jobs fits the k in worker processes: the same rows, and their warnings re-issued in order."""
     import warnings
