@@ -293,9 +293,10 @@ def _report_options(p: argparse.ArgumentParser) -> None:
 @command("report", "run every analysis; write report.md, figures/ and results.json", options=_report_options)
 def _cmd_report(args) -> int:
     options = _read_config(args.config) if args.config else {}
-    if args.n_boot:
-        from ._workers import prewarm
+    from ._workers import prewarm, tune_allocator
 
+    tune_allocator()
+    if args.n_boot:
         # the workers import the package while this process imports it and reads the input
         prewarm(options["n_jobs"] if "n_jobs" in options and args.n_jobs == -1 else args.n_jobs)
     from .reporting.run import REPORT_OPTIONS, report

@@ -84,3 +84,21 @@ def test_package_imports_lazily_and_keeps_its_public_names():
     assert af.agreement is agreement
     with pytest.raises(AttributeError, match="no attribute 'nope'"):
         af.nope  # noqa: B018
+
+
+def test_tune_allocator_sets_the_workers_environment_and_keeps_the_users(monkeypatch):
+    import platform
+    import sys
+
+    from alignfactors import _workers as W
+
+    for name in W.MALLOC_SETTINGS:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MALLOC_TOP_PAD_", "1048576")
+    tuned = W.tune_allocator()
+    import os
+
+    assert os.environ["MALLOC_TOP_PAD_"] == "1048576"  # the user's own setting
+    assert os.environ["MALLOC_TRIM_THRESHOLD_"] == str(W.MALLOC_SETTINGS["MALLOC_TRIM_THRESHOLD_"])
+    if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
+        assert tuned
