@@ -109,3 +109,18 @@ def test_rank_plan_from_blocks_and_in_column_chunks_is_the_same_plan(monkeypatch
     w = np.stack([np.bincount(rng.integers(0, 40, 40), minlength=40) for _ in range(3)]).astype(float)
     np.testing.assert_array_equal(resampled_correlation(x, w, "spearman", chunked),
                                   resampled_correlation(x, w, "spearman"))
+
+
+def test_spearman_of_a_batch_is_each_resample_alone_bit_for_bit():
+    """Each resample's drawn rows are gathered and padded to the batch's largest count: the
+    matrices do not depend on the batch (an all-ones resample forces the unpadded path alone)."""
+    rng = np.random.default_rng(3)
+    x = np.round(rng.standard_normal((40, 6)), 1)  # ties
+    idx = rng.integers(0, 40, (7, 40))
+    w = np.stack([np.bincount(i, minlength=40) for i in idx] + [np.ones(40, int)]).astype(float)
+    w[2, :30] = 0  # a resample drawing few rows
+    w[2, 30:] = 4
+    batch = resampled_correlation(x, w, "spearman")
+    for b in range(len(w)):
+        assert np.array_equal(resampled_correlation(x, w[b:b + 1], "spearman")[0], batch[b])
+    assert np.array_equal(resampled_correlation(x, w[:-1], "spearman"), batch[:-1])
