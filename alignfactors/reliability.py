@@ -80,18 +80,27 @@ def _icc_parts(x: np.ndarray, codes: np.ndarray, w: np.ndarray):
     order = np.argsort(codes, kind="stable")
     c = codes[order]
     starts = np.flatnonzero(np.r_[True, c[1:] != c[:-1]])
+    sizes = np.diff(np.r_[starts, len(c)])
     xs = x[order]
     m = np.isfinite(xs)
     xz = np.where(m, xs, 0.0)
-    wm = w[:, order][:, :, None] * m[None]
+    ws = w[:, order]
+    # complete columns share one weight per model: the group counts are (B, G), broadcast over p
+    wm = ws[:, :, None] if m.all() else ws[:, :, None] * m[None]
     with np.errstate(all="ignore"):
         ng = np.add.reduceat(wm, starts, axis=1)                   # (B, G, p) weight per group
         cg = np.add.reduceat((wm > 0).astype(float), starts, axis=1)  # distinct drawn members
         sg = np.add.reduceat(wm * xz[None], starts, axis=1)
         mg = sg / ng
-        sizes = np.diff(np.r_[starts, len(c)])
-        dev = xz[None] - np.repeat(np.nan_to_num(mg), sizes, axis=1)
-        ssw = np.add.reduceat(wm * dev**2, starts, axis=1).sum(axis=1)
+        # within groups: a model alone in its group deviates from its mean by exactly 0, so only
+        # the rows of groups of two or more are summed (most groups are single models)
+        multi = sizes >= 2
+        rows = np.repeat(multi, sizes)
+        dev = xz[rows][None] - np.repeat(np.nan_to_num(mg[:, multi]), sizes[multi], axis=1)
+        wr = wm[:, rows]
+        ssw = np.add.reduceat(wr * dev**2, np.r_[0, np.cumsum(sizes[multi])[:-1]], axis=1).sum(axis=1) \
+            if multi.any() else np.zeros((w.shape[0], x.shape[1]))
+        ng, cg = np.broadcast_to(ng, sg.shape), np.broadcast_to(cg, sg.shape)
         dfw = np.where(cg > 0, ng * (1 - 1 / cg), 0.0).sum(axis=1)
         big_n = ng.sum(axis=1)
         grand = sg.sum(axis=1) / big_n

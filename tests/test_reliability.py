@@ -82,6 +82,23 @@ def test_icc_unbalanced_by_hand():
     assert _icc_kernel(y[:, None], codes, np.full((1, 6), 2.0))[0, 0] == pytest.approx(twice, abs=1e-12)
 
 
+def test_icc_complete_columns_path_equals_the_masked_path():
+    """Complete columns share one weight per model (counts computed once); a column with a missing
+    value takes the masked path: the complete column's ICC is the same either way, singletons,
+    undrawn models and repeated draws included."""
+    rng = np.random.default_rng(8)
+    codes = np.r_[np.arange(20), np.repeat(np.arange(20, 30), 3)]
+    y = rng.normal(size=codes.size) + rng.normal(size=30)[codes]
+    w = np.stack([np.bincount(rng.integers(0, codes.size, codes.size), minlength=codes.size)
+                  for _ in range(6)]).astype(float)
+    other = rng.normal(size=codes.size)
+    other[4] = np.nan
+    alone = _icc_kernel(y[:, None], codes, w)[:, 0]
+    mixed = _icc_kernel(np.column_stack([y, other]), codes, w)[:, 0]
+    np.testing.assert_allclose(mixed, alone, rtol=1e-12)
+    assert np.isfinite(alone).all()
+
+
 def test_replicates_flag_when_seeds_vary_more_than_models():
     rng = np.random.default_rng(0)
     y = rng.normal(size=40) * 0.1
