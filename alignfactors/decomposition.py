@@ -791,8 +791,9 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
     if policy == "complete_children":
         incomplete = ~_complete_children(raw.loc[sub.index], tree, parts)
         missing = missing.assign(**{"(a child)": incomplete})
-    reasons = [f"missing {', '.join(c for c in missing.columns if missing.at[m, c])}"
-               for m in sub.index[missing.any(axis=1)]]
+    miss = missing.to_numpy(dtype=bool)
+    names = np.array([str(c) for c in missing.columns], dtype=object)
+    reasons = [f"missing {', '.join(names[row])}" for row in miss[miss.any(axis=1)]]
     excluded = pd.DataFrame({"model_id": list(sub.index[missing.any(axis=1)]), "reason": reasons},
                             columns=["model_id", "reason"])
     data = sub[~missing.any(axis=1)]
