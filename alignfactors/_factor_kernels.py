@@ -244,8 +244,8 @@ def _fa1_newton(load: np.ndarray, roff: np.ndarray, fixed: np.ndarray, rows: np.
         conv = np.max(np.abs(g), axis=1) < tol
         done[active[conv]] = True
         if leave_past is not None and it >= _FA1_LEAVE_AFTER:
-            out = ~conv & (np.max(np.abs(la), axis=1) > leave_past)
-            conv = conv | out  # headed past the bound: left to the caller's bounded refit
+            leaving = ~conv & (np.max(np.abs(la), axis=1) > leave_past)
+            conv = conv | leaving  # headed past the bound: left to the caller's bounded refit
         if conv.any():  # the converged leave the batch (their loadings are already in place)
             keep = ~conv
             active, f, g, la, ro, e, fx = active[keep], f[keep], g[keep], la[keep], ro[keep], e[keep], fx[keep]
@@ -310,14 +310,15 @@ def fa1_fit_batch(r: np.ndarray, *, max_iter: int = 50, tol: float = 1e-9) -> tu
     five steps on null matrices of 50 metrics (about 10% of the fit). Loadings that pass psych's
     bound h^2 <= 0.995 are fixed at it and the rest refitted, kept where the KKT sign condition
     holds; a fit still past the bound after 8 Newton steps goes to that refit at once (on null
-    matrices of 8-11 metrics about 10% drift there, and the batch iterated to 50 steps for them). A matrix whose steps do not converge, that fails that condition or whose Hessian over
-    the free loadings is not positive definite at the end (a saddle) is refitted by
-    :func:`fa1_values`, so the result is always a bounded local minimum, and the one
-    :func:`fa1_values` finds (to ~1e-7, its tolerance) but for rare matrices where the objective has
-    several minima and the two optimisers reach different ones from the same start (1 of 300 null
-    matrices of 8 metrics and 25 models; 1 of 25,600 at 229 models). The start is the same
-    principal axis as :func:`fa1_values`'s: a power-iteration or warm start was measured to land in
-    another minimum now and then, so the start is part of the definition, not a tuning knob.
+    matrices of 8-11 metrics about 10% drift there, and the batch iterated to 50 steps for them).
+    A matrix whose steps do not converge, that fails that condition or whose Hessian over the free
+    loadings is not positive definite at the end (a saddle) is refitted by :func:`fa1_values`, so
+    the result is always a bounded local minimum, and the one :func:`fa1_values` finds (to ~1e-7,
+    its tolerance) but for rare matrices where the objective has several minima and the two
+    optimisers reach different ones from the same start (seen in 1 of 300 null matrices of 8
+    metrics and 25 models). The start is the same principal axis as :func:`fa1_values`'s: a
+    power-iteration or warm start was measured to land in another minimum now and then, so the
+    start is part of the definition, not a tuning knob.
     """
     r = np.asarray(r, dtype=float)
     m, p, _ = r.shape
