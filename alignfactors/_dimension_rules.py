@@ -146,6 +146,7 @@ def _null_eigenvalues(pool, plans, weights, method, need_fa):
 
 
 def _null_eigenvalues_pass(pool, plans, weights, method, need_fa):
+    """:func:`_null_eigenvalues` of the resamples ``weights`` in one pass."""
     b, (m, _, p) = weights.shape[0], pool.shape
     pcs, fas = np.full((b, m, p), np.nan), np.full((b, m, p), np.nan)
     if plans is None:

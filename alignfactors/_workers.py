@@ -78,7 +78,7 @@ def tune_allocator() -> bool:
         import ctypes
 
         libc = ctypes.CDLL("libc.so.6")
-        return all(libc.mallopt(_MALLOPT[name], int(os.environ[name])) == 1 for name in MALLOC_SETTINGS)
+        applied = [libc.mallopt(_MALLOPT[name], int(os.environ[name])) == 1 for name in MALLOC_SETTINGS]
+        return all(applied)
     except (OSError, AttributeError, ValueError):  # musl (no mallopt) or a setting that is not a number
         return False
-

@@ -792,11 +792,11 @@ def _decompose(scores, tree, aggregate, parts, models, n_boot, ci, seed, n_jobs,
         incomplete = ~_complete_children(raw.loc[sub.index], tree, parts)
         missing = missing.assign(**{"(a child)": incomplete})
     miss = missing.to_numpy(dtype=bool)
+    dropped = miss.any(axis=1)
     names = np.array([str(c) for c in missing.columns], dtype=object)
-    reasons = [f"missing {', '.join(names[row])}" for row in miss[miss.any(axis=1)]]
-    excluded = pd.DataFrame({"model_id": list(sub.index[missing.any(axis=1)]), "reason": reasons},
-                            columns=["model_id", "reason"])
-    data = sub[~missing.any(axis=1)]
+    reasons = [f"missing {', '.join(names[row])}" for row in miss[dropped]]
+    excluded = pd.DataFrame({"model_id": list(sub.index[dropped]), "reason": reasons}, columns=["model_id", "reason"])
+    data = sub[~dropped]
     k = len(parts)
     if len(excluded):
         logger.info("decompose(%s): %d of %d models excluded (missing the aggregate or a part: %s)",

@@ -92,14 +92,15 @@ def _icc_parts(x: np.ndarray, codes: np.ndarray, w: np.ndarray):
         cg = np.add.reduceat((wm > 0).astype(float), starts, axis=1)  # distinct drawn members
         sg = np.add.reduceat(wm * xz[None], starts, axis=1)
         mg = sg / ng
-        # within groups: a model alone in its group deviates from its mean by exactly 0, so only
-        # the rows of groups of two or more are summed (most groups are single models)
+        # within groups: a model alone in its group is its group's mean (its deviation is 0 but for
+        # the rounding of (w x) / w), so only the groups of two or more are summed; most are single
         multi = sizes >= 2
-        rows = np.repeat(multi, sizes)
-        dev = xz[rows][None] - np.repeat(np.nan_to_num(mg[:, multi]), sizes[multi], axis=1)
-        wr = wm[:, rows]
-        ssw = np.add.reduceat(wr * dev**2, np.r_[0, np.cumsum(sizes[multi])[:-1]], axis=1).sum(axis=1) \
-            if multi.any() else np.zeros((w.shape[0], x.shape[1]))
+        if multi.any():
+            rows = np.repeat(multi, sizes)
+            dev = xz[rows][None] - np.repeat(np.nan_to_num(mg[:, multi]), sizes[multi], axis=1)
+            ssw = np.add.reduceat(wm[:, rows] * dev**2, np.r_[0, np.cumsum(sizes[multi])[:-1]], axis=1).sum(axis=1)
+        else:
+            ssw = np.zeros((w.shape[0], x.shape[1]))
         ng, cg = np.broadcast_to(ng, sg.shape), np.broadcast_to(cg, sg.shape)
         dfw = np.where(cg > 0, ng * (1 - 1 / cg), 0.0).sum(axis=1)
         big_n = ng.sum(axis=1)

@@ -87,6 +87,7 @@ def test_package_imports_lazily_and_keeps_its_public_names():
 
 
 def test_tune_allocator_sets_the_workers_environment_and_keeps_the_users(monkeypatch):
+    import os
     import platform
     import sys
 
@@ -96,8 +97,6 @@ def test_tune_allocator_sets_the_workers_environment_and_keeps_the_users(monkeyp
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MALLOC_TOP_PAD_", "1048576")
     tuned = W.tune_allocator()
-    import os
-
     assert os.environ["MALLOC_TOP_PAD_"] == "1048576"  # the user's own setting
     assert os.environ["MALLOC_TRIM_THRESHOLD_"] == str(W.MALLOC_SETTINGS["MALLOC_TRIM_THRESHOLD_"])
     if sys.platform.startswith("linux") and platform.libc_ver()[0] == "glibc":
